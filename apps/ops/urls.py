@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from apps.ops import views
+
+urlpatterns = [
+    path("health/live", views.health_live, name="health-live"),
+]

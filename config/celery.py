@@ -1,0 +1,13 @@
+"""The Celery app. Tasks are thin wrappers in apps/*/tasks.py."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("paper_trading")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
