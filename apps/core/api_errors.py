@@ -40,7 +40,10 @@ def _validation_message(fields: Any) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        body = error_body(code=exc.code, message=exc.message, fields=exc.fields)
+        return Response(body, status=exc.status, headers=headers)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):
@@ -57,7 +60,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.data = error_body(code="invalid", message=_validation_message(fields), fields=fields)
         response.status_code = status.HTTP_400_BAD_REQUEST
     elif isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else "error"
-        response.data = error_body(code=code, message=str(exc.detail))
+        code, message = _code_and_message(exc)
+        response.data = error_body(code=code, message=message)
     return response
+
+
+def _code_and_message(exc: exceptions.APIException) -> tuple[str, str]:
+    # simplejwt's InvalidToken carries a dict detail: {"detail", "code", "messages"}.
+    if isinstance(exc.detail, dict):
+        return str(exc.detail.get("code", "error")), str(exc.detail.get("detail", exc.default_detail))
+    codes = exc.get_codes()
+    return (codes if isinstance(codes, str) else "error"), str(exc.detail)

@@ -29,7 +29,7 @@ def banner_state() -> BannerState:
     for name, provider in _providers.items():
         try:
             values[name] = provider()
-        except Exception:  # noqa: BLE001 - a broken provider must never break every page
+        except Exception:
             values[name] = None
     safety = values.pop("safety", None) or {}
     market_mode = values.pop("market_mode", None) or "unknown"

@@ -4,9 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.core import views
+from apps.core.auth_forms import LockoutAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="core/login.html", authentication_form=LockoutAuthenticationForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

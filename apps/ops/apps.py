@@ -1,8 +1,76 @@
 from __future__ import annotations
 
-from django.apps import AppConfig
+import contextlib
+import importlib
+import importlib.util
+import logging
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+def app_metrics_import_all() -> list[str]:
+    """Import every apps.<app>.metrics module so all ptp_ metrics exist in every process."""
+    imported = []
+    for config in apps.get_app_configs():
+        module_name = f"{config.name}.metrics"
+        if config.name.startswith("apps.") and importlib.util.find_spec(module_name) is not None:
+            importlib.import_module(module_name)
+            imported.append(module_name)
+    return imported
+
+
+def safety_alert_handler(alert: dict[str, Any]) -> None:
+    """apps.safety.alerts calls this for every safety alert ({layer, message, detail, raised_at})."""
+    from apps.ops.alerting import alert_raise
+
+    layer = str(alert.get("layer", "unknown"))
+    message = str(alert.get("message", ""))
+    alert_raise(
+        kind="safety_violation",
+        severity="critical",
+        title=f"Real trading refused ({layer})",
+        message=message,
+        dedup_key=f"safety:{layer}:{message[:120]}",
+        data={"layer": layer, "raised_at": alert.get("raised_at"), "detail": alert.get("detail") or {}},
+    )
+
+
+def safety_alerts_subscribe() -> bool:
+    try:
+        hooks = importlib.import_module("apps.safety.alerts")
+    except ImportError:
+        return False
+    hooks.safety_alert_subscribe("ops-alerting", safety_alert_handler)
+    return True
 
 
 class OpsConfig(AppConfig):
     name = "apps.ops"
     label = "ops"
+
+    def ready(self) -> None:
+        from django.core.signals import got_request_exception
+        from prometheus_client import REGISTRY
+
+        from apps.ops import celery_metrics, exporter, queue_depth, readiness_metrics
+        from apps.ops.health import registry
+        from apps.ops.probes import default_components_register
+        from apps.ops.watchdog import server_error_record
+
+        app_metrics_import_all()
+        default_components_register(registry)
+        celery_metrics.celery_metrics_connect()
+        exporter.worker_exporter_connect()
+        got_request_exception.connect(server_error_record, dispatch_uid="ptp-ops-error-rate")
+        if settings.PROCESS_ROLE in ("web", "embedded", "test"):
+            for collector in (queue_depth.collector, readiness_metrics.collector):
+                # ValueError: already registered (ready() twice in one process).
+                with contextlib.suppress(ValueError):
+                    REGISTRY.register(collector)
+        if settings.PROCESS_ROLE == "feeds":
+            exporter.metrics_exporter_start(port=settings.METRICS_PORT)
+        safety_alerts_subscribe()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 
@@ -16,3 +18,17 @@ def heartbeat_task() -> str:
 @shared_task(name="apps.ops.tasks.echo_task")
 def echo_task(value: str) -> str:
     return value
+
+
+@shared_task(name="apps.ops.tasks.alert_deliver_task")
+def alert_deliver_task(notification_id: int) -> str:
+    from apps.ops.alerting import alert_deliver
+
+    return alert_deliver(notification_id=notification_id).status
+
+
+@shared_task(name="apps.ops.tasks.watchdog_task")
+def watchdog_task() -> dict[str, Any]:
+    from apps.ops.watchdog import watchdog_run
+
+    return watchdog_run()

@@ -51,6 +51,9 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["actor", "created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.category}/{self.action} {self.result}"
+
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
             raise PermissionError("the audit log is append-only: an event cannot be changed")
@@ -58,6 +61,3 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionError("the audit log is append-only: an event cannot be deleted")
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.category}/{self.action} {self.result}"

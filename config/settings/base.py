@@ -75,8 +75,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.core.logging.RequestIdMiddleware",
+    "apps.safety.middleware.PaperTradingGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.core.security.SecurityHeadersMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -120,7 +122,8 @@ REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
+            # django_prometheus's redis backends import django_redis (not installed): the stock one.
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "ptp"),
         }
@@ -177,3 +180,5 @@ from config.settings.logging import *  # noqa: E402,F401,F403
 from config.settings.trading import *  # noqa: E402,F401,F403
 from config.settings.market import *  # noqa: E402,F401,F403
 from config.settings.ops import *  # noqa: E402,F401,F403
+from config.settings.security import *  # noqa: E402,F401,F403
+from config.settings.portfolio import *  # noqa: E402,F401,F403

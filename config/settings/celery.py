@@ -14,7 +14,8 @@ if CELERY_EMBEDDED:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
-CELERY_RESULT_BACKEND = None
+# Results are only kept when a backend is configured (tasks here are fire-and-forget).
+CELERY_RESULT_BACKEND = env_url("CELERY_RESULT_BACKEND", "", schemes=("redis", "rediss", "rpc")) or None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

@@ -12,7 +12,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api_schema.ApiAutoSchema",
+    # JSON only: form encodings turn every value into a string, so the documented types would
+    # not hold; pages post their forms to Django views, not to the API.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -47,4 +50,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One component per choice set, whichever serializer or parameter uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "ExchangeEnum": "apps.market.models.Exchange",
+        "TimeframeEnum": "apps.market.models.Timeframe",
+    },
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
 }

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from config.env import env_choice, env_str
+from config.env import env_choice, env_int, env_str
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 LOG_FILE = env_str("LOG_FILE", "")
+# Rotation by size; retention = LOG_FILE_MAX_MB x (LOG_FILE_BACKUPS + 1) on disk per process
+# (docs/OPERATIONS.md "Logs"). Container stdout is rotated by the docker json-file driver.
+LOG_FILE_MAX_MB = env_int("LOG_FILE_MAX_MB", 50, minimum=1, maximum=1024)
+LOG_FILE_BACKUPS = env_int("LOG_FILE_BACKUPS", 10, minimum=1, maximum=100)
+_PROCESS_ROLE = env_str("PROCESS_ROLE", "embedded")
 
 _handlers: dict[str, dict[str, object]] = {
     "console": {
@@ -16,12 +21,11 @@ _handlers: dict[str, dict[str, object]] = {
     }
 }
 if LOG_FILE:
-    # Rotation: 50 MB per file, 10 files kept (see docs/OPERATIONS.md for retention).
     _handlers["file"] = {
         "class": "logging.handlers.RotatingFileHandler",
         "filename": LOG_FILE,
-        "maxBytes": 50 * 1024 * 1024,
-        "backupCount": 10,
+        "maxBytes": LOG_FILE_MAX_MB * 1024 * 1024,
+        "backupCount": LOG_FILE_BACKUPS,
         "formatter": "json",
         "filters": ["request_context"],
     }
@@ -36,6 +40,8 @@ LOGGING = {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(process)d",
             "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
+            # Which process wrote the line: web, worker, beat, feeds (one stream in Loki/ELK).
+            "static_fields": {"role": _PROCESS_ROLE},
         },
     },
     "handlers": _handlers,
@@ -44,5 +50,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "websockets": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "celery": {"level": "INFO"},
+        "apps.ops": {"level": "INFO"},
     },
 }

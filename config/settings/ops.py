@@ -1,11 +1,58 @@
-"""Health, metrics and alerting."""
+"""Health, metrics and alerting (apps.ops). See docs/OPERATIONS.md."""
 
 from __future__ import annotations
 
-from config.env import env_bool, env_int, env_secret, env_url
+from datetime import timedelta
+
+from config.env import env_bool, env_int, env_list, env_secret, env_str, env_url
 
 MONITORING_ENABLED = env_bool("MONITORING_ENABLED", False)
+
+# READINESS (/health/ready)
 FEED_STALE_SECONDS = env_int("FEED_STALE_SECONDS", 30, minimum=1)
+HEALTH_FEED_EXCHANGES = env_list("HEALTH_FEED_EXCHANGES", ["binance", "kucoin"])
+# The test settings have no feeds running; every real process checks them.
+HEALTH_CHECK_FEEDS = env_bool("HEALTH_CHECK_FEEDS", env_str("PROCESS_ROLE", "embedded") != "test")
+# Beat schedules the heartbeat every 30 s and a worker runs it: older than this means
+# no worker (or no beat) is alive.
+HEALTH_WORKER_HEARTBEAT_MAX_AGE = env_int("HEALTH_WORKER_HEARTBEAT_MAX_AGE", 120, minimum=10)
+HEALTH_PROBE_TIMEOUT = env_int("HEALTH_PROBE_TIMEOUT", 2, minimum=1, maximum=30)
+SAFETY_SCORE_MIN = 90
+
+# METRICS: per-process exporters (see docs/OPERATIONS.md "Metrics across processes").
+# The worker and feeds processes serve /metrics on METRICS_PORT (0 = no exporter); web is
+# scraped at /metrics through django-prometheus.
+METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0, maximum=65535)
+METRICS_QUEUES = env_list("METRICS_QUEUES", ["celery"])
+
+# ALERTING
 ALERT_WEBHOOK_URL = env_url("ALERT_WEBHOOK_URL", "", schemes=("http", "https"))
 ALERT_WEBHOOK_SECRET = env_secret("ALERT_WEBHOOK_SECRET", "")
 ALERT_EMAIL_TO = env_secret("ALERT_EMAIL_TO", "")
+ALERT_DEDUP_SECONDS = env_int("ALERT_DEDUP_SECONDS", 900, minimum=0)
+ALERT_MAX_PER_HOUR = env_int("ALERT_MAX_PER_HOUR", 20, minimum=1)
+ALERT_FEED_DOWN_SECONDS = env_int("ALERT_FEED_DOWN_SECONDS", 120, minimum=1)
+ALERT_ERRORS_PER_MINUTE = env_int("ALERT_ERRORS_PER_MINUTE", 20, minimum=1)
+ALERT_WEBHOOK_TIMEOUT = env_int("ALERT_WEBHOOK_TIMEOUT", 5, minimum=1, maximum=60)
+
+# Rules defined here are synced into the AlertRule table (source="settings") and editable
+# copies can be added in the admin. One default rule routes everything to the configured
+# email and webhook when either is set.
+OPS_ALERT_RULES: list[dict[str, object]] = []
+if ALERT_EMAIL_TO or ALERT_WEBHOOK_URL:
+    OPS_ALERT_RULES.append(
+        {
+            "name": "default",
+            "kind": "*",
+            "min_severity": "warning",
+            "email_to": ALERT_EMAIL_TO,
+            "webhook_url": ALERT_WEBHOOK_URL,
+        }
+    )
+
+from config.settings.celery import CELERY_BEAT_SCHEDULE  # noqa: E402
+
+# The watchdog turns feed outages, bot errors, kill switches and error spikes into alerts.
+CELERY_BEAT_SCHEDULE.update(
+    {"ops-watchdog": {"task": "apps.ops.tasks.watchdog_task", "schedule": timedelta(seconds=30)}}
+)

@@ -1,0 +1,282 @@
+"""The bot runner: one evaluation per (bot, closed candle), idempotent.
+
+``bot_evaluate`` locks the bot row, then claims the (bot, candle) with a ``BotCandleRun`` row
+(unique constraint). A duplicated or retried task finds the claim and does nothing, and the
+order's deterministic ``client_order_id`` (``bot<id>-<open_ms>``) makes the order service
+itself refuse a second order for the same candle. Every order goes through ``order_place``
+(safety guard, exchange filters, audit). A failure pauses the bot in status ``error`` with
+the reason, instead of leaving it silently dead.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from django.db import transaction
+
+from apps.bots.metrics import evaluation_observed
+from apps.bots.models import Bot, BotCandleRun, BotEvent
+from apps.bots.risk import BotState, Decision, apply_fill, decide, risk_clean
+from apps.bots.selectors import candle_bars_until
+from apps.bots.services.bots import bot_event_record, bot_status_set
+from apps.bots.strategies import HOLD, Bar, Signal, strategy_build
+from apps.core.exceptions import ApplicationError
+from apps.market.models import TIMEFRAME_MS
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0")
+QUOTE_STEP = Decimal("0.00000001")
+
+
+def bot_client_order_id(*, bot_id: int, candle_open_ms: int) -> str:
+    return f"bot{bot_id}-{candle_open_ms}"
+
+
+def bots_candle_closed(*, exchange: str, symbol: str, timeframe: str, open_time_ms: int) -> list[int]:
+    """Enqueue one evaluation per running bot on this feed (after the candle's commit).
+    Called by the feeds when a candle closes; returns the bot ids enqueued."""
+    from apps.bots.tasks import bot_evaluate_task
+
+    ids = list(
+        Bot.objects.filter(
+            exchange=exchange, symbol=symbol, timeframe=timeframe, status=Bot.Status.RUNNING
+        ).values_list("pk", flat=True)
+    )
+    for bot_id in ids:
+        transaction.on_commit(lambda b=bot_id: bot_evaluate_task.delay(b, open_time_ms))
+    return ids
+
+
+def bot_evaluate(*, bot: Bot, candle_open_time_ms: int) -> BotCandleRun | None:
+    """Evaluate ``bot`` on its closed candle opening at ``candle_open_time_ms``. Returns the
+    run (the existing one for a duplicate), or None when the bot is not running or the
+    candle is not stored yet (a later retry may succeed)."""
+    try:
+        with transaction.atomic():
+            return _evaluate(bot_id=bot.pk, open_ms=candle_open_time_ms)
+    except Exception as error:
+        logger.exception("bot %s evaluation of %s failed", bot.pk, candle_open_time_ms)
+        return _evaluation_failed(bot_id=bot.pk, open_ms=candle_open_time_ms, reason=f"{type(error).__name__}: {error}")
+
+
+def _evaluate(*, bot_id: int, open_ms: int) -> BotCandleRun | None:
+    bot = Bot.objects.select_for_update().select_related("portfolio", "owner").get(pk=bot_id)
+    if bot.status != Bot.Status.RUNNING:
+        evaluation_observed("not_running")
+        return None
+    existing = BotCandleRun.objects.filter(bot=bot, candle_open_ms=open_ms).first()
+    if existing is not None:
+        evaluation_observed("duplicate")
+        return existing
+    strategy = strategy_build(bot.strategy, bot.params, timeframe_ms=TIMEFRAME_MS[bot.timeframe])
+    history = candle_bars_until(
+        exchange=bot.exchange, symbol=bot.symbol, timeframe=bot.timeframe, end_ms=open_ms, count=strategy.warmup + 1
+    )
+    if not history or history[-1].open_time_ms != open_ms:
+        evaluation_observed("candle_missing")
+        bot_event_record(
+            bot=bot, kind=BotEvent.Kind.ERROR, message="candle not stored yet; skipped", candle_open_ms=open_ms
+        )
+        return None
+    run = BotCandleRun.objects.create(bot=bot, candle_open_ms=open_ms)
+    state = BotState.from_json(bot.state)
+    signal = _replay(strategy, history, state)
+    decision = _decide(bot=bot, state=state, signal=signal, bar=history[-1])
+    if signal.action != "hold":
+        bot_event_record(
+            bot=bot, kind=BotEvent.Kind.SIGNAL, message=f"{signal.action}: {signal.reason}", candle_open_ms=open_ms
+        )
+    _act(bot=bot, run=run, state=state, decision=decision, bar=history[-1])
+    bot.state = state.to_json()
+    bot.last_candle_ms = open_ms
+    bot.save(update_fields=["state", "last_candle_ms", "updated_at"])
+    run.save()
+    evaluation_observed(run.status if run.status == BotCandleRun.Status.ERROR else run.action or "hold")
+    return run
+
+
+def _replay(strategy: Any, history: list[Bar], state: BotState) -> Signal:
+    """Rebuild indicator state from stored candles; the last candle's signal is the one acted on."""
+    view = state.view()
+    signal = HOLD
+    for bar in history:
+        signal = strategy.on_candle(bar, view)
+    return signal
+
+
+def _quote_balance(bot: Bot, quote_asset: str) -> tuple[Decimal, Decimal]:
+    from apps.portfolio.models import Balance
+
+    balance = Balance.objects.filter(portfolio=bot.portfolio, asset=quote_asset).first()
+    return (balance.free, balance.total) if balance is not None else (ZERO, ZERO)
+
+
+def _decide(*, bot: Bot, state: BotState, signal: Signal, bar: Bar) -> Decision:
+    from apps.portfolio.services.instruments import instrument_rules_get
+
+    rules = instrument_rules_get(exchange=bot.exchange, symbol=bot.symbol)
+    free, total = _quote_balance(bot, rules.quote_asset)
+    # Equity the bot answers for: the portfolio's quote plus the bot's own position.
+    equity = total + state.quantity * bar.close
+    return decide(
+        signal=signal,
+        open_time_ms=bar.open_time_ms,
+        close=bar.close,
+        state=state,
+        risk=risk_clean(bot.risk),
+        quote_free=free,
+        equity=equity,
+        timeframe_ms=TIMEFRAME_MS[bot.timeframe],
+    )
+
+
+def _act(*, bot: Bot, run: BotCandleRun, state: BotState, decision: Decision, bar: Bar) -> None:
+    run.action, run.reason = decision.action, decision.reason[:500]
+    run.status = BotCandleRun.Status.DONE
+    if decision.action == "kill":
+        bot_status_set(bot=bot, status=Bot.Status.STOPPED, reason=decision.reason, kind=BotEvent.Kind.RISK)
+        transaction.on_commit(
+            lambda: _alert(
+                kind="kill_switch",
+                title=f"Bot {bot.name} stopped by its drawdown kill switch",
+                reason=decision.reason,
+                bot_id=bot.pk,
+            )
+        )
+        return
+    if decision.action == "hold":
+        if decision.source == "risk":
+            bot_event_record(bot=bot, kind=BotEvent.Kind.RISK, message=decision.reason, candle_open_ms=bar.open_time_ms)
+        return
+    try:
+        order = _place(bot=bot, decision=decision, open_ms=bar.open_time_ms)
+    except ApplicationError as error:
+        # The order service refused (and audited) it: pause with the reason shown.
+        run.status = BotCandleRun.Status.ERROR
+        run.reason = f"order refused: {error.message}"[:500]
+        _bot_errored(bot=bot, reason=run.reason)
+        return
+    if order is None:
+        state.entries = 0  # only dust below one step is left: nothing sellable, treat as flat
+        bot_event_record(
+            bot=bot, kind=BotEvent.Kind.RISK, message="position below one step: closed", candle_open_ms=bar.open_time_ms
+        )
+        return
+    run.order = order
+    _book(bot=bot, state=state, order=order, decision=decision, open_ms=bar.open_time_ms)
+
+
+def _place(*, bot: Bot, decision: Decision, open_ms: int) -> Any:
+    from apps.portfolio.fills import step_down
+    from apps.portfolio.services import order_place
+    from apps.portfolio.services.instruments import instrument_rules_get
+
+    amounts: dict[str, Decimal] = {}
+    if decision.action == "buy":
+        amounts["quote_quantity"] = (decision.quote_amount or ZERO).quantize(QUOTE_STEP, rounding=ROUND_DOWN)
+    else:
+        step = instrument_rules_get(exchange=bot.exchange, symbol=bot.symbol).filters.step_size
+        amounts["quantity"] = step_down(decision.quantity or ZERO, step)
+        if amounts["quantity"] <= 0:
+            return None
+    return order_place(
+        portfolio=bot.portfolio,
+        actor=bot.owner,
+        symbol=bot.symbol,
+        side=decision.action,
+        order_type="market",
+        client_order_id=bot_client_order_id(bot_id=bot.pk, candle_open_ms=open_ms),
+        source="bot",
+        extra={"bot_id": bot.pk, "candle_open_ms": open_ms, "reason": decision.reason[:200], "rule": decision.source},
+        **amounts,
+    )
+
+
+def _book(*, bot: Bot, state: BotState, order: Any, decision: Decision, open_ms: int) -> None:
+    fills = list(order.fills.all())
+    qty = sum((f.quantity for f in fills), ZERO)
+    quote = sum((f.quote_quantity for f in fills), ZERO)
+    fee_base = sum((f.fee for f in fills if f.fee_asset == order.base_asset), ZERO)
+    fee_quote = sum((f.fee for f in fills if f.fee_asset == order.quote_asset), ZERO)
+    data = {
+        "order_id": order.pk,
+        "client_order_id": order.client_order_id,
+        "side": order.side,
+        "status": order.status,
+        "quantity": str(qty),
+        "quote": str(quote),
+        "avg_price": str(order.avg_price) if order.avg_price is not None else None,
+        "fee_base": str(fee_base),
+        "fee_quote": str(fee_quote),
+        "rule": decision.source,
+    }
+    if qty <= 0:
+        bot_event_record(
+            bot=bot,
+            kind=BotEvent.Kind.ORDER,
+            message=f"{order.side} not filled ({order.status})",
+            data=data,
+            candle_open_ms=open_ms,
+        )
+        return
+    if order.side == "buy":
+        base_delta, quote_delta = qty - fee_base, -(quote + fee_quote)
+    else:
+        base_delta, quote_delta = -(qty + fee_base), quote - fee_quote
+    pnl = apply_fill(
+        state,
+        side=order.side,
+        base_delta=base_delta,
+        quote_delta=quote_delta,
+        open_time_ms=open_ms,
+        full_exit=decision.full_exit and order.status == "filled",
+        price=order.avg_price or quote / qty,
+    )
+    if order.side == "sell":
+        data["pnl"] = str(pnl)
+    message = f"{order.side} {qty} @ {order.avg_price} ({decision.source}: {decision.reason})"
+    bot_event_record(bot=bot, kind=BotEvent.Kind.ORDER, message=message, data=data, candle_open_ms=open_ms)
+
+
+def _evaluation_failed(*, bot_id: int, open_ms: int, reason: str) -> BotCandleRun | None:
+    with transaction.atomic():
+        bot = Bot.objects.select_for_update().filter(pk=bot_id).first()
+        if bot is None:
+            return None
+        run, _ = BotCandleRun.objects.get_or_create(bot=bot, candle_open_ms=open_ms)
+        if run.status == BotCandleRun.Status.DONE:
+            return run
+        run.status, run.reason = BotCandleRun.Status.ERROR, reason[:500]
+        run.save(update_fields=["status", "reason"])
+        _bot_errored(bot=bot, reason=reason)
+    evaluation_observed("error")
+    return run
+
+
+def _bot_errored(*, bot: Bot, reason: str) -> None:
+    bot_status_set(bot=bot, status=Bot.Status.ERROR, reason=reason, kind=BotEvent.Kind.ERROR)
+    transaction.on_commit(
+        lambda: _alert(kind="bot_error", title=f"Bot {bot.name} paused by an error", reason=reason, bot_id=bot.pk)
+    )
+
+
+def _alert(*, kind: str, title: str, reason: str, bot_id: int) -> None:
+    try:
+        from apps.ops.alerting import alert_raise
+    except ImportError:
+        logger.warning("%s: %s", title, reason)
+        return
+    try:
+        alert_raise(
+            kind=kind,
+            severity="warning",
+            title=title,
+            message=reason,
+            dedup_key=f"{kind}:bot{bot_id}",
+            data={"bot_id": bot_id},
+        )
+    except Exception:  # the bot's status is already recorded; a failed alert must not undo that
+        logger.exception("alert for bot %s failed", bot_id)

@@ -1,0 +1,39 @@
+"""Celery tasks: thin wrappers over the services (imported inside the task body)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="apps.bots.tasks.bot_evaluate_task", acks_late=True)
+def bot_evaluate_task(bot_id: int, candle_open_time_ms: int) -> str:
+    """Evaluate one bot on one closed candle. Safe to deliver twice: see bot_evaluate."""
+    from apps.bots.models import Bot
+    from apps.bots.services import bot_evaluate
+
+    bot = Bot.objects.filter(pk=bot_id).first()
+    if bot is None:
+        return "missing"
+    run = bot_evaluate(bot=bot, candle_open_time_ms=int(candle_open_time_ms))
+    return "skipped" if run is None else f"{run.status}:{run.action}"
+
+
+@shared_task(name="apps.bots.tasks.bots_candle_closed_task")
+def bots_candle_closed_task(exchange: str, symbol: str, timeframe: str, open_time_ms: int) -> int:
+    """The feeds call this when a candle closes (after storing it): fans out one task per running bot."""
+    from apps.bots.services import bots_candle_closed
+
+    return len(
+        bots_candle_closed(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time_ms=int(open_time_ms))
+    )
+
+
+@shared_task(name="apps.bots.tasks.backtest_run_task", acks_late=True)
+def backtest_run_task(backtest_id: int) -> str:
+    from apps.bots.models import Backtest
+    from apps.bots.services import backtest_execute
+
+    backtest = Backtest.objects.filter(pk=backtest_id, status=Backtest.Status.PENDING).first()
+    if backtest is None:
+        return "missing"
+    return backtest_execute(backtest=backtest).status

@@ -1,0 +1,52 @@
+"""OpenAPI glue: the shared error component and an AutoSchema that documents the uniform
+error responses on every operation, so no endpoint can forget them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input (see error.fields).",
+    "401": "Not authenticated, or the token is invalid or expired.",
+    "403": "Authenticated but not allowed.",
+    "404": "Not found (or not yours).",
+    "405": "Method not allowed.",
+    "409": "Conflict with the current state.",
+    "429": "Too many requests; see the Retry-After header.",
+}
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable error code.")
+    message = serializers.CharField(help_text="Human-readable summary.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(), help_text="Input name -> list of messages (validation errors)."
+    )
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+class ApiAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorResponseSerializer, code, direction=direction)
+                responses[code]["description"] = ERROR_DESCRIPTIONS[code]
+        return responses
+
+    def _error_codes(self) -> list[str]:
+        codes = ["400", "401", "429"]
+        public = any(isinstance(p, AllowAny) for p in self.view.get_permissions())
+        if not public:
+            # 404 also answers ids in bodies and query strings (not yours) and invalid pages.
+            codes += ["403", "404"]
+        elif "{" in self.path:
+            codes.append("404")
+        return codes

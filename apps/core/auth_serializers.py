@@ -1,0 +1,40 @@
+"""JWT endpoint serializers: the simplejwt ones plus the lockout check, and explicit
+documentation serializers with unique component names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+
+from apps.core.lockout import client_ip, lockout_check
+
+
+class LockoutTokenObtainPairSerializer(TokenObtainPairSerializer):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        # Checked before authenticate() so a locked client gets a clear 429, not a 401.
+        lockout_check(username=attrs[self.username_field], ip=client_ip(self.context.get("request")))
+        return super().validate(attrs)
+
+
+class AuthTokenObtainInputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class AuthTokenPairOutputSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="Access token (Authorization: Bearer <access>).")
+    refresh = serializers.CharField(help_text="Refresh token; single use (rotated on refresh).")
+
+
+class AuthTokenRefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class AuthTokenVerifyInputSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class AuthTokenVerifyOutputSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()

@@ -1,0 +1,70 @@
+"""`make run`: one process serving everything in embedded mode.
+
+Daphne serves HTTP and WebSockets; an in-process beat runs the Celery schedule; the market
+feeds (or the simulator, when the exchanges are unreachable) run in a background thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Serve the product (web, websockets, beat, feeds) in one process."
+    requires_system_checks = "__all__"
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--market", choices=["auto", "live", "sim", "off"], default=settings.MARKET_SOURCE)
+        parser.add_argument("--no-beat", action="store_true", help="do not run the in-process beat")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+
+        from config.asgi import application
+
+        market = self._start_market(options["market"])
+        beat = None
+        if settings.CELERY_EMBEDDED and not options["no_beat"]:
+            from apps.core.embedded_beat import EmbeddedBeat
+
+            beat = EmbeddedBeat(schedule=settings.CELERY_BEAT_SCHEDULE)
+            beat.start()
+        self.stdout.write(self.style.SUCCESS(f"Serving on http://{options['host']}:{options['port']}/  (Ctrl+C stops)"))
+        try:
+            Server(
+                application=application,
+                endpoints=build_endpoint_description_strings(host=options["host"], port=options["port"]),
+                signal_handlers=True,
+                action_logger=None,
+                http_timeout=None,
+                websocket_timeout=86400,
+                ping_interval=20,
+                ping_timeout=30,
+            ).run()
+        finally:
+            if beat:
+                beat.stop()
+            if market is not None and hasattr(market, "stop"):
+                market.stop()
+
+    def _start_market(self, source: str) -> Any:
+        if source == "off":
+            return None
+        try:
+            from apps.market.feeds.embedded import start_embedded_market
+        except ImportError:
+            self.stderr.write("Market feeds are not available in this build; serving without live data.")
+            return None
+        handle = start_embedded_market(source)
+        mode = getattr(handle, "mode", source)
+        self.stdout.write(f"Market data: {mode}")
+        return handle

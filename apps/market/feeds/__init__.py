@@ -1,0 +1,4 @@
+"""Live market-data feeds: pure protocol parsers, the hub, exchange adapters and the runner.
+
+Pure modules (no ORM): ``symbols``, ``binance_parse``, ``kucoin_parse``, ``hub``, ``backoff``.
+"""

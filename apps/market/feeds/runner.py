@@ -1,0 +1,437 @@
+"""One exchange feed: its own thread and event loop, the adapter, the hub, and the I/O around
+them (backfill, gap fill, persistence, cache, pushes, status, lease).
+
+Running each exchange in its own loop isolates the libraries from each other (kucoin-python's
+tasks never end on their own) and lets the watchdog kill and restart one feed alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.market import metrics
+from apps.market.events import KlineEvent
+from apps.market.feeds.adapters import ExchangeAdapter, StreamEnded, adapter_build
+from apps.market.feeds.backoff import Backoff
+from apps.market.feeds.control import FeedControl, MalformedMessage
+from apps.market.feeds.hub import FeedHub
+from apps.market.feeds.indicator_bridge import indicator_hook
+from apps.market.feeds.lease import FeedLease, shard_key
+from apps.market.feeds.symbols import TIMEFRAME_MS, TIMEFRAMES
+
+logger = logging.getLogger("apps.market.feeds")
+
+
+@dataclass
+class FeedConfig:
+    exchange: str
+    symbols: list[str]
+    urls: dict[str, str]
+    simulated: bool = False
+    backfill_candles: int = 500
+    stall_s: float = 5.0
+    rest_rps: float = 20.0
+    queue_size: int = 5000
+    # A candle counts as final this long (exchange time) after its close: REST answers and
+    # event timestamps can run ahead of the exchange's own candle bookkeeping.
+    gap_grace_ms: int = 2000
+    gap_check_s: float = 0.5
+    flush_ms: int = 100
+    push_hz: float = 4.0
+    reconnect_max_s: float = 30.0
+    lease_ttl_s: float = 15.0
+    lease_client: Any = None
+    sync_instruments: bool = True
+    push_loop: asyncio.AbstractEventLoop | None = None  # embedded: the web server's loop
+    progress: Callable[[int, int], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class FeedRunner:
+    def __init__(self, config: FeedConfig):
+        self.config = config
+        self.exchange = config.exchange
+        self.hub = FeedHub(
+            config.exchange,
+            candle_source="exchange",
+            closed_sink=self._closed,
+            indicator_hook=indicator_hook(),
+            push_hz=config.push_hz,
+        )
+        self.adapter: ExchangeAdapter = adapter_build(
+            config.exchange, urls=config.urls, rest_rps=config.rest_rps, queue_size=config.queue_size
+        )
+        self.lease = FeedLease(
+            shard_key(config.exchange, config.symbols), ttl_s=config.lease_ttl_s, client=config.lease_client
+        )
+        self.state = "starting"
+        self.reconnects = 0
+        self.backfilled = threading.Event()
+        self.last_alive = time.monotonic()  # messages, and backfill progress
+        self.covered: dict[tuple[str, str], int] = {}  # newest stored/checked closed open time
+        self._retry_at: dict[tuple[str, str], float] = {}
+        self._pending: list[KlineEvent] = []
+        self._gap_now = asyncio.Event()
+        self._stop: asyncio.Event | None = None
+        self._db = ThreadPoolExecutor(1, thread_name_prefix=f"feed-db-{config.exchange}")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
+        self._msg_counters: dict[str, Any] = {}
+
+    # -- lifecycle (any thread) ---------------------------------------------------------------
+    def start(self) -> FeedRunner:
+        self.thread = threading.Thread(target=self._thread_main, name=f"feed-{self.exchange}", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        loop, stop = self.loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stop.set)
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def kill(self) -> None:
+        """Die without cleanup, as a crash would (tests; the watchdog must notice)."""
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        if self.thread is not None:
+            self.thread.join(5)
+
+    def is_alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        except RuntimeError as exc:
+            logger.warning("%s feed loop stopped: %s", self.exchange, exc)
+        except Exception:
+            logger.exception("%s feed crashed", self.exchange)
+        finally:
+            self.state = "down"
+            metrics.feed_connected.labels(self.exchange).set(0)
+            self._teardown_loop(loop)
+            self._db.submit(_close_db_connections).result(timeout=5)
+            self._db.shutdown(wait=False)
+
+    def _teardown_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending and not loop.is_running():
+            # kucoin-python's tasks may swallow the cancel: give them a moment, never wait on them.
+            loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
+        loop.close()
+
+    # -- main ------------------------------------------------------------------------------
+    async def _main(self) -> None:
+        from apps.market.selectors import candle_last_open_map
+
+        self._stop = asyncio.Event()
+        self._gap_now = asyncio.Event()
+        await self._acquire_lease()
+        try:
+            await self._open()
+            # What is stored before the stream adds anything: where backfill starts.
+            self.covered = await self._in_db(candle_last_open_map, exchange=self.exchange, symbols=self.config.symbols)
+            tasks = [
+                asyncio.create_task(self._stream_loop()),
+                asyncio.create_task(self._flush_loop()),
+                asyncio.create_task(self._status_loop()),
+            ]
+            await self._startup()
+            tasks += [asyncio.create_task(self._gap_loop()), asyncio.create_task(self._ticker_loop())]
+            await self._stop.wait()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._persist_pending()
+        finally:
+            await self._close_adapter()
+            await asyncio.to_thread(self.lease.release)
+            self.state = "down"
+            self._status_write()
+
+    async def _acquire_lease(self) -> None:
+        while not await asyncio.to_thread(self.lease.acquire):
+            self.state = "standby"
+            self.last_alive = time.monotonic()
+            await asyncio.sleep(self.config.lease_ttl_s / 3)
+
+    async def _open(self) -> None:
+        backoff = Backoff(base=0.5, cap=self.config.reconnect_max_s)
+        while True:
+            try:
+                await self.adapter.open()
+                return
+            except Exception as exc:
+                self.state = "reconnecting"
+                logger.warning("%s: cannot open REST client: %r", self.exchange, exc)
+                await self._close_adapter()
+                await asyncio.sleep(backoff.next_delay())
+
+    async def _close_adapter(self) -> None:
+        try:
+            await self.adapter.close()
+        except Exception:
+            logger.debug("%s adapter close failed", self.exchange, exc_info=True)
+
+    async def _startup(self) -> None:
+        from apps.market.services import instruments_sync
+
+        if self.config.sync_instruments:
+            try:
+                rows = await self.adapter.instruments()
+                await self._in_db(instruments_sync, exchange=self.exchange, rows=rows)
+            except Exception:
+                logger.exception("%s instrument sync failed", self.exchange)
+        clock = max(self.hub.clock_ms, await self.adapter.server_time())
+        await self._backfill(clock - self.config.gap_grace_ms)
+        self.backfilled.set()
+
+    async def _backfill(self, clock: int) -> None:
+        from apps.market.cache import backfill_progress_set
+
+        keys = [(s, tf) for s in self.config.symbols for tf in TIMEFRAMES]
+        backfill_progress_set(self.exchange, done=0, total=len(keys), state="running")
+        for done, (symbol, tf) in enumerate(keys, start=1):
+            await self._fill(symbol, tf, clock, seed=True)
+            self.last_alive = time.monotonic()
+            backfill_progress_set(self.exchange, done=done, total=len(keys), state="running")
+            if self.config.progress:
+                self.config.progress(done, len(keys))
+        backfill_progress_set(self.exchange, done=len(keys), total=len(keys), state="done")
+
+    # -- candles ----------------------------------------------------------------------------
+    async def _fill(self, symbol: str, tf: str, clock: int, *, seed: bool) -> None:
+        """Fetch [first missing closed candle .. now] from REST, store the closed ones, seed the
+        forming one. With nothing stored, start backfill_candles back."""
+        step = TIMEFRAME_MS[tf]
+        have = self.covered.get((symbol, tf))
+        floor = clock - clock % step - self.config.backfill_candles * step
+        start = floor if have is None else max(have + step, floor)
+        if not seed and have is not None and start > clock - clock % step - step:
+            return
+        # "clock" already has the grace taken off; ask for a little more to see the forming row.
+        rows = await self.adapter.klines(symbol, tf, start, clock + self.config.gap_grace_ms)
+        closed = [k for k in rows if k.open_time_ms + step <= clock]
+        if seed:
+            forming = [k for k in rows if k.open_time_ms + step > clock]
+            if forming:
+                self.hub.aggregator.of(symbol).seed(forming[-1])
+        if closed:
+            await self._persist(closed, from_rest=True)
+        else:
+            self._retry_at[(symbol, tf)] = time.monotonic() + 1.0
+
+    async def _gap_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._gap_now.wait(), timeout=self.config.gap_check_s)
+            reseed = self._gap_now.is_set()
+            self._gap_now.clear()
+            try:
+                await self._gap_pass(reseed=reseed)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s gap fill failed", self.exchange)
+                await asyncio.sleep(1)
+
+    async def _gap_pass(self, *, reseed: bool) -> None:
+        clock = self.hub.clock_ms
+        if reseed or not clock:
+            clock = max(clock, await self.adapter.server_time())
+        now = time.monotonic()
+        for symbol in self.config.symbols:
+            for tf in TIMEFRAMES:
+                step = TIMEFRAME_MS[tf]
+                due = clock - self.config.gap_grace_ms
+                last_closed = due - due % step - step
+                if not reseed and (self.covered.get((symbol, tf), -1) >= last_closed):
+                    continue
+                if not reseed and self._retry_at.get((symbol, tf), 0) > now:
+                    continue
+                await self._fill(symbol, tf, due, seed=reseed)
+
+    def _closed(self, candles: list[KlineEvent]) -> None:
+        self._pending.extend(candles)
+
+    async def _persist_pending(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            await self._persist(batch)
+
+    async def _persist(self, candles: list[KlineEvent], *, from_rest: bool = False) -> None:
+        """Store candles. Only a REST fill advances ``covered`` (everything up to it is stored
+        and final): a streamed closed kline is stored at once for the UI, but the REST fill after
+        the grace period re-reads it, because a stream can close a candle before its last
+        trades are booked, and one arriving after an outage must not hide the hole before it."""
+        from apps.market.services import candles_upsert
+
+        await self._in_db(candles_upsert, candles=candles)
+        for c in candles:
+            if from_rest:
+                key = (c.symbol, c.timeframe)
+                self.covered[key] = max(self.covered.get(key, -1), c.open_time_ms)
+            metrics.candles_closed.labels(self.exchange, c.timeframe).inc()
+
+    async def _in_db(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._db, lambda: fn(**kwargs))
+
+    # -- stream -----------------------------------------------------------------------------
+    def _on_reconnect(self) -> None:
+        from apps.market.cache import cache_invalidate
+
+        self.reconnects += 1
+        metrics.feed_reconnects.labels(self.exchange).inc()
+        self.hub.reset()
+        cache_invalidate(self.exchange, self.config.symbols)
+        self._gap_now.set()  # REST-backfill what the outage missed, re-seed forming candles
+
+    async def _stream_loop(self) -> None:
+        backoff = Backoff(base=0.2, cap=self.config.reconnect_max_s)
+        first = True
+        while True:
+            if not first:
+                self._on_reconnect()
+            self.state = "connecting" if first else "reconnecting"
+            self._connected = False
+            started = self.hub.messages
+            try:
+                await self.adapter.stream(self.config.symbols, self._on_message, stall_s=self.config.stall_s)
+            except StreamEnded as exc:
+                logger.warning("%s stream ended: %s", self.exchange, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("%s stream failed: %r", self.exchange, exc)
+            metrics.feed_connected.labels(self.exchange).set(0)
+            first = False
+            if self.hub.messages > started:
+                backoff.reset()
+            self.state = "reconnecting"
+            await asyncio.sleep(backoff.next_delay())
+
+    def _on_message(self, event: Any) -> None:
+        if event is None:
+            return
+        if isinstance(event, MalformedMessage):
+            self.hub.malformed += 1
+            metrics.market_malformed.labels(self.exchange).inc()
+            logger.warning("%s malformed frame skipped: %s", self.exchange, event)
+            return
+        if isinstance(event, FeedControl):
+            logger.warning("%s control message: %s %s", self.exchange, event.kind, event.detail)
+            if event.kind == "reconnected":
+                self._on_reconnect()
+            return
+        self.hub.handle(event)
+        self.last_alive = time.monotonic()
+        if not self._connected:
+            self._connected = True
+            self.state = "simulated" if self.config.simulated else "live"
+            metrics.feed_connected.labels(self.exchange).set(1)
+            self._status_write()
+        kind = type(event).__name__
+        counter = self._msg_counters.get(kind)
+        if counter is None:
+            counter = self._msg_counters[kind] = metrics.market_messages.labels(self.exchange, kind)
+        counter.inc()
+
+    async def _ticker_loop(self) -> None:
+        """KuCoin has no 24h ticker stream among our topics: poll allTickers (one call)."""
+        while True:
+            try:
+                for ticker in await self.adapter.tickers(self.config.symbols):
+                    self.hub.tickers[ticker.symbol] = ticker
+                    self.hub._dirty.add(ticker.symbol)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("%s ticker poll failed: %r", self.exchange, exc)
+            await asyncio.sleep(5)
+
+    # -- periodic I/O -----------------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        from apps.market.cache import cache_write_many
+
+        while True:
+            await asyncio.sleep(self.config.flush_ms / 1000)
+            try:
+                items, pushes = self.hub.flush(time.monotonic())
+                cache_write_many(items)
+                await self._persist_pending()
+                for group, message in pushes:
+                    await self._push(group, message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s flush failed", self.exchange)
+
+    async def _push(self, group: str, message: dict[str, Any]) -> None:
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        target = self.config.push_loop
+        if target is not None and target is not asyncio.get_running_loop():
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), target)
+        else:
+            await layer.group_send(group, message)
+
+    async def _status_loop(self) -> None:
+        renew_every = max(self.config.lease_ttl_s / 3, 0.5)
+        last_renew = time.monotonic()
+        while True:
+            self._status_write()
+            if time.monotonic() - last_renew >= renew_every:
+                last_renew = time.monotonic()
+                if not await asyncio.to_thread(self.lease.renew):
+                    logger.error("%s lost its shard lease; stopping", self.exchange)
+                    assert self._stop is not None
+                    self._stop.set()
+            await asyncio.sleep(1.0)
+
+    def status(self) -> dict[str, Any]:
+        now_ms = int(time.time() * 1000)
+        clock = self.hub.clock_ms or None
+        return {
+            "state": self.state,
+            "last_message_ts": clock,
+            "lag_ms": (now_ms - clock) if clock else None,
+            "reconnects": self.reconnects,
+            "messages": self.hub.messages,
+            "malformed": self.hub.malformed,
+            "used_weight": self.adapter.used_weight,
+            "symbols": list(self.config.symbols),
+        }
+
+    def _status_write(self) -> None:
+        from apps.market.cache import feed_status_set
+
+        status = self.status()
+        feed_status_set(self.exchange, **status)
+        if status["lag_ms"] is not None:
+            metrics.feed_lag_seconds.labels(self.exchange).set(status["lag_ms"] / 1000)
+        if status["used_weight"] is not None:
+            metrics.rest_weight.labels(self.exchange).set(status["used_weight"])
+
+
+def _close_db_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()

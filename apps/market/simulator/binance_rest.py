@@ -1,0 +1,273 @@
+"""Binance spot REST (public market data, key checks, tripwires) on aiohttp."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from . import fmt
+from .candles import BINANCE_INTERVALS, rolling_24h
+from .control import EXCHANGE, SIM
+from .security import SignatureError, binance_verify, is_tripwire
+from .symbols import BINANCE
+
+if TYPE_CHECKING:
+    from .server import ExchangeSimulator
+
+WEIGHT_LIMIT = 6000
+RATE_LIMITS = [
+    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": WEIGHT_LIMIT},
+    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+]
+_WEIGHTS = {"/api/v3/exchangeInfo": 20, "/api/v3/klines": 2, "/api/v3/trades": 25, "/api/v3/ticker/bookTicker": 2}
+
+
+def error(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"code": code, "msg": msg}, status=status, headers=headers)
+
+
+def _weight(request: web.Request) -> int:
+    path = request.path
+    if path == "/api/v3/depth":
+        limit = int(request.query.get("limit", "100") or 100)
+        return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+    if path == "/api/v3/ticker/24hr":
+        return 2 if "symbol" in request.query else 80
+    return _WEIGHTS.get(path, 1)
+
+
+@web.middleware
+async def binance_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
+    if request.path.startswith("/__sim__/") or request.path.startswith("/ws") or request.path.startswith("/stream"):
+        return await handler(request)
+    if is_tripwire(BINANCE, request.method, request.path):
+        return await _tripwire(sim, request)
+    forced = sim.faults.take_rate_limit(BINANCE)
+    used = sim.weights.add(_weight(request), sim.clock.now_ms())
+    headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
+    if forced is not None:
+        status, retry = forced
+        headers["Retry-After"] = str(retry)
+        msg = (
+            "Way too much request weight used; IP banned until later."
+            if status == 418
+            else (
+                "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
+                "Please use WebSocket Streams for live updates to avoid polling the API."
+            )
+        )
+        return error(-1003, msg, status, headers)
+    if used > WEIGHT_LIMIT:
+        headers["Retry-After"] = str(sim.weights.seconds_left(sim.clock.now_ms()))
+        return error(
+            -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.", 429, headers
+        )
+    try:
+        response = await handler(request)
+    except web.HTTPNotFound:
+        response = error(-1, "Not found.", 404)
+    except (ValueError, KeyError) as exc:
+        response = error(-1100, f"Illegal characters found in a parameter. ({exc})")
+    response.headers.update(headers)
+    return response
+
+
+async def _tripwire(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    body = await request.text()
+    sim.record_tripwire(BINANCE, request, body, request.headers.get("X-MBX-APIKEY", ""))
+    return error(-2015, "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
+
+
+def _market(sim: ExchangeSimulator, request: web.Request, param: str = "symbol"):  # type: ignore[no-untyped-def]
+    symbol = request.query.get(param, "")
+    if not symbol:
+        raise _Abort(error(-1102, f"Mandatory parameter '{param}' was not sent, was empty/null, or malformed."))
+    market = sim.markets.get((BINANCE, symbol))
+    if market is None:
+        raise _Abort(error(-1121, "Invalid symbol."))
+    return market
+
+
+class _Abort(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+def _handler(fn):  # type: ignore[no-untyped-def]
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await fn(request.app[SIM], request)
+        except _Abort as abort:
+            return abort.response
+
+    return wrapped
+
+
+async def ping(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    return web.json_response({})
+
+
+async def server_time(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    return web.json_response({"serverTime": sim.clock.now_ms()})
+
+
+async def exchange_info(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    wanted = _symbol_list(request)
+    names = [s for s in sim.specs if wanted is None or s in wanted]
+    if wanted is not None and len(names) != len(wanted):
+        return error(-1121, "Invalid symbol.")
+    symbols = [fmt.binance_symbol_info(sim.markets[(BINANCE, s)]) for s in names]
+    return web.json_response(
+        {
+            "timezone": "UTC",
+            "serverTime": sim.clock.now_ms(),
+            "rateLimits": RATE_LIMITS,
+            "exchangeFilters": [],
+            "symbols": symbols,
+        }
+    )
+
+
+def _symbol_list(request: web.Request) -> list[str] | None:
+    if "symbol" in request.query:
+        return [request.query["symbol"]]
+    if "symbols" in request.query:
+        return list(json.loads(request.query["symbols"]))
+    return None
+
+
+async def klines(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    interval = request.query.get("interval", "")
+    if not interval:
+        return error(-1102, "Mandatory parameter 'interval' was not sent, was empty/null, or malformed.")
+    if interval not in BINANCE_INTERVALS:
+        return error(-1120, "Invalid interval.")
+    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
+    start = request.query.get("startTime")
+    end = request.query.get("endTime")
+    rows = sim.books[(BINANCE, market.spec.symbol)].klines(
+        interval,
+        start_ms=int(start) if start else None,
+        end_ms=int(end) if end else None,
+        limit=limit,
+        now_ms=sim.clock.now_ms(),
+    )
+    length = BINANCE_INTERVALS[interval][0]
+    return web.json_response([fmt.binance_kline_row(market, r, length) for r in rows])
+
+
+async def ticker_24hr(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    wanted = _symbol_list(request)
+    names = list(sim.specs) if wanted is None else wanted
+    now = sim.clock.now_ms()
+    out = []
+    for name in names:
+        market = sim.markets.get((BINANCE, name))
+        if market is None:
+            return error(-1121, "Invalid symbol.")
+        stats = rolling_24h(sim.books[(BINANCE, name)], now)
+        out.append(fmt.binance_ticker_rest(market, stats, now, mini=request.query.get("type") == "MINI"))
+    return web.json_response(out[0] if "symbol" in request.query else out)
+
+
+async def depth(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    limit = max(1, min(int(request.query.get("limit", "100")), 5000))
+    bids, asks = market.book(limit)
+    return web.json_response(
+        {
+            "lastUpdateId": market.book_version,
+            "bids": fmt.binance_levels(market, bids),
+            "asks": fmt.binance_levels(market, asks),
+        }
+    )
+
+
+async def trades(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
+    return web.json_response([fmt.binance_trade_rest(market, t) for t in list(market.recent)[-limit:]])
+
+
+async def ticker_price(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    wanted = _symbol_list(request) or list(sim.specs)
+    out = []
+    for name in wanted:
+        market = sim.markets.get((BINANCE, name))
+        if market is None:
+            return error(-1121, "Invalid symbol.")
+        out.append({"symbol": name, "price": fmt.bn_price(market, market.last_price)})
+    return web.json_response(out[0] if "symbol" in request.query else out)
+
+
+async def book_ticker(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    wanted = _symbol_list(request) or list(sim.specs)
+    out = []
+    for name in wanted:
+        market = sim.markets.get((BINANCE, name))
+        if market is None:
+            return error(-1121, "Invalid symbol.")
+        out.append(fmt.binance_book_ticker(market))
+    return web.json_response(out[0] if "symbol" in request.query else out)
+
+
+def _signed(request: web.Request, sim: ExchangeSimulator, body: str = ""):  # type: ignore[no-untyped-def]
+    raw_query = request.raw_path.partition("?")[2]
+    try:
+        return binance_verify(
+            sim.keys,
+            api_key=request.headers.get("X-MBX-APIKEY", ""),
+            raw_query=raw_query,
+            body=body,
+            now_ms=sim.clock.now_ms(),
+        )
+    except SignatureError as exc:
+        raise _Abort(error(int(exc.code), exc.msg, exc.status)) from None
+
+
+async def api_restrictions(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    record = _signed(request, sim)
+    perms = dict(record.permissions)
+    return web.json_response({"ipRestrict": perms.pop("ipRestrict", False), "createTime": record.created_ms, **perms})
+
+
+async def trade_fee(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    _signed(request, sim)
+    names = [request.query["symbol"]] if "symbol" in request.query else list(sim.specs)
+    return web.json_response([{"symbol": n, "makerCommission": "0.001", "takerCommission": "0.001"} for n in names])
+
+
+def build_binance_app(sim: ExchangeSimulator) -> web.Application:
+    from .binance_ws import ws_handler
+    from .control import control_handler
+
+    app = web.Application(middlewares=[binance_middleware])
+    app[SIM] = sim
+    app[EXCHANGE] = BINANCE
+    r = app.router
+    for path, fn in (
+        ("/api/v3/ping", ping),
+        ("/api/v3/time", server_time),
+        ("/api/v3/exchangeInfo", exchange_info),
+        ("/api/v3/klines", klines),
+        ("/api/v3/uiKlines", klines),
+        ("/api/v3/ticker/24hr", ticker_24hr),
+        ("/api/v3/depth", depth),
+        ("/api/v3/trades", trades),
+        ("/api/v3/ticker/price", ticker_price),
+        ("/api/v3/ticker/bookTicker", book_ticker),
+        ("/sapi/v1/account/apiRestrictions", api_restrictions),
+        ("/sapi/v1/asset/tradeFee", trade_fee),
+    ):
+        r.add_get(path, _handler(fn))
+    r.add_get("/ws", ws_handler)
+    r.add_get("/ws/{streams:.*}", ws_handler)
+    r.add_get("/stream", ws_handler)
+    r.add_post("/__sim__/faults", control_handler)
+    return app

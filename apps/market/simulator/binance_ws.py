@@ -1,0 +1,188 @@
+"""Binance spot WebSocket streams: raw (/ws/<s>), combined (/stream?streams=a/b), live control."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+
+from . import fmt
+from .candles import BINANCE_INTERVALS, align, rolling_24h
+from .control import SIM
+from .hub import Conn, Hub
+from .market import Market, Trade
+
+if TYPE_CHECKING:
+    from .server import ExchangeSimulator
+
+_STREAM = re.compile(
+    r"^([a-z0-9]+)@(trade|aggTrade|miniTicker|ticker|bookTicker|kline_(\w+)|depth(5|10|20)(@100ms|@1000ms)?)$"
+)
+_GLOBAL = {"!miniTicker@arr", "!miniTicker@arr@1000ms", "!ticker@arr"}
+PING_INTERVAL_S = 20.0
+
+
+def valid_stream(sim: ExchangeSimulator, name: str) -> bool:
+    if name in _GLOBAL:
+        return True
+    match = _STREAM.match(name)
+    if match is None or ("binance", match.group(1).upper()) not in sim.markets:
+        return False
+    return match.group(3) is None or match.group(3) in BINANCE_INTERVALS
+
+
+def _url_streams(request: web.Request) -> list[str]:
+    if request.path.startswith("/stream"):
+        return [s for s in request.query.get("streams", "").split("/") if s]
+    tail = request.match_info.get("streams", "")
+    return [s for s in tail.split("/") if s]
+
+
+async def ws_handler(request: web.Request) -> web.WebSocketResponse:
+    sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
+    ws = web.WebSocketResponse(heartbeat=PING_INTERVAL_S, max_msg_size=1 << 20)
+    await ws.prepare(request)
+    conn = Conn(ws, request)
+    conn.combined = request.path.startswith("/stream")
+    hub = sim.binance_hub
+    hub.conns.add(conn)
+    hub.subscribe(conn, [s for s in _url_streams(request) if valid_stream(sim, s)])
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                reply = _control(sim, hub, conn, msg.data)
+                if reply is not None:
+                    conn.push(json.dumps(reply))
+            elif msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.remove(conn)
+    return ws
+
+
+def _control(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | None:
+    try:
+        req = json.loads(text)
+    except ValueError as exc:
+        return {"code": 3, "msg": f"Invalid JSON: {exc}"}
+    if not isinstance(req, dict):
+        return {"error": {"code": 2, "msg": "Invalid request: request must be an object"}}
+    rid, method, params = req.get("id"), req.get("method"), req.get("params") or []
+    if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+        if not isinstance(params, list) or not all(isinstance(p, str) and valid_stream(sim, p) for p in params):
+            return {"error": {"code": 2, "msg": "Invalid request: invalid stream"}, "id": rid}
+        (hub.subscribe if method == "SUBSCRIBE" else hub.unsubscribe)(conn, params)
+        return {"result": None, "id": rid}
+    if method == "LIST_SUBSCRIPTIONS":
+        return {"result": sorted(conn.subs), "id": rid}
+    if method == "SET_PROPERTY" and params and params[0] == "combined":
+        conn.combined = bool(params[1])
+        return {"result": None, "id": rid}
+    if method == "GET_PROPERTY" and params and params[0] == "combined":
+        return {"result": conn.combined, "id": rid}
+    return {"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r}"}, "id": rid}
+
+
+def send(hub: Hub, stream: str, payload: str) -> None:
+    wrapped = None
+    for conn in hub.subs.get(stream, ()):
+        if conn.combined:
+            if wrapped is None:
+                wrapped = f'{{"stream":"{stream}","data":{payload}}}'
+            conn.push(wrapped)
+        else:
+            conn.push(payload)
+    hub.messages_sent += 1
+
+
+class BinancePublisher:
+    """Turns engine output into stream frames; only builds what someone subscribed to."""
+
+    def __init__(self, sim: ExchangeSimulator) -> None:
+        self.sim = sim
+        self.hub = sim.binance_hub
+        self.kline_open: dict[str, int] = {}
+
+    def trades(self, m: Market, trades: list[Trade], now: int) -> None:
+        name = m.spec.symbol.lower()
+        if self.hub.wants(f"{name}@trade"):
+            for t in trades:
+                send(self.hub, f"{name}@trade", fmt.binance_trade_event(m, t, now))
+        if self.hub.wants(f"{name}@aggTrade"):
+            for t in trades:
+                send(self.hub, f"{name}@aggTrade", fmt.binance_agg_event(m, t, now))
+
+    def book(self, m: Market, now: int, second: bool) -> None:
+        name = m.spec.symbol.lower()
+        if self.hub.wants(f"{name}@bookTicker"):
+            r = fmt.binance_book_ticker(m)
+            send(
+                self.hub,
+                f"{name}@bookTicker",
+                f'{{"u":{m.book_version},"s":"{m.spec.symbol}","b":"{r["bidPrice"]}",'
+                f'"B":"{r["bidQty"]}","a":"{r["askPrice"]}","A":"{r["askQty"]}"}}',
+            )
+        for n in (5, 10, 20):
+            streams = [f"{name}@depth{n}@100ms"] + ([f"{name}@depth{n}", f"{name}@depth{n}@1000ms"] if second else [])
+            streams = [s for s in streams if self.hub.wants(s)]
+            if streams:
+                bids, asks = m.book(n)
+                payload = json.dumps(
+                    {
+                        "lastUpdateId": m.book_version,
+                        "bids": fmt.binance_levels(m, bids),
+                        "asks": fmt.binance_levels(m, asks),
+                    },
+                    separators=(",", ":"),
+                )
+                for s in streams:
+                    send(self.hub, s, payload)
+
+    def klines(self, m: Market, now: int, periodic: bool) -> None:
+        name = m.spec.symbol.lower()
+        for interval, (length, _) in BINANCE_INTERVALS.items():
+            stream = f"{name}@kline_{interval}"
+            if not self.hub.wants(stream):
+                continue
+            current = align(now, interval)
+            prev = self.kline_open.get(stream, current)
+            book = self.sim.books[("binance", m.spec.symbol)]
+            # Every bucket that closed since the last push gets its final x=true frame, in order.
+            for opened in range(max(prev, current - 100 * length), current, length):
+                row = book.bucket(interval, opened, now)
+                if row is not None:
+                    send(self.hub, stream, fmt.binance_kline_event(m, row, interval, length, True, now))
+            self.kline_open[stream] = current
+            if periodic or prev != current or stream in self.hub.fresh:
+                row = book.bucket(interval, current, now)
+                if row is not None:
+                    send(self.hub, stream, fmt.binance_kline_event(m, row, interval, length, False, now))
+
+    def tickers(self, now: int, periodic: bool) -> None:
+        fresh = self.hub.fresh
+        if not periodic and not any(k.endswith("icker") or "@arr" in k for k in fresh):
+            return
+        minis = []
+        for (exchange, symbol), m in self.sim.markets.items():
+            if exchange != "binance":
+                continue
+            name = symbol.lower()
+            want_mini = self.hub.wants(f"{name}@miniTicker")
+            want_full = self.hub.wants(f"{name}@ticker")
+            want_arr = self.hub.wants("!miniTicker@arr") or self.hub.wants("!miniTicker@arr@1000ms")
+            if not (want_mini or want_full or want_arr):
+                continue
+            stats = rolling_24h(self.sim.books[(exchange, symbol)], now)
+            mini = fmt.binance_ticker_event(m, stats, now, True)
+            if want_mini:
+                send(self.hub, f"{name}@miniTicker", mini)
+            if want_full:
+                send(self.hub, f"{name}@ticker", fmt.binance_ticker_event(m, stats, now, False))
+            minis.append(mini)
+        if minis:
+            arr = "[" + ",".join(minis) + "]"
+            for stream in ("!miniTicker@arr", "!miniTicker@arr@1000ms"):
+                if self.hub.wants(stream):
+                    send(self.hub, stream, arr)

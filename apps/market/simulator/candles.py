@@ -1,0 +1,178 @@
+"""Kline assembly: deterministic history before the live epoch + candles built from live trades.
+
+Pure (numpy, no I/O). Rows are int lists in the layout of ``market`` (open_ms, o, h, l, c,
+v, q, n, vb, qb, first_id, last_id).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .market import FIRST, LAST, MINUTE_MS, Market
+from .market import H as _H
+from .market import L as _L
+
+DAY_MS = 86_400_000
+# name -> (length ms, alignment offset ms). Weeks open on Monday; 1970-01-01 was a Thursday.
+BINANCE_INTERVALS: dict[str, tuple[int, int]] = {
+    "1m": (MINUTE_MS, 0),
+    "3m": (3 * MINUTE_MS, 0),
+    "5m": (5 * MINUTE_MS, 0),
+    "15m": (15 * MINUTE_MS, 0),
+    "30m": (30 * MINUTE_MS, 0),
+    "1h": (60 * MINUTE_MS, 0),
+    "2h": (120 * MINUTE_MS, 0),
+    "4h": (240 * MINUTE_MS, 0),
+    "6h": (360 * MINUTE_MS, 0),
+    "8h": (480 * MINUTE_MS, 0),
+    "12h": (720 * MINUTE_MS, 0),
+    "1d": (DAY_MS, 0),
+    "3d": (3 * DAY_MS, 0),
+    "1w": (7 * DAY_MS, 4 * DAY_MS),
+}
+KUCOIN_TYPES: dict[str, str] = {
+    "1min": "1m",
+    "3min": "3m",
+    "5min": "5m",
+    "15min": "15m",
+    "30min": "30m",
+    "1hour": "1h",
+    "2hour": "2h",
+    "4hour": "4h",
+    "6hour": "6h",
+    "8hour": "8h",
+    "12hour": "12h",
+    "1day": "1d",
+    "1week": "1w",
+}
+TO_KUCOIN_TYPE = {v: k for k, v in KUCOIN_TYPES.items()}
+_CACHE_ROWS = 200_000
+# Shared by every simulator in the process: history is a pure function of the market's
+# identity, so test suites that start many simulators compute each bucket once.
+_HISTORY_CACHE: OrderedDict[tuple, list[int]] = OrderedDict()
+
+
+def align(ts: int, interval: str) -> int:
+    length, offset = BINANCE_INTERVALS[interval]
+    return ts - ((ts - offset) % length)
+
+
+class KlineBook:
+    """Serves klines for one market; history buckets are cached (they never change)."""
+
+    def __init__(self, market: Market) -> None:
+        self.market = market
+        m = market
+        self._identity = (m.model.key, m.basis, m.tick, m.pd, m.step, m.trades_per_min, m.size_units)
+        self._cache = _HISTORY_CACHE
+
+    def klines(
+        self, interval: str, *, start_ms: int | None, end_ms: int | None, limit: int, now_ms: int
+    ) -> list[list[int]]:
+        length, _ = BINANCE_INTERVALS[interval]
+        current = align(now_ms, interval)
+        last = current if end_ms is None else min(current, align(end_ms, interval))
+        if start_ms is not None:
+            first = align(start_ms, interval)
+            first = first if first == start_ms else first + length
+            opens = range(first, min(last, first + (limit - 1) * length) + 1, length)
+        else:
+            opens = range(last - (limit - 1) * length, last + 1, length)
+        rows = []
+        for b in opens:
+            row = self.bucket(interval, b, now_ms)
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    def bucket(self, interval: str, open_ms: int, now_ms: int) -> list[int] | None:
+        length, _ = BINANCE_INTERVALS[interval]
+        epoch = self.market.epoch_minute * MINUTE_MS
+        parts: list[list[int]] = []
+        if open_ms < epoch:
+            hist = self._history(interval, open_ms)
+            if hist is not None:
+                parts.append(hist)
+        if open_ms + length > epoch:
+            first_min = max(open_ms, epoch) // MINUTE_MS
+            parts.extend(self.market.live_minutes(first_min, (open_ms + length) // MINUTE_MS))
+        if not parts or open_ms > now_ms:
+            return None
+        return merge_rows(open_ms, parts)
+
+    def _history(self, interval: str, open_ms: int) -> list[int] | None:
+        key = (self._identity, interval, open_ms)
+        row = self._cache.get(key)
+        if row is not None:
+            return row
+        return self._fill_history(interval, open_ms)
+
+    def _fill_history(self, interval: str, open_ms: int) -> list[int] | None:
+        """Compute a run of consecutive history buckets at once (vectorized); cache the complete ones."""
+        length, _ = BINANCE_INTERVALS[interval]
+        per = length // MINUTE_MS
+        epoch_min = self.market.epoch_minute
+        n_buckets = max(1, min(1000, 2_000_000 // per))
+        first_min = open_ms // MINUTE_MS
+        end_min = min(first_min + n_buckets * per, epoch_min)
+        bars = self.market.history_bars(first_min, end_min - first_min)
+        rows = _reduce(bars, np.arange(0, end_min - first_min, per))
+        for r in rows:
+            if r[0] + length <= epoch_min * MINUTE_MS:  # a bucket cut by the live epoch is not history
+                self._cache[(self._identity, interval, r[0])] = r
+        while len(self._cache) > _CACHE_ROWS:
+            self._cache.popitem(last=False)
+        return rows[0] if rows else None
+
+
+def _reduce(bars: dict[str, np.ndarray], starts: np.ndarray) -> list[list[int]]:
+    ends = np.append(starts[1:], len(bars["o"])) - 1
+    cols = {
+        "o": bars["o"][starts],
+        "c": bars["c"][ends],
+        "h": np.maximum.reduceat(bars["h"], starts),
+        "l": np.minimum.reduceat(bars["l"], starts),
+        "v": np.add.reduceat(bars["v"], starts),
+        "q": np.add.reduceat(bars["q"], starts),
+        "n": np.add.reduceat(bars["n"], starts),
+        "vb": np.add.reduceat(bars["vb"], starts),
+        "qb": np.add.reduceat(bars["qb"], starts),
+        "t": bars["minute"][starts] * MINUTE_MS,
+    }
+    lists = {k: np.rint(v).astype(np.int64).tolist() if v.dtype.kind == "f" else v.tolist() for k, v in cols.items()}
+    return [
+        [
+            lists["t"][i],
+            lists["o"][i],
+            lists["h"][i],
+            lists["l"][i],
+            lists["c"][i],
+            lists["v"][i],
+            lists["q"][i],
+            lists["n"][i],
+            lists["vb"][i],
+            lists["qb"][i],
+            0,
+            0,
+        ]
+        for i in range(len(starts))
+    ]
+
+
+def merge_rows(open_ms: int, parts: list[list[int]]) -> list[int]:
+    first, last = parts[0], parts[-1]
+    row = [open_ms, first[1], max(p[_H] for p in parts), min(p[_L] for p in parts), last[4]]
+    row += [sum(p[i] for p in parts) for i in range(5, 10)]
+    row += [next((p[FIRST] for p in parts if p[FIRST]), 0), last[LAST]]
+    return row
+
+
+def rolling_24h(book: KlineBook, now_ms: int) -> list[int] | None:
+    """24 h rolling statistics from 1m rows: [open_ms, o, h, l, c, v, q, n, vb, qb, first, last]."""
+    current = align(now_ms, "1m")
+    rows = book.klines("1m", start_ms=current - DAY_MS + MINUTE_MS, end_ms=now_ms, limit=1440, now_ms=now_ms)
+    if not rows:
+        return None
+    return merge_rows(now_ms - DAY_MS, rows)

@@ -1,0 +1,140 @@
+"""KuCoin wire formatting (pure). Numbers are strings without trailing zeros, as KuCoin sends them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .market import Market, Trade
+from .symbols import fmt_units
+
+
+def price(m: Market, n: int) -> str:
+    return fmt_units(n, m.pd, False)
+
+
+def qty(m: Market, n: int) -> str:
+    return fmt_units(n, m.qd, False)
+
+
+def quote(m: Market, n: int) -> str:
+    return fmt_units(n, m.pd + m.qd, False)
+
+
+def levels(m: Market, rows: list[tuple[int, int]]) -> list[list[str]]:
+    return [[price(m, p), qty(m, q)] for p, q in rows]
+
+
+def symbol_info(m: Market) -> dict:
+    spec, rules = m.spec, m.spec.rules("kucoin")
+    return {
+        "symbol": spec.kucoin_symbol,
+        "name": spec.kucoin_symbol,
+        "baseCurrency": spec.base,
+        "quoteCurrency": spec.quote,
+        "feeCurrency": spec.quote,
+        "market": "USDS" if spec.quote == "USDT" else spec.quote,
+        "baseMinSize": rules.min_qty,
+        "quoteMinSize": "0.1",
+        "baseMaxSize": "10000000000",
+        "quoteMaxSize": "99999999",
+        "baseIncrement": rules.step,
+        "quoteIncrement": "0.000001",
+        "priceIncrement": rules.tick,
+        "priceLimitRate": "0.1",
+        "minFunds": rules.min_notional,
+        "isMarginEnabled": True,
+        "enableTrading": True,
+        "feeCategory": 1,
+        "makerFeeCoefficient": "1.00",
+        "takerFeeCoefficient": "1.00",
+        "st": False,
+        "callauctionIsEnabled": False,
+        "callauctionPriceFloor": None,
+        "callauctionPriceCeiling": None,
+        "callauctionFirstStageStartTime": None,
+        "callauctionSecondStageStartTime": None,
+        "callauctionThirdStageStartTime": None,
+        "tradingStartTime": None,
+    }
+
+
+def candle_row(m: Market, r: list[int]) -> list[str]:
+    # KuCoin order: time(sec), open, CLOSE, HIGH, LOW, volume, turnover.
+    return [
+        str(r[0] // 1000),
+        price(m, r[1]),
+        price(m, r[4]),
+        price(m, r[2]),
+        price(m, r[3]),
+        qty(m, r[5]),
+        quote(m, r[6]),
+    ]
+
+
+def stats(m: Market, s: list[int] | None, now: int) -> dict:
+    s = s or [now, m.last_price, m.last_price, m.last_price, m.last_price, 0, 0, 0, 0, 0, 0, 0]
+    o, h, low, c, v, q = s[1], s[2], s[3], s[4], s[5], s[6]
+    bids, asks = m.book(1)
+    avg = (q // v) if v else c
+    return {
+        "time": now,
+        "symbol": m.spec.kucoin_symbol,
+        "buy": price(m, bids[0][0]),
+        "sell": price(m, asks[0][0]),
+        "changeRate": f"{Decimal(c - o) / Decimal(o):.4f}" if o else "0",
+        "changePrice": price(m, c - o),
+        "high": price(m, h),
+        "low": price(m, low),
+        "vol": qty(m, v),
+        "volValue": quote(m, q),
+        "last": price(m, c),
+        "averagePrice": price(m, avg),
+        "takerFeeRate": "0.001",
+        "makerFeeRate": "0.001",
+        "takerCoefficient": "1",
+        "makerCoefficient": "1",
+    }
+
+
+def level1(m: Market, now: int) -> dict:
+    bids, asks = m.book(1)
+    return {
+        "time": now,
+        "sequence": str(m.book_version),
+        "price": price(m, m.last_price),
+        "size": qty(m, m.last_qty),
+        "bestBid": price(m, bids[0][0]),
+        "bestBidSize": qty(m, bids[0][1]),
+        "bestAsk": price(m, asks[0][0]),
+        "bestAskSize": qty(m, asks[0][1]),
+    }
+
+
+def history_trade(m: Market, t: Trade) -> dict:
+    return {
+        "sequence": str(t.trade_id),
+        "price": price(m, t.price),
+        "size": qty(m, t.qty),
+        "side": t.taker_side,
+        "time": t.ts * 1_000_000,
+    }
+
+
+def match_message(m: Market, t: Trade) -> str:
+    sym = m.spec.kucoin_symbol
+    return (
+        f'{{"type":"message","topic":"/market/match:{sym}","subject":"trade.l3match","data":{{'
+        f'"makerOrderId":"{t.trade_id * 2:024x}","price":"{price(m, t.price)}","sequence":"{t.trade_id}",'
+        f'"side":"{t.taker_side}","size":"{qty(m, t.qty)}","symbol":"{sym}",'
+        f'"takerOrderId":"{t.trade_id * 2 + 1:024x}","time":"{t.ts * 1_000_000}","tradeId":"{t.trade_id}",'
+        f'"type":"match"}}}}'
+    )
+
+
+def ticker_data(m: Market, now: int) -> str:
+    bids, asks = m.book(1)
+    return (
+        f'{{"sequence":"{m.book_version}","price":"{price(m, m.last_price)}","size":"{qty(m, m.last_qty)}",'
+        f'"bestAsk":"{price(m, asks[0][0])}","bestAskSize":"{qty(m, asks[0][1])}",'
+        f'"bestBid":"{price(m, bids[0][0])}","bestBidSize":"{qty(m, bids[0][1])}","time":{now}}}'
+    )

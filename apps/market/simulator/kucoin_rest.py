@@ -1,0 +1,240 @@
+"""KuCoin spot REST (public market data, key checks, tripwires) on aiohttp, at root paths."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from . import kc_fmt
+from .candles import BINANCE_INTERVALS, KUCOIN_TYPES, rolling_24h
+from .control import EXCHANGE, SIM
+from .security import SignatureError, is_tripwire, kucoin_verify
+from .symbols import KUCOIN
+
+if TYPE_CHECKING:
+    from .server import ExchangeSimulator
+
+PUBLIC_LIMIT = 2000
+WINDOW_MS = 30_000
+
+
+def ok(data: object, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"code": "200000", "data": data}, headers=headers)
+
+
+def error(code: str, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"code": code, "msg": msg}, status=status, headers=headers)
+
+
+@web.middleware
+async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
+    if request.path.startswith("/__sim__/") or request.path == "/":
+        return await handler(request)
+    if is_tripwire(KUCOIN, request.method, request.path):
+        body = await request.text()
+        sim.record_tripwire(KUCOIN, request, body, request.headers.get("KC-API-KEY", ""))
+        return error("400007", "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
+    now = sim.clock.now_ms()
+    used = sim.kucoin_weights.add(1, now)
+    headers = {
+        "gw-ratelimit-limit": str(PUBLIC_LIMIT),
+        "gw-ratelimit-remaining": str(max(PUBLIC_LIMIT - used, 0)),
+        "gw-ratelimit-reset": str(sim.kucoin_weights.ms_left(now)),
+    }
+    forced = sim.faults.take_rate_limit(KUCOIN)
+    if forced is not None or used > PUBLIC_LIMIT:
+        status, retry = forced or (429, max(1, sim.kucoin_weights.ms_left(now) // 1000))
+        headers["Retry-After"] = str(retry)
+        return error("429000", "Too Many Requests", status, headers)
+    try:
+        response = await handler(request)
+    except web.HTTPNotFound:
+        response = error("404000", "Url Not Found", 404)
+    except (ValueError, KeyError) as exc:
+        response = error("400100", f"Invalid Parameter. ({exc})")
+    response.headers.update(headers)
+    return response
+
+
+class _Abort(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+def _handler(fn):  # type: ignore[no-untyped-def]
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await fn(request.app[SIM], request)
+        except _Abort as abort:
+            return abort.response
+
+    return wrapped
+
+
+def _market(sim: ExchangeSimulator, request: web.Request):  # type: ignore[no-untyped-def]
+    symbol = request.query.get("symbol", "")
+    if not symbol:
+        raise _Abort(error("400100", "symbol is required"))
+    market = sim.kucoin_market(symbol)
+    if market is None:
+        raise _Abort(error("900001", "symbol not exists", 200))
+    return market
+
+
+async def bullet_public(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    token = sim.kucoin_issue_token()
+    server = {
+        "endpoint": f"ws://127.0.0.1:{sim.kucoin_port}/",
+        "encrypt": None,
+        "protocol": "websocket",
+        "pingInterval": 18000,
+        "pingTimeout": 10000,
+    }
+    return ok({"token": token, "instanceServers": [server]})
+
+
+async def timestamp(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    return ok(sim.clock.now_ms())
+
+
+async def symbols(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    return ok([kc_fmt.symbol_info(sim.markets[(KUCOIN, s)]) for s in sim.specs])
+
+
+async def candles(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    interval = KUCOIN_TYPES.get(request.query.get("type", ""))
+    if interval is None:
+        return error("400100", "Unsupported type")
+    length = BINANCE_INTERVALS[interval][0]
+    now = sim.clock.now_ms()
+    end = int(request.query.get("endAt") or 0) * 1000 or now
+    start = int(request.query.get("startAt") or 0) * 1000
+    count = (min(end, now) - start) // length + 1 if start else 1500
+    book = sim.books[(KUCOIN, market.spec.symbol)]
+    if start and count <= 1500:
+        rows = book.klines(interval, start_ms=start, end_ms=end, limit=1500, now_ms=now)
+    else:
+        rows = book.klines(interval, start_ms=None, end_ms=end, limit=1500, now_ms=now)
+        rows = [r for r in rows if r[0] >= start]
+    return ok([kc_fmt.candle_row(market, r) for r in reversed(rows)])  # newest first, as KuCoin does
+
+
+async def stats(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    now = sim.clock.now_ms()
+    return ok(kc_fmt.stats(market, rolling_24h(sim.books[(KUCOIN, market.spec.symbol)], now), now))
+
+
+async def all_tickers(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    now = sim.clock.now_ms()
+    tickers = []
+    for symbol in sim.specs:
+        market = sim.markets[(KUCOIN, symbol)]
+        row = kc_fmt.stats(market, rolling_24h(sim.books[(KUCOIN, symbol)], now), now)
+        bids, asks = market.book(1)
+        row.pop("time")
+        row.update(
+            symbolName=row["symbol"],
+            bestBidSize=kc_fmt.qty(market, bids[0][1]),
+            bestAskSize=kc_fmt.qty(market, asks[0][1]),
+        )
+        tickers.append(row)
+    return ok({"time": now, "ticker": tickers})
+
+
+async def level1(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    return ok(kc_fmt.level1(market, sim.clock.now_ms()))
+
+
+async def level2(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    depth = int(request.match_info["depth"])
+    bids, asks = market.book(depth)
+    return ok(
+        {
+            "time": sim.clock.now_ms(),
+            "sequence": str(market.book_version),
+            "bids": kc_fmt.levels(market, bids),
+            "asks": kc_fmt.levels(market, asks),
+        }
+    )
+
+
+async def histories(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    return ok([kc_fmt.history_trade(market, t) for t in reversed(list(market.recent)[-100:])])
+
+
+def _signed(sim: ExchangeSimulator, request: web.Request, body: str = ""):  # type: ignore[no-untyped-def]
+    try:
+        return kucoin_verify(
+            sim.keys,
+            headers=dict(request.headers),
+            method=request.method,
+            path_query=request.raw_path,
+            body=body,
+            now_ms=sim.clock.now_ms(),
+        )
+    except SignatureError as exc:
+        raise _Abort(error(str(exc.code), exc.msg, exc.status)) from None
+
+
+async def api_key_info(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    record = _signed(sim, request)
+    version = int(request.headers.get("KC-API-KEY-VERSION", "1") or 1)
+    return ok(
+        {
+            "remark": "simulator",
+            "apiKey": record.key,
+            "apiVersion": version,
+            "permission": record.permissions,
+            "ipWhitelist": "",
+            "createdAt": record.created_ms,
+            "uid": 100000001,
+            "isMaster": True,
+        }
+    )
+
+
+async def base_fee(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    _signed(sim, request)
+    return ok({"takerFeeRate": "0.001", "makerFeeRate": "0.001"})
+
+
+async def trade_fees(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    _signed(sim, request)
+    names = [s for s in request.query.get("symbols", "").split(",") if s]
+    return ok([{"symbol": s, "takerFeeRate": "0.001", "makerFeeRate": "0.001"} for s in names])
+
+
+def build_kucoin_app(sim: ExchangeSimulator) -> web.Application:
+    from .control import control_handler
+    from .kucoin_ws import ws_handler
+
+    app = web.Application(middlewares=[kucoin_middleware])
+    app[SIM] = sim
+    app[EXCHANGE] = KUCOIN
+    r = app.router
+    r.add_post("/api/v1/bullet-public", _handler(bullet_public))
+    for path, fn in (
+        ("/api/v1/timestamp", timestamp),
+        ("/api/v2/symbols", symbols),
+        ("/api/v1/symbols", symbols),
+        ("/api/v1/market/candles", candles),
+        ("/api/v1/market/stats", stats),
+        ("/api/v1/market/allTickers", all_tickers),
+        ("/api/v1/market/orderbook/level1", level1),
+        ("/api/v1/market/orderbook/level2_{depth:20|100}", level2),
+        ("/api/v1/market/histories", histories),
+        ("/api/v1/user/api-key", api_key_info),
+        ("/api/v1/base-fee", base_fee),
+        ("/api/v1/trade-fees", trade_fees),
+    ):
+        r.add_get(path, _handler(fn))
+    r.add_get("/", ws_handler)
+    r.add_post("/__sim__/faults", control_handler)
+    return app

@@ -1,0 +1,160 @@
+"""KuCoin spot WebSocket: welcome, ping/pong, subscribe/unsubscribe with ack, topic messages."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+
+from . import kc_fmt
+from .candles import BINANCE_INTERVALS, KUCOIN_TYPES, TO_KUCOIN_TYPE, align
+from .control import SIM
+from .hub import Conn, Hub
+from .market import Market, Trade
+
+if TYPE_CHECKING:
+    from .server import ExchangeSimulator
+
+_PREFIXES = (
+    "/market/ticker",
+    "/market/candles",
+    "/market/match",
+    "/spotMarket/level2Depth5",
+    "/spotMarket/level2Depth50",
+)
+
+
+def topic_keys(sim: ExchangeSimulator, topic: str) -> list[str] | None:
+    """'/market/match:BTC-USDT,ETH-USDT' -> one key per symbol, or None if invalid."""
+    prefix, _, rest = topic.partition(":")
+    if prefix not in _PREFIXES or not rest:
+        return None
+    keys = []
+    for item in rest.split(","):
+        if prefix == "/market/ticker" and item == "all":
+            keys.append(f"{prefix}:all")
+            continue
+        symbol, ctype = (item.rsplit("_", 1) + [""])[:2] if prefix == "/market/candles" else (item, "")
+        if sim.kucoin_market(symbol) is None or (prefix == "/market/candles" and ctype not in KUCOIN_TYPES):
+            return None
+        keys.append(f"{prefix}:{item}")
+    return keys
+
+
+async def ws_handler(request: web.Request) -> web.WebSocketResponse:
+    sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
+    ws = web.WebSocketResponse(max_msg_size=1 << 20)
+    await ws.prepare(request)
+    connect_id = request.query.get("connectId", "") or "sim"
+    if not sim.kucoin_token_valid(request.query.get("token", "")):
+        await ws.send_str(json.dumps({"id": connect_id, "type": "error", "code": 401, "data": "token is expired"}))
+        await ws.close()
+        return ws
+    conn = Conn(ws, request)
+    conn.connect_id = connect_id
+    hub = sim.kucoin_hub
+    hub.conns.add(conn)
+    conn.push(json.dumps({"id": connect_id, "type": "welcome"}))
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                reply = _handle(sim, hub, conn, msg.data)
+                if reply is not None:
+                    conn.push(json.dumps(reply))
+            elif msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.remove(conn)
+    return ws
+
+
+def _handle(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | None:
+    try:
+        req = json.loads(text)
+        rid, kind = str(req.get("id", "")), req.get("type")
+    except (ValueError, AttributeError):
+        return {"id": conn.connect_id, "type": "error", "code": 400, "data": "message is invalid"}
+    if kind == "ping":
+        return {"id": rid, "type": "pong", "timestamp": sim.clock.now_ms() * 1000}
+    if kind in ("subscribe", "unsubscribe"):
+        topic = str(req.get("topic", ""))
+        keys = topic_keys(sim, topic)
+        if keys is None:
+            return {"id": rid, "type": "error", "code": 404, "data": f"topic {topic} is not found"}
+        (hub.subscribe if kind == "subscribe" else hub.unsubscribe)(conn, keys)  # duplicates are harmless
+        return {"id": rid, "type": "ack"} if req.get("response", True) else None
+    return {"id": rid, "type": "error", "code": 400, "data": f"type {kind} is not supported"}
+
+
+def send(hub: Hub, key: str, text: str) -> None:
+    for conn in hub.subs.get(key, ()):
+        conn.push(text)
+    hub.messages_sent += 1
+
+
+class KucoinPublisher:
+    def __init__(self, sim: ExchangeSimulator) -> None:
+        self.sim = sim
+        self.hub = sim.kucoin_hub
+        self.candle_open: dict[str, int] = {}
+
+    def trades(self, m: Market, trades: list[Trade], now: int) -> None:
+        key = f"/market/match:{m.spec.kucoin_symbol}"
+        if self.hub.wants(key):
+            for t in trades:
+                send(self.hub, key, kc_fmt.match_message(m, t))
+
+    def book(self, m: Market, now: int, changed: bool) -> None:
+        sym = m.spec.kucoin_symbol
+        if changed and (self.hub.wants(f"/market/ticker:{sym}") or self.hub.wants("/market/ticker:all")):
+            data = kc_fmt.ticker_data(m, now)
+            send(
+                self.hub,
+                f"/market/ticker:{sym}",
+                f'{{"type":"message","topic":"/market/ticker:{sym}","subject":"trade.ticker","data":{data}}}',
+            )
+            send(
+                self.hub,
+                "/market/ticker:all",
+                f'{{"type":"message","topic":"/market/ticker:all","subject":"{sym}","data":{data}}}',
+            )
+        for depth in (5, 50):
+            key = f"/spotMarket/level2Depth{depth}:{sym}"
+            if changed and self.hub.wants(key):
+                bids, asks = m.book(depth)
+                data = {"asks": kc_fmt.levels(m, asks), "bids": kc_fmt.levels(m, bids), "timestamp": now}
+                send(
+                    self.hub,
+                    key,
+                    json.dumps(
+                        {"type": "message", "topic": key, "subject": "level2", "data": data}, separators=(",", ":")
+                    ),
+                )
+
+    def candles(self, m: Market, now: int, changed: bool) -> None:
+        sym = m.spec.kucoin_symbol
+        for interval, ctype in TO_KUCOIN_TYPE.items():
+            key = f"/market/candles:{sym}_{ctype}"
+            if not self.hub.wants(key):
+                continue
+            length = BINANCE_INTERVALS[interval][0]
+            current = align(now, interval)
+            prev = self.candle_open.get(key, current)
+            self.candle_open[key] = current
+            book = self.sim.books[("kucoin", m.spec.symbol)]
+            for opened in range(max(prev, current - 100 * length), current + 1, length):
+                if opened == current and not (changed or prev != current):
+                    continue
+                row = book.bucket(interval, opened, now)
+                if row is None:
+                    continue
+                subject = "trade.candles.add" if opened == current and prev != current else "trade.candles.update"
+                data = {"symbol": sym, "candles": kc_fmt.candle_row(m, row), "time": now * 1_000_000}
+                send(
+                    self.hub,
+                    key,
+                    json.dumps(
+                        {"type": "message", "topic": key, "subject": subject, "data": data}, separators=(",", ":")
+                    ),
+                )

@@ -1,0 +1,230 @@
+"""One simulated market (exchange, symbol): trades -> book -> 1m candles. Pure, no I/O.
+
+Live trades are a deterministic function of their index: trade k happens at
+``start + (k + jitter_k) * spacing`` and its price comes from the price model at that
+instant, so two simulators with the same seed and start time print the same tape.
+Scripted paths (tests) and replayed tapes (recordings) take precedence over the model.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .model import MINUTE_MS, PriceModel, hash_normal, hash_uniform, stable_key
+from .symbols import SymbolSpec, decimals_of
+
+# Candle row fields (ints): open_ms, o, h, l, c, v, q, n, vb, qb, first_id, last_id.
+# q/qb are in units of 10**-(price_decimals + qty_decimals).
+OPEN, H, L, C, V, Q, N, VB, QB, FIRST, LAST = range(1, 12)
+MAX_RECENT = 1000
+
+
+@dataclass(slots=True)
+class Trade:
+    trade_id: int
+    ts: int
+    price: int
+    qty: int
+    buyer_is_maker: bool  # True when the taker sold
+
+    @property
+    def taker_side(self) -> str:
+        return "sell" if self.buyer_is_maker else "buy"
+
+
+@dataclass(slots=True)
+class ScriptedTrade:
+    ts: int | None  # None: printed at the model's next trade time (price paths)
+    price: int
+    qty: int | None
+    side: str | None
+
+
+@dataclass
+class Market:
+    exchange: str
+    spec: SymbolSpec
+    seed: int
+    start_ms: int
+    trade_rate_hz: float
+    clock_speed: float
+    pd: int = 0
+    qd: int = 0
+    tick: int = 1
+    step: int = 1
+    minutes: dict[int, list[int]] = field(default_factory=dict)
+    minute_keys: list[int] = field(default_factory=list)
+    recent: deque[Trade] = field(default_factory=lambda: deque(maxlen=MAX_RECENT))
+    script: deque[ScriptedTrade] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        rules = self.spec.rules(self.exchange)
+        self.pd, self.tick = decimals_of(rules.tick)
+        self.qd, self.step = decimals_of(rules.step)
+        self.price_unit = 10.0**-self.pd
+        self.key = stable_key(self.seed, self.exchange, self.spec.symbol)
+        self.model = PriceModel(
+            key=stable_key(self.seed, self.spec.symbol), anchor=self.spec.price, daily_vol=self.spec.daily_vol
+        )
+        # Venues quote the same asset a hair apart: a small constant basis per exchange.
+        self.factor = math.exp(0.0003 * float(hash_normal(np.array([self.key]), 3)[0]))
+        self.basis = self.factor  # history keeps the original basis whatever scripts do later
+        self.spacing_ms = 1000.0 * self.clock_speed / max(self.trade_rate_hz, 1e-6)
+        self.trades_per_min = MINUTE_MS / self.spacing_ms
+        self.size_units = max(self.spec.trade_size * 10**self.qd, float(self.step))
+        self.spread_ticks = 1 if self.spec.price > 1 else 1
+        self.epoch_minute = self.start_ms // MINUTE_MS
+        self.next_k = 0
+        self.next_id = 100_000_000 + self.key % 50_000_000
+        self.last_price = self._mid_units(np.array([self.start_ms]))[0]
+        self.last_mid = float(self.last_price)
+        self.last_qty = self.step
+        self.book_version = 1
+        self.total_trades = 0
+
+    # -- model ---------------------------------------------------------------------------
+    def _mid_float(self, ts: np.ndarray) -> np.ndarray:
+        return self.model.mid(ts) * self.factor / self.price_unit
+
+    def _mid_units(self, ts: np.ndarray) -> np.ndarray:
+        mid = self._mid_float(ts)
+        return (np.maximum(np.floor(mid / self.tick), 1) * self.tick).astype(np.int64)
+
+    def history_bars(self, first_minute: int, count: int) -> dict[str, np.ndarray]:
+        return self.model.minute_bars(
+            first_minute,
+            count,
+            price_unit=self.price_unit / self.basis,
+            tick_units=self.tick,
+            trades_per_min=self.trades_per_min,
+            trade_size_units=self.size_units,
+        )
+
+    def rebase_to(self, ts: int, price_units: int) -> None:
+        """After a script ends, continue the model from where the script left the price."""
+        model_mid = float(self.model.mid(np.array([ts]))[0]) / self.price_unit
+        self.factor = max(price_units, self.tick) / model_mid
+
+    # -- trade generation ----------------------------------------------------------------
+    def generate(self, now_ms: int, max_batch: int) -> list[Trade]:
+        """All trades with timestamp <= now not yet printed (at most max_batch)."""
+        k_end = int((now_ms - self.start_ms) / self.spacing_ms)
+        if k_end - self.next_k > max_batch:
+            self.next_k = k_end - max_batch  # fell behind (loop stalled): skip, don't flood
+        if self.script and self.script[0].ts is not None:
+            self.next_k = max(self.next_k, k_end)
+            return self._replay_until(now_ms)
+        if k_end <= self.next_k:
+            return []
+        ks = np.arange(self.next_k, k_end, dtype=np.int64)
+        self.next_k = k_end
+        ts = (self.start_ms + np.floor((ks + 0.9 * hash_uniform(ks, self.key)) * self.spacing_ms)).astype(np.int64)
+        mids = self._mid_float(ts)
+        sizes = np.rint(self.size_units * np.exp(0.8 * hash_normal(ks, self.key + 5)) / self.step)
+        sizes = (np.maximum(sizes, 1) * self.step).astype(np.int64).tolist()
+        prev = np.concatenate(([self.last_mid], mids[:-1]))
+        u = hash_uniform(ks, self.key + 9)
+        buys = np.where(mids >= prev, u < 0.7, u < 0.3).tolist()
+        bids = (np.maximum(np.floor(mids / self.tick), 1) * self.tick).astype(np.int64).tolist()
+        self.last_mid = float(mids[-1])
+        out = []
+        for i, t in enumerate(ts.tolist()):
+            if self.script:
+                out.append(self._scripted(t, self.script.popleft(), sizes[i]))
+                continue
+            price = bids[i] + self.spread_ticks * self.tick if buys[i] else bids[i]
+            out.append(self._print(t, price, sizes[i], not buys[i]))
+        return out
+
+    def _scripted(self, ts: int, item: ScriptedTrade, model_qty: int) -> Trade:
+        buy = item.side == "buy" if item.side else item.price >= self.last_price
+        trade = self._print(ts, item.price, item.qty or model_qty, not buy)
+        self.last_mid = float(item.price)
+        if not self.script:
+            self.rebase_to(ts, item.price)
+        return trade
+
+    def _replay_until(self, now_ms: int) -> list[Trade]:
+        out = []
+        while self.script and self.script[0].ts is not None and self.script[0].ts <= now_ms:
+            item = self.script.popleft()
+            out.append(self._scripted(item.ts or now_ms, item, self.step))
+        return out
+
+    def _print(self, ts: int, price: int, qty: int, buyer_is_maker: bool) -> Trade:
+        trade = Trade(self.next_id, ts, price, qty, buyer_is_maker)
+        self.next_id += 1
+        self.total_trades += 1
+        self.last_price, self.last_qty = price, qty
+        self.recent.append(trade)
+        self._add_to_candle(trade)
+        return trade
+
+    def _add_to_candle(self, t: Trade) -> None:
+        minute = t.ts // MINUTE_MS
+        row = self.minutes.get(minute)
+        quote = t.price * t.qty
+        buy_qty, buy_quote = (0, 0) if t.buyer_is_maker else (t.qty, quote)
+        if row is None:
+            self.minutes[minute] = [
+                minute * MINUTE_MS,
+                t.price,
+                t.price,
+                t.price,
+                t.price,
+                t.qty,
+                quote,
+                1,
+                buy_qty,
+                buy_quote,
+                t.trade_id,
+                t.trade_id,
+            ]
+            self.minute_keys.append(minute)
+            return
+        if t.price > row[H]:
+            row[H] = t.price
+        elif t.price < row[L]:
+            row[L] = t.price
+        row[C] = t.price
+        row[V] += t.qty
+        row[Q] += quote
+        row[N] += 1
+        row[VB] += buy_qty
+        row[QB] += buy_quote
+        row[LAST] = t.trade_id
+
+    def live_minutes(self, first_minute: int, end_minute: int) -> list[list[int]]:
+        """Live 1m rows with first <= minute < end, oldest first."""
+        keys = self.minute_keys
+        i = bisect_left(keys, first_minute)
+        out = []
+        while i < len(keys) and keys[i] < end_minute:
+            out.append(self.minutes[keys[i]])
+            i += 1
+        return out
+
+    # -- book ----------------------------------------------------------------------------
+    def book(self, depth: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """L2 book around the last mid: best levels straddle the last traded prices."""
+        depth = max(1, min(depth, 1000))
+        best_bid = max(int(self.last_mid // self.tick) * self.tick, self.tick)
+        best_ask = best_bid + self.spread_ticks * self.tick
+        salt = self.key + self.book_version * 1_000_003
+        levels = np.arange(depth, dtype=np.int64)
+        gaps = 1 + (hash_uniform(levels, salt) < 0.2).astype(np.int64)
+        offsets = (np.cumsum(gaps) - gaps[0]) * self.tick
+        size_b = self._level_sizes(levels, salt + 1)
+        size_a = self._level_sizes(levels, salt + 2)
+        bids = [(best_bid - off, q) for off, q in zip(offsets.tolist(), size_b, strict=True) if best_bid - off > 0]
+        asks = [(best_ask + off, q) for off, q in zip(offsets.tolist(), size_a, strict=True)]
+        return bids, asks
+
+    def _level_sizes(self, levels: np.ndarray, salt: int) -> list[int]:
+        raw = self.size_units * 4 * (1 + 0.15 * levels) * np.exp(0.7 * hash_normal(levels, salt))
+        return (np.maximum(np.rint(raw / self.step), 1) * self.step).astype(np.int64).tolist()

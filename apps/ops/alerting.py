@@ -1,0 +1,201 @@
+"""Application alerting: raise an alert; rules decide who gets it by email and webhook.
+
+``alert_raise`` is the one entry point (safety, feeds, bots, the watchdog). Per rule and
+channel an alert is dropped when the same dedup key was sent within the rule's window
+(de-duplication) or when the rule already sent ``max_per_hour`` in the last hour (rate
+limit). Survivors are stored and delivered after the caller's transaction commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from apps.ops.metrics import ALERTS
+from apps.ops.models import SEVERITY_RANK, AlertKind, AlertNotification, AlertRule, Severity
+
+logger = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-PTP-Signature"
+TIMESTAMP_HEADER = "X-PTP-Timestamp"
+_LIVE = (AlertNotification.Status.PENDING, AlertNotification.Status.SENT)
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    rule: str
+    channel: str
+    status: str
+    notification_id: int | None = None
+
+
+def alert_rules_sync_from_settings() -> None:
+    for spec in settings.OPS_ALERT_RULES:
+        defaults = {key: value for key, value in spec.items() if key != "name"}
+        defaults.setdefault("dedup_seconds", settings.ALERT_DEDUP_SECONDS)
+        defaults.setdefault("max_per_hour", settings.ALERT_MAX_PER_HOUR)
+        AlertRule.objects.update_or_create(
+            name=spec["name"], defaults={**defaults, "source": AlertRule.Source.SETTINGS}
+        )
+
+
+def _matching_rules(*, kind: str, severity: str) -> list[AlertRule]:
+    rank = SEVERITY_RANK[Severity(severity)]
+    rules = AlertRule.objects.filter(enabled=True, kind__in=[kind, AlertKind.ANY])
+    return [rule for rule in rules if SEVERITY_RANK[Severity(rule.min_severity)] <= rank]
+
+
+def _channels(rule: AlertRule) -> list[str]:
+    channels: list[str] = []
+    if rule.email_recipients():
+        channels.append(AlertNotification.Channel.EMAIL)
+    if rule.webhook_url:
+        channels.append(AlertNotification.Channel.WEBHOOK)
+    return channels
+
+
+def _admission(*, rule: AlertRule, channel: str, dedup_key: str) -> str:
+    now = timezone.now()
+    sent = AlertNotification.objects.filter(rule=rule, channel=channel, status__in=_LIVE)
+    if (
+        rule.dedup_seconds
+        and sent.filter(dedup_key=dedup_key, created_at__gte=now - timedelta(seconds=rule.dedup_seconds)).exists()
+    ):
+        return AlertNotification.Status.DUPLICATE
+    if sent.filter(created_at__gte=now - timedelta(hours=1)).count() >= rule.max_per_hour:
+        return AlertNotification.Status.RATE_LIMITED
+    return AlertNotification.Status.PENDING
+
+
+def _admit(*, rule: AlertRule, channel: str, fields: dict[str, Any]) -> AlertOutcome:
+    # The row lock on the rule serialises concurrent raisers, so two processes cannot both
+    # pass the de-duplication check for the same key.
+    AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
+    status = _admission(rule=rule, channel=channel, dedup_key=fields["dedup_key"])
+    ALERTS.labels(kind=fields["kind"], status=status).inc()
+    if status != AlertNotification.Status.PENDING:
+        return AlertOutcome(rule=rule.name, channel=channel, status=status)
+    notification = AlertNotification.objects.create(rule=rule, channel=channel, **fields)
+    transaction.on_commit(lambda: _deliver_enqueue(notification.pk))
+    return AlertOutcome(rule=rule.name, channel=channel, status=status, notification_id=notification.pk)
+
+
+def _deliver_enqueue(notification_id: int) -> None:
+    from apps.ops.tasks import alert_deliver_task
+
+    alert_deliver_task.delay(notification_id)
+
+
+def alert_raise(
+    *,
+    kind: str,
+    severity: str,
+    title: str,
+    message: str = "",
+    dedup_key: str = "",
+    data: dict[str, Any] | None = None,
+) -> list[AlertOutcome]:
+    """Route one alert to every matching rule's channels (see the module docstring)."""
+    alert_rules_sync_from_settings()
+    fields = {
+        "kind": kind,
+        "severity": Severity(severity),
+        "dedup_key": (dedup_key or f"{kind}:{title}")[:200],
+        "title": title[:200],
+        "message": message,
+        "data": json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
+    }
+    outcomes = []
+    with transaction.atomic():
+        for rule in _matching_rules(kind=kind, severity=severity):
+            for channel in _channels(rule):
+                outcomes.append(_admit(rule=rule, channel=channel, fields=fields))
+    logger.warning("alert %s/%s %s: %s", kind, severity, fields["dedup_key"], [o.status for o in outcomes])
+    return outcomes
+
+
+def alert_payload(notification: AlertNotification) -> dict[str, Any]:
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "severity": notification.severity,
+        "title": notification.title,
+        "message": notification.message,
+        "dedup_key": notification.dedup_key,
+        "data": notification.data,
+        "rule": notification.rule.name,
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
+def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex; receivers recompute and compare."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def _send_webhook(notification: AlertNotification) -> None:
+    body = json.dumps(alert_payload(notification), sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp}
+    if settings.ALERT_WEBHOOK_SECRET:
+        headers[SIGNATURE_HEADER] = webhook_signature(
+            secret=settings.ALERT_WEBHOOK_SECRET, timestamp=timestamp, body=body
+        )
+    response = requests.post(
+        notification.rule.webhook_url, data=body, headers=headers, timeout=settings.ALERT_WEBHOOK_TIMEOUT
+    )
+    response.raise_for_status()
+
+
+def _send_email(notification: AlertNotification) -> None:
+    payload = alert_payload(notification)
+    body = "\n".join(
+        [
+            notification.message or notification.title,
+            "",
+            f"kind: {notification.kind}",
+            f"severity: {notification.severity}",
+            f"dedup key: {notification.dedup_key}",
+            f"raised at: {payload['created_at']}",
+            f"data: {json.dumps(notification.data, sort_keys=True)}",
+        ]
+    )
+    send_mail(
+        subject=f"[PTP {notification.severity.upper()}] {notification.title}",
+        message=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=notification.rule.email_recipients(),
+    )
+
+
+def alert_deliver(*, notification_id: int) -> AlertNotification:
+    notification = AlertNotification.objects.select_related("rule").get(pk=notification_id)
+    if notification.status == AlertNotification.Status.SENT:
+        return notification  # a redelivered task must not send twice
+    sender = _send_email if notification.channel == AlertNotification.Channel.EMAIL else _send_webhook
+    notification.attempts += 1
+    try:
+        sender(notification)
+    except Exception as exc:
+        notification.status = AlertNotification.Status.FAILED
+        notification.error = f"{type(exc).__name__}: {exc}"[:2000]
+        logger.error("alert %s delivery by %s failed: %s", notification.pk, notification.channel, exc)
+    else:
+        notification.status = AlertNotification.Status.SENT
+        notification.sent_at = timezone.now()
+        notification.error = ""
+    notification.save(update_fields=["status", "error", "attempts", "sent_at"])
+    return notification

@@ -1,0 +1,148 @@
+"""The readiness probes and the default component set.
+
+Every probe reads its target from settings when it runs (never at import), uses bounded
+timeouts and returns a ``ProbeOutcome``; raising means "down".
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connections
+
+from apps.ops.evaluate import feed_health_evaluate, safety_health_evaluate
+from apps.ops.health import EMBEDDED, SKIPPED, HealthRegistry, ProbeOutcome
+from apps.ops.services import HEARTBEAT_KEY
+
+
+def database_probe(alias: str = "default") -> ProbeOutcome:
+    connection = connections[alias]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        # A broken connection would stay broken for this thread; drop it so the next
+        # probe reconnects (not inside a transaction: that belongs to the caller).
+        if not connection.in_atomic_block:
+            connection.close()
+        raise
+    return ProbeOutcome(data={"vendor": connection.vendor})
+
+
+def cache_probe(alias: str = "default") -> ProbeOutcome:
+    cache = caches[alias]
+    key = f"ops:health:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    value = cache.get(key)
+    cache.delete(key)
+    if value != "1":
+        raise RuntimeError("cache did not return the value just written")
+    backend = settings.CACHES[alias]["BACKEND"]
+    return ProbeOutcome(status=EMBEDDED if "locmem" in backend.lower() else "ok")
+
+
+def _redis_ping(url: str) -> None:
+    import redis
+
+    timeout = settings.HEALTH_PROBE_TIMEOUT
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def channel_layer_probe(alias: str = "default") -> ProbeOutcome:
+    config: dict[str, Any] = settings.CHANNEL_LAYERS[alias]
+    if "InMemory" in config["BACKEND"]:
+        return ProbeOutcome(status=EMBEDDED)
+    for host in config.get("CONFIG", {}).get("hosts", []):
+        _redis_ping(host if isinstance(host, str) else host["address"])
+    return ProbeOutcome()
+
+
+def celery_broker_probe() -> ProbeOutcome:
+    if settings.CELERY_EMBEDDED:
+        return ProbeOutcome(status=EMBEDDED, detail="tasks run in-process")
+    from kombu import Connection
+
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=settings.HEALTH_PROBE_TIMEOUT) as conn:
+        conn.connect()
+        transport = conn.transport_cls
+    return ProbeOutcome(data={"transport": str(transport)})
+
+
+def heartbeat_age(source: str) -> float | None:
+    value = caches["default"].get(HEARTBEAT_KEY.format(source=source))
+    return None if value is None else max(0.0, time.time() - float(value))
+
+
+def celery_workers_probe() -> ProbeOutcome:
+    """A worker ran the beat-scheduled heartbeat recently (shared cache, so any process sees it)."""
+    if settings.CELERY_EMBEDDED:
+        return ProbeOutcome(status=EMBEDDED, detail="tasks run in-process")
+    age = heartbeat_age("celery")
+    max_age = settings.HEALTH_WORKER_HEARTBEAT_MAX_AGE
+    if age is None:
+        return ProbeOutcome(status="down", detail="no worker heartbeat yet")
+    data = {"heartbeat_age_seconds": round(age, 3)}
+    if age > max_age:
+        return ProbeOutcome(status="down", detail=f"last worker heartbeat {age:.0f}s ago (> {max_age}s)", data=data)
+    return ProbeOutcome(data=data)
+
+
+def optional_callable(module_name: str, attribute: str) -> Callable[..., Any] | None:
+    """A function another team's module exposes, or None while it does not exist yet."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return getattr(module, attribute, None)
+
+
+def _call_with_exchange(func: Callable[..., Any], exchange: str) -> Any:
+    params = inspect.signature(func).parameters
+    first = next(iter(params.values()), None)
+    if first is not None and first.kind is inspect.Parameter.KEYWORD_ONLY:
+        return func(**{first.name: exchange})
+    return func(exchange)
+
+
+def feed_probe_factory(
+    exchange: str, *, status_source: Callable[[str], Any] | None = None
+) -> Callable[[], ProbeOutcome]:
+    def probe() -> ProbeOutcome:
+        source = status_source or optional_callable("apps.market.cache", "feed_status_get")
+        if source is None:
+            return ProbeOutcome(status=SKIPPED, detail="apps.market.cache.feed_status_get not installed")
+        status = _call_with_exchange(source, exchange)
+        return feed_health_evaluate(status, now=time.time(), stale_after=settings.FEED_STALE_SECONDS)
+
+    return probe
+
+
+def safety_probe() -> ProbeOutcome:
+    source = optional_callable("apps.safety.selectors", "safety_status_get")
+    if source is None:
+        return ProbeOutcome(status=SKIPPED, detail="apps.safety.selectors.safety_status_get not installed")
+    return safety_health_evaluate(source(), min_score=settings.SAFETY_SCORE_MIN)
+
+
+def default_components_register(registry: HealthRegistry) -> None:
+    registry.register("database", database_probe)
+    registry.register("cache", cache_probe)
+    registry.register("channel_layer", channel_layer_probe)
+    registry.register("celery_broker", celery_broker_probe)
+    registry.register("celery_workers", celery_workers_probe)
+    if settings.HEALTH_CHECK_FEEDS:
+        for exchange in settings.HEALTH_FEED_EXCHANGES:
+            registry.register(f"feed:{exchange}", feed_probe_factory(exchange))
+    registry.register("safety", safety_probe)

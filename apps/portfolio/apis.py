@@ -1,0 +1,293 @@
+"""Portfolio, order and fill API. Every queryset is scoped to request.user: another user's
+object is a 404, the same answer as a missing one."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api_query import CsvRenderer, ordering_apply, ordering_parameter, query_data, request_ip
+from apps.portfolio import selectors
+from apps.portfolio.models import EquitySnapshot, Fill, Order, Portfolio
+from apps.portfolio.serializers import (
+    FillExportQuerySerializer,
+    FillFilterSerializer,
+    FillOutputSerializer,
+    OrderCreateInputSerializer,
+    OrderFilterSerializer,
+    OrderOutputSerializer,
+    PortfolioBalanceSerializer,
+    PortfolioCreateInputSerializer,
+    PortfolioEquityPointSerializer,
+    PortfolioEquityQuerySerializer,
+    PortfolioMetricsSerializer,
+    PortfolioOutputSerializer,
+    PortfolioPositionSerializer,
+    PortfolioResetInputSerializer,
+)
+from apps.portfolio.services import order_cancel, order_place, portfolio_create, portfolio_reset
+
+PORTFOLIO_TAGS, ORDER_TAGS, FILL_TAGS = ["portfolios"], ["orders"], ["fills"]
+ORDER_ORDERING = ["id", "created_at", "symbol", "status"]
+FILL_ORDERING = ["id", "created_at", "symbol", "price"]
+
+
+def own_portfolios(request: Request) -> QuerySet[Portfolio]:
+    return Portfolio.objects.filter(owner=request.user)
+
+
+def own_portfolio(request: Request, pk: int) -> Portfolio:
+    return get_object_or_404(own_portfolios(request), pk=pk)
+
+
+def _filters(serializer_class: type, request: Request) -> dict:
+    serializer = serializer_class(data=query_data(request))
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PortfolioListCreateApi(ListAPIView):
+    serializer_class = PortfolioOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Portfolio]:
+        return own_portfolios(self.request).order_by("id")
+
+    @extend_schema(tags=PORTFOLIO_TAGS, operation_id="portfolios_list")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=PORTFOLIO_TAGS,
+        operation_id="portfolios_create",
+        request=PortfolioCreateInputSerializer,
+        responses={201: PortfolioOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = PortfolioCreateInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        portfolio = portfolio_create(owner=request.user, **data.validated_data)
+        return Response(PortfolioOutputSerializer(portfolio).data, status=status.HTTP_201_CREATED)
+
+
+class PortfolioDetailApi(APIView):
+    @extend_schema(tags=PORTFOLIO_TAGS, operation_id="portfolios_retrieve", responses={200: PortfolioOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(PortfolioOutputSerializer(own_portfolio(request, pk)).data)
+
+
+class PortfolioResetApi(APIView):
+    @extend_schema(
+        tags=PORTFOLIO_TAGS,
+        operation_id="portfolios_reset",
+        request=PortfolioResetInputSerializer,
+        responses={200: PortfolioOutputSerializer},
+        description="Cancel open orders and restore the starting balances (history is kept).",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        portfolio = own_portfolio(request, pk)
+        data = PortfolioResetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        portfolio = portfolio_reset(portfolio=portfolio, actor=request.user, confirm=data.validated_data["confirm"])
+        return Response(PortfolioOutputSerializer(portfolio).data)
+
+
+class PortfolioBalanceListApi(APIView):
+    @extend_schema(
+        tags=PORTFOLIO_TAGS,
+        operation_id="portfolios_balances_list",
+        responses={200: PortfolioBalanceSerializer(many=True)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        balances = selectors.balance_list(portfolio=own_portfolio(request, pk)).order_by("asset")
+        return Response(PortfolioBalanceSerializer(balances, many=True).data)
+
+
+class PortfolioPositionListApi(APIView):
+    @extend_schema(
+        tags=PORTFOLIO_TAGS,
+        operation_id="portfolios_positions_list",
+        responses={200: PortfolioPositionSerializer(many=True)},
+        description="Positions marked to the live mid (mark is null when there is no live price).",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        positions = selectors.position_list(portfolio=own_portfolio(request, pk))
+        return Response(PortfolioPositionSerializer(positions, many=True).data)
+
+
+class PortfolioMetricsApi(APIView):
+    @extend_schema(tags=PORTFOLIO_TAGS, operation_id="portfolios_metrics", responses={200: PortfolioMetricsSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        metrics = selectors.portfolio_metrics_get(portfolio=own_portfolio(request, pk))
+        return Response(PortfolioMetricsSerializer(metrics).data)
+
+
+class PortfolioEquityApi(APIView):
+    @extend_schema(
+        tags=PORTFOLIO_TAGS,
+        operation_id="portfolios_equity_list",
+        parameters=[PortfolioEquityQuerySerializer],
+        responses={200: PortfolioEquityPointSerializer(many=True)},
+        description="Equity snapshots, oldest first (the latest `limit` in the range).",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        portfolio = own_portfolio(request, pk)
+        query = _filters(PortfolioEquityQuerySerializer, request)
+        snapshots = EquitySnapshot.objects.filter(portfolio=portfolio)
+        if "start" in query:
+            snapshots = snapshots.filter(ts__gte=query["start"])
+        if "end" in query:
+            snapshots = snapshots.filter(ts__lte=query["end"])
+        points = list(snapshots.order_by("-ts", "-id")[: query["limit"]])
+        points.reverse()
+        return Response(PortfolioEquityPointSerializer(points, many=True).data)
+
+
+class OrderListCreateApi(ListAPIView):
+    serializer_class = OrderOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Order]:
+        params = _filters(OrderFilterSerializer, self.request)
+        orders = Order.objects.filter(portfolio__owner=self.request.user)
+        for name, lookup in (
+            ("portfolio", "portfolio_id"),
+            ("side", "side"),
+            ("type", "order_type"),
+            ("status", "status"),
+            ("created_after", "created_at__gte"),
+            ("created_before", "created_at__lte"),
+        ):
+            if name in params:
+                orders = orders.filter(**{lookup: params[name]})
+        if params.get("symbol"):
+            orders = orders.filter(symbol=params["symbol"].upper())
+        if params.get("open") is not None:
+            open_filter = {"status__in": Order.OPEN_STATUSES}
+            orders = orders.filter(**open_filter) if params["open"] else orders.exclude(**open_filter)
+        return ordering_apply(orders, request=self.request, allowed=ORDER_ORDERING, default="-id")
+
+    @extend_schema(
+        tags=ORDER_TAGS,
+        operation_id="orders_list",
+        parameters=[OrderFilterSerializer, ordering_parameter(ORDER_ORDERING, "-id")],
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=ORDER_TAGS,
+        operation_id="orders_create",
+        request=OrderCreateInputSerializer,
+        responses={201: OrderOutputSerializer, 200: OrderOutputSerializer},
+        description="Place a paper order. 201 when created; 200 when `client_order_id` repeats an "
+        "identical earlier request (idempotent); 409 when it repeats with different content. "
+        "Exchange-rule rejections are 400 with the exchange's own code.",
+    )
+    def post(self, request: Request) -> Response:
+        data = OrderCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        portfolio = own_portfolio(request, fields.pop("portfolio"))
+        before = _existing_order_id(portfolio, fields.get("client_order_id"))
+        order = order_place(
+            portfolio=portfolio,
+            actor=request.user,
+            order_type=fields.pop("type"),
+            source="api",
+            source_ip=request_ip(request),
+            **fields,
+        )
+        code = status.HTTP_200_OK if before == order.pk else status.HTTP_201_CREATED
+        return Response(OrderOutputSerializer(order).data, status=code)
+
+
+def _existing_order_id(portfolio: Portfolio, client_order_id: str | None) -> int | None:
+    if not client_order_id:
+        return None
+    return (
+        Order.objects.filter(portfolio=portfolio, client_order_id=client_order_id).values_list("id", flat=True).first()
+    )
+
+
+def own_order(request: Request, pk: int) -> Order:
+    return get_object_or_404(Order.objects.filter(portfolio__owner=request.user), pk=pk)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(tags=ORDER_TAGS, operation_id="orders_retrieve", responses={200: OrderOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(OrderOutputSerializer(own_order(request, pk)).data)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(
+        tags=ORDER_TAGS,
+        operation_id="orders_cancel",
+        request=None,
+        responses={200: OrderOutputSerializer},
+        description="Cancel an open order. A closed order is refused with the exchange's unknown-order error.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        order = order_cancel(
+            order=own_order(request, pk), actor=request.user, source="api", source_ip=request_ip(request)
+        )
+        return Response(OrderOutputSerializer(order).data)
+
+
+def _fills(request: Request) -> QuerySet[Fill]:
+    params = _filters(FillFilterSerializer, request)
+    fills = Fill.objects.filter(portfolio__owner=request.user)
+    for name, lookup in (
+        ("portfolio", "portfolio_id"),
+        ("order", "order_id"),
+        ("side", "side"),
+        ("created_after", "created_at__gte"),
+        ("created_before", "created_at__lte"),
+    ):
+        if name in params:
+            fills = fills.filter(**{lookup: params[name]})
+    if params.get("symbol"):
+        fills = fills.filter(symbol=params["symbol"].upper())
+    return fills
+
+
+class FillListApi(ListAPIView):
+    serializer_class = FillOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Fill]:
+        return ordering_apply(_fills(self.request), request=self.request, allowed=FILL_ORDERING, default="-id")
+
+    @extend_schema(
+        tags=FILL_TAGS,
+        operation_id="fills_list",
+        parameters=[FillFilterSerializer, ordering_parameter(FILL_ORDERING, "-id")],
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class FillExportApi(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(
+        tags=FILL_TAGS,
+        operation_id="fills_export_csv",
+        parameters=[FillExportQuerySerializer],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one fill per row.")},
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        portfolio = own_portfolio(request, _filters(FillExportQuerySerializer, request)["portfolio"])
+        rows = selectors.csv_stream(
+            header=selectors.FILL_EXPORT_HEADER, rows=selectors.fill_export_rows(portfolio=portfolio)
+        )
+        response = StreamingHttpResponse(rows, content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="fills-portfolio-{portfolio.pk}.csv"'
+        return response

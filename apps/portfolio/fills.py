@@ -1,0 +1,322 @@
+"""The paper fill engine (pure: no ORM, no I/O). Follows ../shared/docs/FILL_REALISM.md.
+
+- Marketable orders walk the L2 book level by level; liquidity we consumed at a level is
+  remembered (``ConsumedLiquidity``) until the book at that level refreshes.
+- Resting limit orders fill only on trade prints *through* their price, capped by the printed
+  size; a touch is not a fill.
+- Stops trigger on trades; a triggered stop-market walks the book and a gap fills at the
+  worse of the book and the triggering print, never at the stop price.
+- Maker/taker is decided by how the order filled; fees use the tier and the BNB/KCS discount.
+- Latency is drawn from a generator seeded per (portfolio seed, order sequence): replayable.
+
+The backtester reuses this module, so it stays importable without Django and cheap.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_UP, Context, Decimal
+
+from apps.market.events import BookSnapshot
+
+ZERO = Decimal("0")
+ONE = Decimal("1")
+BPS = Decimal("10000")
+Q18 = Decimal("1e-18")
+_WIDE = Context(prec=60)
+
+BUY, SELL = "buy", "sell"
+MAKER, TAKER = "maker", "taker"
+
+# The rule names stored on every Fill.
+RULE_BOOK_WALK = "book_walk"
+RULE_TRADE_THROUGH = "trade_through"
+RULE_STOP_GAP = "stop_gap"
+
+# Exchange fee discounts when fees are paid in the exchange token.
+FEE_DISCOUNTS = {"binance": Decimal("0.25"), "kucoin": Decimal("0.20")}
+
+STOP_TYPES = frozenset({"stop_loss", "stop_loss_limit", "take_profit", "take_profit_limit"})
+STOP_MARKET_TYPES = frozenset({"stop_loss", "take_profit"})
+
+
+def q18(value: Decimal, *, rounding: str | None = None) -> Decimal:
+    """Quantize to the storage precision (18 dp) with a context wide enough never to raise."""
+    return value.quantize(Q18, rounding=rounding, context=_WIDE)
+
+
+def step_down(value: Decimal, step: Decimal) -> Decimal:
+    if step <= 0:
+        return value
+    return (value / step).to_integral_value(rounding=ROUND_DOWN, context=_WIDE) * step
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    maker_rate: Decimal = Decimal("0.001")
+    taker_rate: Decimal = Decimal("0.001")
+    discount: Decimal = ZERO
+
+    def rate(self, liquidity: str) -> Decimal:
+        base = self.maker_rate if liquidity == MAKER else self.taker_rate
+        return base * (ONE - self.discount)
+
+    def fee(self, *, side: str, quantity: Decimal, quote: Decimal, liquidity: str) -> Decimal:
+        """Charged in the asset received (base on a buy, quote on a sell), rounded up."""
+        received = quantity if side == BUY else quote
+        return q18(received * self.rate(liquidity), rounding=ROUND_UP)
+
+
+def fee_schedule_for(*, exchange: str, maker_rate: Decimal, taker_rate: Decimal, use_discount: bool) -> FeeSchedule:
+    discount = FEE_DISCOUNTS.get(exchange, ZERO) if use_discount else ZERO
+    return FeeSchedule(maker_rate=maker_rate, taker_rate=taker_rate, discount=discount)
+
+
+@dataclass(frozen=True, slots=True)
+class FillSlice:
+    price: Decimal
+    quantity: Decimal
+    liquidity: str
+    rule: str
+    trade_id: str = ""
+
+    @property
+    def quote(self) -> Decimal:
+        return q18(self.price * self.quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What the engine decided for one order event: zero or more slices at one arrival mid."""
+
+    side: str
+    slices: tuple[FillSlice, ...]
+    arrival_mid: Decimal | None
+    exhausted: bool = False  # the book (or slippage band) ran out before the order was done
+
+    @property
+    def quantity(self) -> Decimal:
+        return sum((s.quantity for s in self.slices), ZERO)
+
+    @property
+    def quote(self) -> Decimal:
+        return sum((s.quote for s in self.slices), ZERO)
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        qty = self.quantity
+        return q18(self.quote / qty) if qty else None
+
+    @property
+    def slippage_bps(self) -> Decimal | None:
+        avg = self.avg_price
+        if avg is None or not self.arrival_mid:
+            return None
+        return slippage_bps(side=self.side, price=avg, mid=self.arrival_mid)
+
+
+def slippage_bps(*, side: str, price: Decimal, mid: Decimal) -> Decimal:
+    """Positive = worse than the arrival mid (paid more on a buy, got less on a sell)."""
+    diff = price - mid if side == BUY else mid - price
+    return (diff / mid * BPS).quantize(Decimal("0.0001"), context=_WIDE)
+
+
+@dataclass(slots=True)
+class ConsumedLiquidity:
+    """Remembers what our orders took at each book level until that level refreshes.
+
+    A level counts as refreshed when its displayed size differs from the size we saw when we
+    consumed from it (the exchange sent a new quantity there) or it left the book.
+    """
+
+    _levels: dict[tuple[str, str], dict[tuple[str, Decimal], tuple[Decimal, Decimal]]] = field(default_factory=dict)
+
+    def available(self, *, book: BookSnapshot, book_side: str, price: Decimal, displayed: Decimal) -> Decimal:
+        seen = self._levels.get((book.exchange, book.symbol), {}).get((book_side, price))
+        if seen is None or seen[0] != displayed:
+            return displayed
+        return max(displayed - seen[1], ZERO)
+
+    def consume(self, *, book: BookSnapshot, book_side: str, price: Decimal, displayed: Decimal, qty: Decimal) -> None:
+        levels = self._levels.setdefault((book.exchange, book.symbol), {})
+        seen = levels.get((book_side, price))
+        already = seen[1] if seen is not None and seen[0] == displayed else ZERO
+        levels[(book_side, price)] = (displayed, already + qty)
+
+    def prune(self, book: BookSnapshot) -> None:
+        """Forget levels that refreshed or left the book (keeps memory bounded)."""
+        levels = self._levels.get((book.exchange, book.symbol))
+        if not levels:
+            return
+        current = {("ask", p): q for p, q in book.asks} | {("bid", p): q for p, q in book.bids}
+        for key in [k for k, (displayed, _) in levels.items() if current.get(k) != displayed]:
+            del levels[key]
+
+    def clear(self) -> None:
+        self._levels.clear()
+
+
+def _within(side: str, price: Decimal, bound: Decimal | None) -> bool:
+    if bound is None:
+        return True
+    return price <= bound if side == BUY else price >= bound
+
+
+def _worse(side: str, a: Decimal, b: Decimal | None) -> Decimal:
+    if b is None:
+        return a
+    return max(a, b) if side == BUY else min(a, b)
+
+
+def slippage_bound(*, side: str, mid: Decimal | None, max_slippage_bps: Decimal | None) -> Decimal | None:
+    if mid is None or max_slippage_bps is None:
+        return None
+    band = mid * max_slippage_bps / BPS
+    return mid + band if side == BUY else mid - band
+
+
+def walk_book(
+    *,
+    book: BookSnapshot,
+    side: str,
+    quantity: Decimal | None = None,
+    quote_quantity: Decimal | None = None,
+    limit_price: Decimal | None = None,
+    step_size: Decimal = ZERO,
+    consumed: ConsumedLiquidity | None = None,
+    max_slippage_bps: Decimal | None = None,
+    gap_price: Decimal | None = None,
+    rule: str = RULE_BOOK_WALK,
+    dry_run: bool = False,
+) -> Execution:
+    """Take liquidity level by level (taker). ``quantity`` is base, ``quote_quantity`` spends
+    quote; ``limit_price`` bounds the walk (a marketable limit order); ``gap_price`` is a
+    triggering print that the fill can never be better than (stop gap fills)."""
+    mid = book.mid
+    levels, book_side = (book.asks, "ask") if side == BUY else (book.bids, "bid")
+    bound = slippage_bound(side=side, mid=mid, max_slippage_bps=max_slippage_bps)
+    remaining_qty, remaining_quote = quantity, quote_quantity
+    slices: list[FillSlice] = []
+    for level_price, displayed in levels:
+        if not _within(side, level_price, limit_price) or not _within(side, level_price, bound):
+            break
+        available = (
+            consumed.available(book=book, book_side=book_side, price=level_price, displayed=displayed)
+            if consumed
+            else displayed
+        )
+        price = _worse(side, level_price, gap_price)
+        if not _within(side, price, limit_price) or not _within(side, price, bound):
+            break
+        take = available if remaining_qty is None else min(available, remaining_qty)
+        if remaining_quote is not None:
+            take = min(take, remaining_quote / price)
+        take = step_down(take, step_size)
+        if take <= 0:
+            if remaining_quote is not None and available > 0:
+                break  # quote left cannot buy one more step
+            continue
+        slices.append(FillSlice(price=price, quantity=take, liquidity=TAKER, rule=rule))
+        if consumed and not dry_run:
+            consumed.consume(book=book, book_side=book_side, price=level_price, displayed=displayed, qty=take)
+        if remaining_qty is not None:
+            remaining_qty -= take
+            if remaining_qty <= 0:
+                break
+        if remaining_quote is not None:
+            remaining_quote -= q18(take * price)
+            if remaining_quote <= 0:
+                break
+    done = (remaining_qty is not None and remaining_qty <= 0) or (
+        remaining_quote is not None and remaining_quote < remaining_quote_floor(levels, step_size)
+    )
+    return Execution(side=side, slices=tuple(slices), arrival_mid=mid, exhausted=not done)
+
+
+def remaining_quote_floor(levels: Sequence[tuple[Decimal, Decimal]], step_size: Decimal) -> Decimal:
+    """Quote too small to buy one step at the best level counts as fully spent."""
+    if not levels or step_size <= 0:
+        return Decimal("1e-12")
+    return levels[0][0] * step_size
+
+
+def book_depth_fits(
+    *,
+    book: BookSnapshot,
+    side: str,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+    consumed: ConsumedLiquidity | None = None,
+    max_slippage_bps: Decimal | None = None,
+) -> bool:
+    """FOK pre-check without consuming: can the book fill ``quantity`` within the limit?"""
+    probe = walk_book(
+        book=book,
+        side=side,
+        quantity=quantity,
+        limit_price=limit_price,
+        consumed=consumed,
+        max_slippage_bps=max_slippage_bps,
+        dry_run=True,
+    )
+    return probe.quantity >= quantity
+
+
+def is_marketable(*, side: str, price: Decimal, book: BookSnapshot) -> bool:
+    if side == BUY:
+        return book.best_ask is not None and price >= book.best_ask
+    return book.best_bid is not None and price <= book.best_bid
+
+
+def resting_fill_on_trade(
+    *,
+    side: str,
+    limit_price: Decimal,
+    remaining: Decimal,
+    trade_price: Decimal,
+    trade_qty: Decimal,
+    step_size: Decimal = ZERO,
+) -> Decimal:
+    """Quantity a resting limit order fills from one print: only a print strictly through our
+    price (sellers hit below our bid / buyers lifted above our ask) and never more than the
+    printed size. A print at our price alone is a touch: queue position unknown, no fill."""
+    through = trade_price < limit_price if side == BUY else trade_price > limit_price
+    if not through or remaining <= 0:
+        return ZERO
+    return step_down(min(remaining, trade_qty), step_size)
+
+
+def stop_triggered(*, order_type: str, side: str, stop_price: Decimal, trade_price: Decimal) -> bool:
+    """Stop-loss: a sell triggers when price falls to the stop, a buy when it rises to it.
+    Take-profit is the mirror image."""
+    falls_to = trade_price <= stop_price
+    rises_to = trade_price >= stop_price
+    if order_type.startswith("stop_loss"):
+        return falls_to if side == SELL else rises_to
+    return rises_to if side == SELL else falls_to
+
+
+def would_trigger_now(*, order_type: str, side: str, stop_price: Decimal, last_price: Decimal | None) -> bool:
+    return last_price is not None and stop_triggered(
+        order_type=order_type, side=side, stop_price=stop_price, trade_price=last_price
+    )
+
+
+def latency_sample_ms(*, seed: int, seq: int, mean_ms: int, jitter_ms: int) -> int:
+    """Replayable latency: the same (seed, seq) always draws the same delay."""
+    if mean_ms <= 0:
+        return 0
+    rng = random.Random(f"{seed}:{seq}")
+    return max(0, round(rng.gauss(mean_ms, jitter_ms))) if jitter_ms > 0 else mean_ms
+
+
+def book_at(history: Sequence[BookSnapshot], ts_ms: int) -> BookSnapshot | None:
+    """The book the order sees on arrival: the latest snapshot at or before ``ts_ms``, or the
+    oldest we have if the order arrives before all of them. ``history`` is oldest first."""
+    if not history:
+        return None
+    index = bisect_right([b.ts_ms for b in history], ts_ms)
+    return history[index - 1] if index else history[0]

@@ -1,0 +1,219 @@
+"""Portfolio, order and fill API serializers (unique names: drf-spectacular components)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from apps.core.api_serializers import MONEY as _MONEY
+from apps.core.api_serializers import MoneyInputField, MoneyModelSerializer
+from apps.market.models import Exchange
+from apps.portfolio.models import Balance, EquitySnapshot, Fill, Order, Portfolio
+
+
+class PortfolioOutputSerializer(MoneyModelSerializer):
+    class Meta:
+        model = Portfolio
+        fields = [
+            "id",
+            "name",
+            "exchange",
+            "quote_asset",
+            "starting_balances",
+            "maker_fee_rate",
+            "taker_fee_rate",
+            "fee_discount",
+            "latency_ms",
+            "latency_jitter_ms",
+            "max_slippage_bps",
+            "seed",
+            "created_at",
+            "reset_at",
+        ]
+        read_only_fields = fields
+
+
+class PortfolioCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    exchange = serializers.ChoiceField(choices=Exchange.choices, default=Exchange.BINANCE)
+    quote_asset = serializers.RegexField(r"^[A-Za-z0-9]{2,16}$", default="USDT")
+    starting_balances = serializers.DictField(
+        child=MoneyInputField(min_value=Decimal("0")),
+        required=False,
+        help_text='Asset -> amount, e.g. {"USDT": "10000"}. Default: 10000 in the quote asset.',
+    )
+    maker_fee_rate = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("0.1"), default="0.001")
+    taker_fee_rate = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("0.1"), default="0.001")
+    fee_discount = serializers.BooleanField(default=False)
+    latency_ms = serializers.IntegerField(min_value=0, max_value=60_000, default=250)
+    latency_jitter_ms = serializers.IntegerField(min_value=0, max_value=60_000, default=50)
+    max_slippage_bps = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("10000"), default="500")
+    seed = serializers.IntegerField(min_value=0, max_value=2**62, default=0)
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        owner = self.context["request"].user
+        if Portfolio.objects.filter(owner=owner, name=value).exists():
+            raise serializers.ValidationError("You already have a portfolio with this name.")
+        return value
+
+    def validate_starting_balances(self, value: dict) -> dict:
+        if not all(isinstance(k, str) and k.isalnum() and 2 <= len(k) <= 16 for k in value):
+            raise serializers.ValidationError("Asset names are 2-16 letters or digits.")
+        # Plain decimal strings: the portfolio keeps them as given ("2500.5", not 18 zeros).
+        return {asset: f"{amount.normalize():f}" for asset, amount in value.items()}
+
+
+class PortfolioResetInputSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(help_text="Must be true: a reset cancels open orders and restores balances.")
+
+
+class PortfolioBalanceSerializer(MoneyModelSerializer):
+    total = serializers.DecimalField(read_only=True, **_MONEY)
+
+    class Meta:
+        model = Balance
+        fields = ["asset", "free", "locked", "total"]
+        read_only_fields = fields
+
+
+class PortfolioPositionSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    quantity = serializers.DecimalField(**_MONEY)
+    avg_cost = serializers.DecimalField(**_MONEY)
+    mark = serializers.DecimalField(allow_null=True, **_MONEY)
+    unrealized_pnl = serializers.DecimalField(**_MONEY)
+    realized_pnl = serializers.DecimalField(**_MONEY)
+    fees_paid = serializers.DecimalField(**_MONEY)
+
+
+class PortfolioMetricsSerializer(serializers.Serializer):
+    equity = serializers.DecimalField(**_MONEY)
+    total_return = serializers.DecimalField(allow_null=True, **_MONEY)
+    max_drawdown = serializers.DecimalField(allow_null=True, **_MONEY)
+    sharpe = serializers.FloatField(allow_null=True)
+    sortino = serializers.FloatField(allow_null=True)
+    win_rate = serializers.DecimalField(allow_null=True, **_MONEY)
+    profit_factor = serializers.DecimalField(allow_null=True, **_MONEY)
+    exposure = serializers.DecimalField(allow_null=True, **_MONEY)
+    fees_paid = serializers.DecimalField(**_MONEY)
+    realized_pnl = serializers.DecimalField(**_MONEY)
+    unrealized_pnl = serializers.DecimalField(**_MONEY)
+    average_slippage_bps = serializers.DecimalField(allow_null=True, **_MONEY)
+    trades = serializers.IntegerField()
+
+
+class PortfolioEquityPointSerializer(MoneyModelSerializer):
+    class Meta:
+        model = EquitySnapshot
+        fields = ["ts", "equity", "cash", "positions_value", "reason"]
+        read_only_fields = fields
+
+
+class PortfolioEquityQuerySerializer(serializers.Serializer):
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=5000, default=1000)
+
+
+class OrderOutputSerializer(MoneyModelSerializer):
+    type = serializers.CharField(source="order_type", read_only=True)
+    portfolio = serializers.IntegerField(source="portfolio_id", read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "portfolio",
+            "client_order_id",
+            "exchange",
+            "symbol",
+            "side",
+            "type",
+            "time_in_force",
+            "quantity",
+            "quote_quantity",
+            "price",
+            "stop_price",
+            "status",
+            "triggered",
+            "filled_qty",
+            "filled_quote",
+            "fees_paid",
+            "avg_price",
+            "reason",
+            "source",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField(min_value=1, max_value=2**62)
+    symbol = serializers.RegexField(r"^[A-Za-z0-9]{2,32}$")
+    side = serializers.ChoiceField(choices=Order.Side.choices)
+    type = serializers.ChoiceField(choices=Order.Type.choices)
+    time_in_force = serializers.ChoiceField(choices=Order.TimeInForce.choices, default=Order.TimeInForce.GTC)
+    quantity = MoneyInputField(min_value=Decimal("0"), required=False, allow_null=True)
+    quote_quantity = MoneyInputField(min_value=Decimal("0"), required=False, allow_null=True)
+    price = MoneyInputField(min_value=Decimal("0"), required=False, allow_null=True)
+    stop_price = MoneyInputField(min_value=Decimal("0"), required=False, allow_null=True)
+    client_order_id = serializers.RegexField(
+        r"^[A-Za-z0-9._:-]{1,64}$",
+        required=False,
+        help_text="Idempotency key: the same id with the same content returns the existing order; "
+        "with different content it is a 409.",
+    )
+
+
+class OrderFilterSerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+    symbol = serializers.CharField(required=False, max_length=32)
+    side = serializers.ChoiceField(choices=Order.Side.choices, required=False)
+    type = serializers.ChoiceField(choices=Order.Type.choices, required=False)
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+    open = serializers.BooleanField(required=False, help_text="true: only open orders; false: only closed ones.")
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+class FillOutputSerializer(MoneyModelSerializer):
+    order = serializers.IntegerField(source="order_id", read_only=True)
+    portfolio = serializers.IntegerField(source="portfolio_id", read_only=True)
+
+    class Meta:
+        model = Fill
+        fields = [
+            "id",
+            "order",
+            "portfolio",
+            "symbol",
+            "side",
+            "price",
+            "quantity",
+            "quote_quantity",
+            "fee",
+            "fee_asset",
+            "liquidity",
+            "arrival_mid",
+            "slippage_bps",
+            "rule",
+            "trade_id",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class FillFilterSerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+    order = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+    symbol = serializers.CharField(required=False, max_length=32)
+    side = serializers.ChoiceField(choices=Order.Side.choices, required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+class FillExportQuerySerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField(min_value=1, max_value=2**62)

@@ -1,0 +1,22 @@
+"""Paper trading engine: matcher placement and the equity snapshot schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from config.env import env_bool, env_int, env_str
+from config.settings.celery import CELERY_BEAT_SCHEDULE
+
+# The matcher listens to market events where the feeds run (the feeds process, or the
+# single embedded process). Tests drive their own Matcher instances.
+PAPER_MATCHER_ENABLED = env_bool("PAPER_MATCHER_ENABLED", env_str("PROCESS_ROLE", "embedded") in ("feeds", "embedded"))
+# Paper orders commit without waiting for the WAL flush (see apps.portfolio.services.orders
+# _portfolio_lock): atomicity and consistency are unchanged, a DB crash may lose the last
+# moments of simulated orders. Set false to make every paper order durable on return.
+PAPER_ORDER_ASYNC_COMMIT = env_bool("PAPER_ORDER_ASYNC_COMMIT", True)
+PAPER_EQUITY_SNAPSHOT_SECONDS = env_int("PAPER_EQUITY_SNAPSHOT_SECONDS", 60, minimum=5)
+
+CELERY_BEAT_SCHEDULE["portfolio-equity-snapshots"] = {
+    "task": "apps.portfolio.tasks.equity_snapshot_all_task",
+    "schedule": timedelta(seconds=PAPER_EQUITY_SNAPSHOT_SECONDS),
+}

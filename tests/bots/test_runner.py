@@ -1,0 +1,141 @@
+"""The runner against the real order service: idempotency, errors pause, kill switch."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+
+from apps.bots.models import Bot, BotCandleRun
+from apps.bots.services import bot_create, bot_evaluate, bot_start
+from apps.bots.tasks import bot_evaluate_task
+from apps.portfolio.models import Order
+from apps.safety.models import AuditEvent
+from tests.bots.conftest import set_book, store_candles
+
+pytestmark = pytest.mark.django_db
+
+# RSI(2): two falls put RSI at 0 on the third candle -> buy.
+FALLING = [100, 99, 98]
+
+
+def _running_bot(user, portfolio, **risk):
+    bot = bot_create(
+        owner=user,
+        portfolio=portfolio,
+        name="rsi",
+        symbol="BTCUSDT",
+        strategy="rsi_mean_reversion",
+        params={"period": 2},
+        risk={"order_size": "100", **risk},
+    )
+    return bot_start(bot=bot, actor=user)
+
+
+def test_buy_goes_through_the_order_service_with_a_deterministic_client_id(user, portfolio):
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio)
+    run = bot_evaluate(bot=bot, candle_open_time_ms=times[-1])
+    assert (run.status, run.action) == ("done", "buy")
+    order = run.order
+    assert (order.client_order_id, order.source, order.side, order.status) == (
+        f"bot{bot.pk}-{times[-1]}",
+        "bot",
+        "buy",
+        "filled",
+    )
+    assert order.quote_quantity == D("100")
+    bot.refresh_from_db()
+    assert D(bot.state["quantity"]) == order.filled_qty - order.fees_paid  # fee taken in BTC
+    assert bot.state["entries"] == 1
+    assert AuditEvent.objects.filter(category="order", action="order.place", portfolio_id=portfolio.pk).count() == 1
+    assert [e.kind for e in bot.events.order_by("id")][-2:] == ["signal", "order"]
+
+
+def test_duplicate_delivery_places_at_most_one_order(user, portfolio):
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio)
+    first = bot_evaluate_task(bot.pk, times[-1])
+    again = bot_evaluate_task(bot.pk, times[-1])
+    assert first == again == "done:buy"
+    assert Order.objects.filter(portfolio=portfolio).count() == 1
+    assert BotCandleRun.objects.filter(bot=bot).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_deliveries_place_one_order(user, portfolio):
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio)
+    barrier = threading.Barrier(4)
+    results = []
+
+    def deliver():
+        try:
+            barrier.wait(timeout=10)
+            results.append(bot_evaluate_task(bot.pk, times[-1]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(results) == ["done:buy"] * 4
+    assert Order.objects.filter(portfolio=portfolio).count() == 1
+    assert BotCandleRun.objects.filter(bot=bot).count() == 1
+
+
+def test_an_error_pauses_the_bot_with_the_reason_and_a_retry_does_not_order(user, portfolio):
+    times = store_candles(FALLING)  # no book recorded: the order service refuses a market order
+    bot = _running_bot(user, portfolio)
+    run = bot_evaluate(bot=bot, candle_open_time_ms=times[-1])
+    bot.refresh_from_db()
+    assert run.status == "error"
+    assert bot.status == "error" and "order refused" in bot.status_reason
+    assert bot.events.filter(kind="error").exists()
+    # The refusal was audited by the order service and survives our transaction.
+    assert AuditEvent.objects.filter(category="trade_attempt", result="refused", portfolio_id=portfolio.pk).count() == 1
+    set_book(98)
+    bot_start(bot=bot, actor=user)
+    assert bot_evaluate(bot=bot, candle_open_time_ms=times[-1]).status == "error"  # the same candle is never retried
+    assert Order.objects.filter(portfolio=portfolio).count() == 0
+
+
+def test_an_unexpected_exception_pauses_the_bot(user, portfolio, monkeypatch):
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio)
+    Bot.objects.filter(pk=bot.pk).update(params={"period": "oops"})
+    run = bot_evaluate(bot=bot, candle_open_time_ms=times[-1])
+    bot.refresh_from_db()
+    assert run.status == "error" and bot.status == "error"
+    assert "ParamsInvalid" in bot.status_reason
+
+
+def test_not_running_or_missing_candle_is_skipped(user, portfolio):
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio)
+    assert bot_evaluate(bot=bot, candle_open_time_ms=times[-1] + 60_000) is None  # not stored yet
+    assert bot.events.filter(kind="error", message__startswith="candle not stored").exists()
+    Bot.objects.filter(pk=bot.pk).update(status="paused")
+    assert bot_evaluate(bot=bot, candle_open_time_ms=times[-1]) is None
+    assert not BotCandleRun.objects.exists()
+
+
+def test_drawdown_kill_switch_stops_the_bot(user, portfolio):
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio, max_drawdown_pct="10")
+    Bot.objects.filter(pk=bot.pk).update(state={"equity_peak": "20000"})
+    run = bot_evaluate(bot=bot, candle_open_time_ms=times[-1])
+    bot.refresh_from_db()
+    assert run.action == "kill"
+    assert bot.status == "stopped" and "drawdown kill switch" in bot.status_reason
+    assert not Order.objects.exists()
