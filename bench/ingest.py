@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ.pop("REDIS_URL", None)
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -68,13 +68,19 @@ def _frames(n: int, seed: int = 7) -> tuple[list[bytes], list[bytes]]:
             binance.append(orjson.dumps({"stream": f"{low}@depth5@100ms", "data": data}))
         elif kind < 19:
             k = {"t": ts - ts % 60_000, "T": ts - ts % 60_000 + 59_999, "s": sym, "i": "1m", "f": 1, "L": 2, "o": p, "c": p, "h": p, "l": p, "v": q, "n": 3, "x": False, "q": q, "V": q, "Q": q, "B": "0"}  # fmt: skip
-            binance.append(orjson.dumps({"stream": f"{low}@kline_1m", "data": {"e": "kline", "E": ts, "s": sym, "k": k}}))
+            binance.append(
+                orjson.dumps({"stream": f"{low}@kline_1m", "data": {"e": "kline", "E": ts, "s": sym, "k": k}})
+            )
         else:
             data = {"e": "24hrTicker", "E": ts, "s": sym, "p": "1", "P": "1.5", "w": p, "x": p, "c": p, "Q": q, "b": p, "B": q, "a": p, "A": q, "o": p, "h": p, "l": p, "v": q, "q": q, "O": 0, "C": 1, "F": 0, "L": 1, "n": 2}  # fmt: skip
             binance.append(orjson.dumps({"stream": f"{low}@ticker", "data": data}))
         ksym = f"{sym[:-4]}-USDT"
         kdata = {"makerOrderId": "a", "price": p, "sequence": str(i), "side": "buy", "size": q, "symbol": ksym, "takerOrderId": "b", "time": str(ts * 1_000_000), "tradeId": str(i), "type": "match"}  # fmt: skip
-        kucoin.append(orjson.dumps({"topic": f"/market/match:{ksym}", "type": "message", "subject": "trade.l3match", "data": kdata}))
+        kucoin.append(
+            orjson.dumps(
+                {"topic": f"/market/match:{ksym}", "type": "message", "subject": "trade.l3match", "data": kdata}
+            )
+        )
     return binance, kucoin
 
 

@@ -9,6 +9,14 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_asgi_app = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+
+if settings.PROCESS_ROLE == "web":
+    # A bare `daphne config.asgi:application` runs no system checks: enforce safety here.
+    from apps.safety.checks import safety_startup_enforce
+
+    safety_startup_enforce(process="web (daphne)")
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -14,4 +14,9 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("ui/banner/", views.banner_fragment, name="banner-fragment"),
+    path("ui/feeds/", views.feeds_fragment, name="feeds-fragment"),
+    path("status/", views.system_status, name="system-status"),
+    path("settings/", views.user_settings, name="settings"),
+    path("settings/notifications/", views.notification_prefs_save, name="settings-notifications"),
 ]

@@ -60,6 +60,11 @@ def topic_names() -> list[str]:
 class StreamConsumer(AuthenticatedJsonConsumer):
     auto_topic: str | None = None
 
+    def __init__(self, *args: Any, auto_topic: str | None = None, **kwargs: Any):
+        # Channels passes as_asgi() kwargs to __init__ but does not store them.
+        super().__init__(*args, **kwargs)
+        self.auto_topic = auto_topic
+
     async def on_authenticated(self) -> None:
         self.subscriptions: dict[str, Subscription] = {}
         if self.auto_topic:

@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client, override_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -16,6 +17,14 @@ from config.asgi import application
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ORIGIN = [(b"origin", b"http://testserver")]
 TIMEOUT = 3
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():
+    yield
+    # Consumers query from the thread-sensitive executor; with CONN_MAX_AGE that thread keeps
+    # its connection open, which would block dropping the test database.
+    await sync_to_async(connections.close_all)()
 
 
 @sync_to_async

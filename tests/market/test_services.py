@@ -70,3 +70,11 @@ def test_instruments_sync_from_exchange_payloads(settings):
     assert not Instrument.objects.get(exchange="kucoin", symbol="BTCUSDT").is_active
     assert feed_symbols(exchange="binance") == ["BTCUSDT"]
     assert feed_symbols(exchange="kucoin") == ["BTCUSDT"]  # nothing active: the settings default
+
+
+def test_tasks_run_eagerly_without_feeds_in_process():
+    from apps.market.tasks import candle_retention_task, feed_watchdog_task
+
+    candles_upsert(candles=[_k(0)])
+    assert candle_retention_task.delay().get() is None or Candle.objects.count() == 0
+    assert feed_watchdog_task() == []

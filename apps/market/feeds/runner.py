@@ -387,6 +387,8 @@ class FeedRunner:
         layer = get_channel_layer()
         if layer is None:
             return
+        # Wall-clock send time: lets clients (bench/ws_fanout.py) measure push-to-client latency.
+        message = {**message, "pushed_ms": time.time_ns() // 1_000_000}
         target = self.config.push_loop
         if target is not None and target is not asyncio.get_running_loop():
             asyncio.run_coroutine_threadsafe(layer.group_send(group, message), target)

@@ -1,0 +1,139 @@
+"""Read-only context for the server-rendered pages (dashboard, status).
+
+Composes other apps' selectors into template-ready rows; no writes and no business rules.
+Chart values are floats (display only); money stays Decimal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+EXCHANGE_LABELS = {"binance": "Binance", "kucoin": "KuCoin"}
+SPARKLINE_POINTS = 60
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    exchange: str
+    symbol: str
+    last: Decimal | None
+    change_pct: Decimal | None
+    points: list[float]
+
+
+def watchlist_symbols() -> list[tuple[str, str]]:
+    return [(exchange, symbol) for exchange in EXCHANGE_LABELS for symbol in settings.MARKET_SYMBOLS]
+
+
+def sparkline_points(*, exchange: str, symbol: str, count: int = SPARKLINE_POINTS) -> list[float]:
+    from apps.market.models import Candle
+
+    closes = (
+        Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe="1m")
+        .order_by("-open_time")
+        .values_list("close", flat=True)[:count]
+    )
+    return [float(c) for c in reversed(list(closes))]
+
+
+def watchlist_rows() -> list[WatchRow]:
+    from apps.market.cache import ticker_get
+
+    rows = []
+    for exchange, symbol in watchlist_symbols():
+        ticker = ticker_get(exchange, symbol)
+        rows.append(
+            WatchRow(
+                exchange=exchange,
+                symbol=symbol,
+                last=ticker.last if ticker else None,
+                change_pct=ticker.change_pct if ticker else None,
+                points=sparkline_points(exchange=exchange, symbol=symbol),
+            )
+        )
+    return rows
+
+
+def feed_state_label(status: dict[str, Any]) -> str:
+    """live | simulated | reconnecting | down | unknown, from the feed's status record."""
+    state = str(status.get("state") or "unknown").lower()
+    if state in ("live", "simulated"):
+        return state
+    if state in ("starting", "connecting", "reconnecting", "standby", "stale"):
+        return "reconnecting"
+    return state or "unknown"
+
+
+def feed_rows() -> list[dict[str, Any]]:
+    from apps.market.cache import feed_status_get
+
+    rows = []
+    for exchange, label in EXCHANGE_LABELS.items():
+        status = feed_status_get(exchange) or {}
+        rows.append(
+            {
+                "exchange": exchange,
+                "label": label,
+                "state": feed_state_label(status),
+                "lag_ms": status.get("lag_ms"),
+                "reconnects": status.get("reconnects", 0),
+                "messages": status.get("messages", 0),
+                "symbols": status.get("symbols") or [],
+            }
+        )
+    return rows
+
+
+def portfolio_summaries(*, owner: Any) -> list[dict[str, Any]]:
+    from apps.portfolio.models import Portfolio
+    from apps.portfolio.selectors import equity_series, portfolio_equity_get
+
+    midnight = datetime.combine(datetime.now(UTC).date(), time.min, tzinfo=UTC)
+    rows = []
+    for portfolio in Portfolio.objects.filter(owner=owner).order_by("name"):
+        equity = portfolio_equity_get(portfolio=portfolio).equity
+        today = [value for ts, value in equity_series(portfolio=portfolio, limit=2000) if ts >= midnight]
+        day_open = today[0] if today else None
+        rows.append(
+            {
+                "portfolio": portfolio,
+                "equity": equity,
+                "pnl_today": equity - day_open if day_open is not None else None,
+                "pnl_today_pct": (equity - day_open) / day_open * 100 if day_open else None,
+            }
+        )
+    return rows
+
+
+def running_bots(*, owner: Any) -> list[dict[str, Any]]:
+    from apps.bots.models import Bot, BotEvent
+    from apps.bots.selectors import bot_list
+
+    rows = []
+    for bot in bot_list(owner=owner).filter(status=Bot.Status.RUNNING)[:20]:
+        signal = BotEvent.objects.filter(bot=bot, kind=BotEvent.Kind.SIGNAL).order_by("-id").first()
+        rows.append({"bot": bot, "last_signal": signal})
+    return rows
+
+
+def status_components() -> list[Any]:
+    from apps.ops.selectors import health_report_get
+
+    return list(health_report_get().results)
+
+
+def safety_status() -> dict[str, Any]:
+    from apps.safety.selectors import safety_status_get
+
+    return safety_status_get()
+
+
+def recent_alerts(*, limit: int = 20) -> list[Any]:
+    from apps.ops.models import AlertNotification
+
+    return list(AlertNotification.objects.order_by("-id")[:limit])

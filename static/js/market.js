@@ -1,0 +1,282 @@
+/* Market page: candles + volume + Bollinger Bands, RSI and MACD panes (lightweight-charts 4),
+   live from the per-market socket; book, trades and the order ticket's field switching. */
+(function () {
+  "use strict";
+  var LWC = null;
+  var COLORS = { up: "#22c55e", down: "#ef4444", grid: "#1c2740", text: "#8b98b0", bb: "#a78bfa", mid: "#f59e0b",
+                 rsi: "#38bdf8", macd: "#38bdf8", signal: "#f59e0b" };
+
+  function baseOptions(height) {
+    return {
+      autoSize: true,
+      height: height,
+      layout: { background: { type: "solid", color: "transparent" }, textColor: COLORS.text, fontSize: 11 },
+      grid: { vertLines: { color: COLORS.grid }, horzLines: { color: COLORS.grid } },
+      rightPriceScale: { borderColor: COLORS.grid, minimumWidth: 80 },
+      timeScale: { borderColor: COLORS.grid, timeVisible: true, secondsVisible: false, rightOffset: 4 },
+      crosshair: { mode: 0 },
+    };
+  }
+
+  function point(time, value) {
+    return value === null || value === undefined ? { time: time } : { time: time, value: value };
+  }
+
+  function MarketChart(root) {
+    this.root = root;
+    this.exchange = root.dataset.exchange;
+    this.symbol = root.dataset.symbol;
+    this.timeframe = root.dataset.timeframe;
+    this.url = root.dataset.url;
+    this.lastTime = 0;
+    this.updates = 0;
+    this.loadSeq = 0;
+    var main = LWC.createChart(root, baseOptions(380));
+    var rsi = LWC.createChart(document.getElementById("chart-rsi"), baseOptions(110));
+    var macd = LWC.createChart(document.getElementById("chart-macd"), baseOptions(130));
+    this.charts = [main, rsi, macd];
+    this.candles = main.addCandlestickSeries({ upColor: COLORS.up, downColor: COLORS.down, borderVisible: false,
+                                               wickUpColor: COLORS.up, wickDownColor: COLORS.down });
+    this.volume = main.addHistogramSeries({ priceScaleId: "vol", priceFormat: { type: "volume" }, lastValueVisible: false,
+                                            priceLineVisible: false });
+    main.priceScale("vol").applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
+    var line = function (chart, color, width, extra) {
+      return chart.addLineSeries(Object.assign({ color: color, lineWidth: width || 1, priceLineVisible: false,
+                                                 lastValueVisible: false, crosshairMarkerVisible: false }, extra || {}));
+    };
+    this.bbUpper = line(main, COLORS.bb);
+    this.bbMiddle = line(main, COLORS.mid, 1, { lineStyle: 2 });
+    this.bbLower = line(main, COLORS.bb);
+    this.rsi = line(rsi, COLORS.rsi, 2, { lastValueVisible: true });
+    this.rsi.createPriceLine({ price: 70, color: "#ef444480", lineStyle: 2, lineWidth: 1, axisLabelVisible: false });
+    this.rsi.createPriceLine({ price: 30, color: "#22c55e80", lineStyle: 2, lineWidth: 1, axisLabelVisible: false });
+    this.macdHist = macd.addHistogramSeries({ priceLineVisible: false, lastValueVisible: false });
+    this.macd = line(macd, COLORS.macd, 2, { lastValueVisible: true });
+    this.macdSignal = line(macd, COLORS.signal, 1);
+    this.syncTimeScales();
+  }
+
+  MarketChart.prototype.syncTimeScales = function () {
+    var charts = this.charts;
+    var syncing = false;
+    charts.forEach(function (source) {
+      source.timeScale().subscribeVisibleLogicalRangeChange(function (range) {
+        if (syncing || !range) return;
+        syncing = true;
+        charts.forEach(function (target) { if (target !== source) target.timeScale().setVisibleLogicalRange(range); });
+        syncing = false;
+      });
+    });
+  };
+
+  MarketChart.prototype.load = function (timeframe) {
+    var self = this;
+    var seq = ++this.loadSeq;
+    this.timeframe = timeframe;
+    this.root.dataset.timeframe = timeframe;
+    this.root.setAttribute("aria-busy", "true");
+    return fetch(this.url + "?tf=" + encodeURIComponent(timeframe), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (seq !== self.loadSeq) return;  // a newer timeframe switch won
+        self.setData(data);
+        self.root.removeAttribute("aria-busy");
+      });
+  };
+
+  MarketChart.prototype.setData = function (data) {
+    var candles = data.candles || [];
+    this.candles.setData(candles);
+    this.volume.setData(candles.map(function (c) {
+      return { time: c.time, value: c.volume, color: c.close >= c.open ? "#22c55e55" : "#ef444455" };
+    }));
+    this.setIndicators(data.indicators || [], candles);
+    this.lastTime = candles.length ? candles[candles.length - 1].time : 0;
+    this.root.dataset.candleCount = String(candles.length);
+    this.root.dataset.intervalS = String(data.interval_s || "");
+    this.root.dataset.firstTime = candles.length ? String(candles[0].time) : "";
+    this.root.dataset.lastCandleTime = String(this.lastTime);
+    this.charts.forEach(function (c) { c.timeScale().scrollToRealTime(); });
+  };
+
+  MarketChart.prototype.setIndicators = function (rows) {
+    var pick = function (key) { return rows.map(function (r) { return point(r.time, r[key]); }); };
+    this.bbUpper.setData(pick("bb_upper"));
+    this.bbMiddle.setData(pick("bb_middle"));
+    this.bbLower.setData(pick("bb_lower"));
+    this.rsi.setData(pick("rsi"));
+    this.macd.setData(pick("macd"));
+    this.macdSignal.setData(pick("macd_signal"));
+    this.macdHist.setData(rows.map(function (r) {
+      if (r.macd_hist === null || r.macd_hist === undefined) return { time: r.time };
+      return { time: r.time, value: r.macd_hist, color: r.macd_hist >= 0 ? "#22c55e99" : "#ef444499" };
+    }));
+    var counts = { bb: 0, rsi: 0, macd: 0 };
+    rows.forEach(function (r) {
+      if (r.bb_upper !== null && r.bb_upper !== undefined) counts.bb += 1;
+      if (r.rsi !== null && r.rsi !== undefined) counts.rsi += 1;
+      if (r.macd !== null && r.macd !== undefined) counts.macd += 1;
+    });
+    this.root.dataset.bbPoints = String(counts.bb);
+    this.root.dataset.rsiPoints = String(counts.rsi);
+    this.root.dataset.macdPoints = String(counts.macd);
+  };
+
+  // One live candle (forming or just closed) for the current timeframe.
+  MarketChart.prototype.applyCandle = function (c) {
+    if (!c || c.time < this.lastTime) return;
+    this.candles.update({ time: c.time, open: c.open, high: c.high, low: c.low, close: c.close });
+    this.volume.update({ time: c.time, value: c.volume, color: c.close >= c.open ? "#22c55e55" : "#ef444455" });
+    // Whitespace keeps the indicator panes' logical indexes aligned with the candles.
+    if (c.time > this.lastTime) {
+      [this.bbUpper, this.bbMiddle, this.bbLower, this.rsi, this.macd, this.macdSignal, this.macdHist]
+        .forEach(function (s) { s.update({ time: c.time }); });
+    }
+    this.lastTime = c.time;
+    this.updates += 1;
+    this.root.dataset.updates = String(this.updates);
+    this.root.dataset.lastCandleTime = String(c.time);
+    this.root.dataset.lastClose = String(c.close);
+  };
+
+  function renderBook(book) {
+    var asks = (book.asks || []).slice(0, 12).reverse();
+    var bids = (book.bids || []).slice(0, 12);
+    var rows = function (list, cls, color) {
+      return list.map(function (l) {
+        return '<tr class="' + cls + '"><td class="' + color + '">' + PTP.fmtPrice(l[0]) + '</td><td class="num">' +
+          PTP.fmtQty(l[1]) + "</td></tr>";
+      }).join("");
+    };
+    document.getElementById("book-asks").innerHTML = rows(asks, "ask", "down");
+    document.getElementById("book-bids").innerHTML = rows(bids, "bid", "up");
+    if (book.bid && book.ask) {
+      var spread = Number(book.ask) - Number(book.bid);
+      document.getElementById("spread").textContent = "spread " + PTP.fmtPrice(spread) + " · mid " +
+        PTP.fmtPrice((Number(book.ask) + Number(book.bid)) / 2);
+    }
+  }
+
+  function timeText(ms) {
+    var d = new Date(Number(ms));
+    return d.toLocaleTimeString("en-GB", { hour12: false });
+  }
+
+  function renderTrades(trades) {
+    var body = document.getElementById("trades");
+    if (!body || !trades.length) return;
+    var html = trades.slice(0, 25).map(function (t) {
+      return '<tr><td class="' + (t.side === "buy" ? "up" : "down") + '">' + PTP.fmtPrice(t.price) +
+        '</td><td class="num">' + PTP.fmtQty(t.qty) + '</td><td class="num muted">' + timeText(t.ts) + "</td></tr>";
+    }).join("");
+    body.insertAdjacentHTML("afterbegin", html);
+    while (body.rows.length > 25) body.deleteRow(body.rows.length - 1);
+  }
+
+  function renderTicker(ticker) {
+    var el = document.getElementById("last-price");
+    var last = Number(ticker.last);
+    var prev = Number(el.dataset.value);
+    if (last !== prev) {
+      el.textContent = PTP.fmtPrice(last);
+      el.dataset.value = String(last);
+      PTP.flash(el, last - prev);
+    }
+    var pct = Number(ticker.change_pct);
+    var ch = document.getElementById("change-pct");
+    ch.textContent = PTP.fmtPct(pct);
+    ch.className = pct >= 0 ? "up" : "down";
+    document.getElementById("stat-high").textContent = PTP.fmtPrice(ticker.high);
+    document.getElementById("stat-low").textContent = PTP.fmtPrice(ticker.low);
+    document.getElementById("stat-vol").textContent = PTP.fmtQty(Number(ticker.volume).toFixed(2));
+    document.title = PTP.fmtPrice(last) + " " + document.title.replace(/^[\d,.]+ /, "");
+  }
+
+  function setupTicket() {
+    var form = document.getElementById("ticket");
+    if (!form) return;
+    var type = form.querySelector("select[name=order_type]");
+    var sync = function () {
+      form.querySelectorAll("[data-for]").forEach(function (el) {
+        var show = el.dataset.for.split(" ").indexOf(type.value) >= 0;
+        el.hidden = !show;
+        el.querySelectorAll("input").forEach(function (i) { i.disabled = !show; });
+      });
+      var side = form.querySelector("input[name=side]:checked");
+      var btn = document.getElementById("ticket-submit");
+      btn.className = "primary wide " + (side && side.value === "sell" ? "sell" : "buy");
+      btn.textContent = (side && side.value === "sell" ? "Sell " : "Buy ") + form.closest("main").querySelector("#chart").dataset.symbol + " (paper)";
+    };
+    form.addEventListener("change", sync);
+    sync();
+  }
+
+  function setupMarketSwitch() {
+    document.querySelectorAll("select[data-nav-select]").forEach(function (sel) {
+      sel.addEventListener("change", function () { location.href = sel.value; });
+    });
+  }
+
+  function fillTradeTimes() {
+    document.querySelectorAll("#trades td[data-ts]").forEach(function (td) { td.textContent = timeText(td.dataset.ts); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setupMarketSwitch();
+    setupTicket();
+    fillTradeTimes();
+    var root = document.getElementById("chart");
+    if (!root || !window.LightweightCharts) return;
+    LWC = window.LightweightCharts;
+    var chart = new MarketChart(root);
+    chart.load(root.dataset.timeframe);
+
+    document.querySelectorAll(".tf-switch button").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        document.querySelectorAll(".tf-switch button").forEach(function (b) {
+          b.classList.toggle("active", b === btn);
+          b.setAttribute("aria-pressed", b === btn ? "true" : "false");
+        });
+        var url = new URL(location.href);
+        url.searchParams.set("tf", btn.dataset.tf);
+        history.replaceState(null, "", url);
+        chart.load(btn.dataset.tf);
+      });
+    });
+
+    // Indicators are computed on closed candles: refetch once after a close (debounced).
+    var refreshIndicators = PTP.debounce(function () { chart.load(chart.timeframe); }, 1500);
+
+    var paint = PTP.coalescer(function (key, data) {
+      if (key === "ticker") renderTicker(data);
+      else if (key === "book") renderBook(data);
+      else if (key === "candle") chart.applyCandle(data);
+    }, 250);
+    var tradeBuffer = [];
+    var flushTrades = PTP.coalescer(function () {
+      renderTrades(tradeBuffer.reverse());
+      tradeBuffer = [];
+    }, 500);
+
+    PTP.socket(root.dataset.ws, {
+      onMessage: function (frame) {
+        if (frame.type !== "market.update" || !frame.data) return;
+        var d = frame.data;
+        if (d.ticker) paint("ticker", d.ticker);
+        if (d.book) paint("book", d.book);
+        var closed = (d.closed || []).filter(function (c) { return c.timeframe === chart.timeframe; });
+        closed.forEach(function (c) { chart.applyCandle(c); });
+        if (closed.length) refreshIndicators();
+        var forming = (d.candles || {})[chart.timeframe];
+        if (forming) paint("candle", forming);
+        if (d.trades && d.trades.length) { tradeBuffer = tradeBuffer.concat(d.trades).slice(-25); flushTrades("t"); }
+      },
+    });
+
+    document.body.addEventListener("paper-order-placed", function () {
+      var form = document.getElementById("ticket");
+      if (form) form.querySelectorAll("input[name=quantity], input[name=price], input[name=stop_price]")
+        .forEach(function (i) { i.value = ""; });
+    });
+  });
+})();
