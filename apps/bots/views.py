@@ -73,7 +73,7 @@ def _config_page(request: HttpRequest, bot: Bot | None) -> HttpResponse:
         try:
             saved = _save(request, bot)
         except ApplicationError as exc:
-            errors = bot_forms.field_errors(exc.fields) or {"__all__": [exc.message]}
+            errors = bot_forms.field_errors(exc.fields) or {"form": [exc.message]}
             context = _form_context(request, strategy=strategy, data=request.POST, errors=errors, bot=bot)
             return render(request, "bots/form.html", context, status=400)
         messages.success(request, f"Bot “{saved.name}” saved.")

@@ -282,6 +282,10 @@ class FeedRunner:
         from apps.market.services import candles_upsert
 
         await self._in_db(candles_upsert, candles=candles)
+        if not from_rest:
+            # A streamed close is a live candle close: bots evaluate on it (idempotent per bot
+            # and candle, so the REST re-read of the same candle never trades twice).
+            await self._in_db(_bots_notify, exchange=self.exchange, candles=candles)
         for c in candles:
             if from_rest:
                 key = (c.symbol, c.timeframe)
@@ -437,3 +441,18 @@ def _close_db_connections() -> None:
     from django.db import connections
 
     connections.close_all()
+
+
+def _bots_notify(*, exchange: str, candles: list[KlineEvent]) -> None:
+    """Hand the newest closed candle per (symbol, timeframe) to the bot runner (Celery)."""
+    from apps.bots.tasks import bots_candle_closed_task
+
+    newest: dict[tuple[str, str], int] = {}
+    for c in candles:
+        key = (c.symbol, c.timeframe)
+        newest[key] = max(newest.get(key, -1), c.open_time_ms)
+    for (symbol, timeframe), open_time_ms in newest.items():
+        try:
+            bots_candle_closed_task.delay(exchange, symbol, timeframe, open_time_ms)
+        except Exception:  # a broker hiccup must not stop the feed; the candle is stored
+            logger.exception("bot notification failed for %s %s %s", exchange, symbol, timeframe)

@@ -47,5 +47,10 @@ class AuditBatch:
         if self.events:
             AuditEvent.objects.bulk_create(self.events)
             for event in self.events:
-                logger.info("audit %s/%s ok %s", event.category, event.action, event.message)
+                audit_logged(event)
             self.events = []
+
+
+def audit_logged(event: AuditEvent) -> None:
+    """The log line ``audit_record`` writes for each event."""
+    logger.info("audit %s/%s ok %s", event.category, event.action, event.message)

@@ -18,7 +18,8 @@ from django.utils import timezone
 from apps.portfolio import fills as engine
 from apps.portfolio.models import EquitySnapshot, Fill, Order, Portfolio, Position
 from apps.portfolio.pnl import PositionState, position_apply_fill
-from apps.portfolio.services.auditing import AuditBatch
+from apps.portfolio.services import fastpath
+from apps.portfolio.services.auditing import AuditBatch, audit_logged
 from apps.portfolio.services.ledger import FREE, LOCKED, Posting
 
 ZERO = Decimal("0")
@@ -35,6 +36,9 @@ class OrderWork:
     audit: AuditBatch
     fills: list[Fill] = field(default_factory=list)
     position: Position | None = None
+    # Set when the caller already read this symbol's position (None then means "no row yet").
+    known_position: Position | None = None
+    position_known: bool = False
 
 
 def fee_schedule(portfolio: Portfolio) -> engine.FeeSchedule:
@@ -83,7 +87,12 @@ def apply_execution(*, work: OrderWork, execution: engine.Execution) -> None:
     order.avg_price = engine.q18(order.filled_quote / order.filled_qty)
     if order.arrival_mid is None:
         order.arrival_mid = execution.arrival_mid
-    work.position = _position_apply(order=order, fills=new, position=work.position)
+    position = work.position
+    if position is None and work.position_known:
+        position = work.known_position or Position(
+            portfolio=order.portfolio, symbol=order.symbol, base_asset=order.base_asset
+        )
+    work.position = _position_apply(order=order, fills=new, position=position)
 
 
 def _fill_row(*, order: Order, part: engine.FillSlice, quote: Decimal, fee: Decimal, mid: Decimal | None) -> Fill:
@@ -160,7 +169,48 @@ def status_after(order: Order, *, exhausted: bool) -> str:
 
 def order_work_flush(*, work: OrderWork, event: str, audit_order: dict[str, Any] | None = None) -> None:
     """Write the order event: order, fills, ledger, balances, position, equity, audit; then
-    schedule the pushes for after commit."""
+    schedule the pushes for after commit. It must be the transaction's last write: on
+    Postgres, when the caller's ``atomic`` block is the outermost one, the COMMIT goes out
+    with the writes (Django's own commit at the end of the block is then a no-op)."""
+    if fastpath.enabled():
+        _flush_pipelined(work=work, audit_order=audit_order)
+    else:
+        _flush_orm(work=work, audit_order=audit_order)
+    after_commit(order=work.order, event=event, fills=work.fills)
+
+
+def _flush_pipelined(*, work: OrderWork, audit_order: dict[str, Any] | None) -> None:
+    """Postgres: every row of the event in one round trip (see fastpath)."""
+    order = work.order
+    snapshot = _equity_from_memory(work) if work.fills else None
+    order_event = None
+    if audit_order is not None:
+        _audit_order_add(work=work, audit_order=audit_order)
+        order_event = work.audit.events.pop()
+    for fill in work.fills:
+        _audit_fill_add(work=work, fill=fill)
+    fill_events, work.audit.events = work.audit.events, []
+    posting = work.posting
+    fastpath.work_write(
+        rows=fastpath.WriteSet(
+            order=order,
+            order_audit=order_event,
+            fills=work.fills,
+            fill_audits=fill_events,
+            journals=posting.journals,
+            balances=posting.dirty_balances(),
+            position=work.position,
+            snapshot=snapshot,
+        ),
+        commit=fastpath.commit_with_writes(),
+    )
+    posting.journals = []
+    posting.mark_clean()
+    for event in [order_event, *fill_events] if order_event is not None else fill_events:
+        audit_logged(event)
+
+
+def _flush_orm(*, work: OrderWork, audit_order: dict[str, Any] | None) -> None:
     order = work.order
     order.save()
     if work.fills:
@@ -169,47 +219,58 @@ def order_work_flush(*, work: OrderWork, event: str, audit_order: dict[str, Any]
     if work.position is not None:
         work.position.save()
     if work.fills:
-        _equity_from_memory(work)
+        _equity_from_memory(work).save()
     if audit_order is not None:
-        fields = {k: v for k, v in audit_order.items() if k != "data"}
-        work.audit.add(**fields, data={**audit_order.get("data", {}), "order_id": order.pk})
+        _audit_order_add(work=work, audit_order=audit_order)
     for fill in work.fills:
-        work.audit.add(
-            category="fill",
-            action="fill",
-            portfolio_id=order.portfolio_id,
-            exchange=order.exchange,
-            symbol=order.symbol,
-            message=f"{order.side} {fill.quantity} @ {fill.price} ({fill.liquidity}, {fill.rule})",
-            data={
-                "order_id": order.pk,
-                "fill_id": fill.pk,
-                "fee": str(fill.fee),
-                "slippage_bps": str(fill.slippage_bps),
-            },
-        )
+        _audit_fill_add(work=work, fill=fill)
     work.audit.flush()
-    after_commit(order=order, event=event, fills=work.fills)
+
+
+def _audit_order_add(*, work: OrderWork, audit_order: dict[str, Any]) -> None:
+    fields = {k: v for k, v in audit_order.items() if k != "data"}
+    work.audit.add(**fields, data={**audit_order.get("data", {}), "order_id": work.order.pk})
+
+
+def _audit_fill_add(*, work: OrderWork, fill: Fill) -> None:
+    order = work.order
+    work.audit.add(
+        category="fill",
+        action="fill",
+        portfolio_id=order.portfolio_id,
+        exchange=order.exchange,
+        symbol=order.symbol,
+        message=f"{order.side} {fill.quantity} @ {fill.price} ({fill.liquidity}, {fill.rule})",
+        data={
+            "order_id": order.pk,
+            "fill_id": fill.pk,
+            "fee": str(fill.fee),
+            "slippage_bps": str(fill.slippage_bps),
+        },
+    )
 
 
 def _equity_from_memory(work: OrderWork) -> EquitySnapshot:
+    """The per-fill snapshot (unsaved), valued from the balances and position in memory."""
     from apps.portfolio.selectors import equity_value_from
 
     positions = {work.position.symbol: work.position} if work.position is not None else {}
     value = equity_value_from(
         portfolio=work.portfolio, balances=list(work.posting.balances.values()), positions=positions
     )
-    return _snapshot_write(portfolio=work.portfolio, value=value, reason=EquitySnapshot.Reason.FILL)
+    return _snapshot_row(portfolio=work.portfolio, value=value, reason=EquitySnapshot.Reason.FILL)
 
 
 def equity_snapshot_record(*, portfolio: Portfolio, reason: str) -> EquitySnapshot:
     from apps.portfolio.selectors import portfolio_equity_get
 
-    return _snapshot_write(portfolio=portfolio, value=portfolio_equity_get(portfolio=portfolio), reason=reason)
+    snapshot = _snapshot_row(portfolio=portfolio, value=portfolio_equity_get(portfolio=portfolio), reason=reason)
+    snapshot.save()
+    return snapshot
 
 
-def _snapshot_write(*, portfolio: Portfolio, value: Any, reason: str) -> EquitySnapshot:
-    return EquitySnapshot.objects.create(
+def _snapshot_row(*, portfolio: Portfolio, value: Any, reason: str) -> EquitySnapshot:
+    return EquitySnapshot(
         portfolio=portfolio,
         ts=timezone.now(),
         equity=engine.q18(value.equity),
@@ -222,6 +283,7 @@ def _snapshot_write(*, portfolio: Portfolio, value: Any, reason: str) -> EquityS
 def after_commit(*, order: Order, event: str, fills: list[Fill]) -> None:
     """Push to the portfolio page, count metrics and update the matcher index once committed."""
     from apps.portfolio import matcher, metrics, realtime
+    from apps.portfolio.services.pushes import portfolio_push
 
     payload = realtime.order_payload(order=order, fills=fills)
     status, order_type, portfolio_id = order.status, order.order_type, order.portfolio_id
@@ -231,7 +293,7 @@ def after_commit(*, order: Order, event: str, fills: list[Fill]) -> None:
 
     def _run() -> None:
         metrics.order_observed(order_type=order_type, status=status, fills=count, event=event)
-        realtime.portfolio_update_broadcast(portfolio_id=portfolio_id, event=event, data=payload)
+        portfolio_push(portfolio_id=portfolio_id, event=event, data=payload)
         matcher.index_update(key=key, view=view)
 
     transaction.on_commit(_run)

@@ -103,14 +103,14 @@ class OpenState:
 
 def _run(statements: list[tuple[SQL, Any]]) -> list[list[tuple]]:
     """Execute ``statements`` in one pipeline (one round trip); the rows of each, in order.
-    Statements are prepared: their plans are cached on the connection."""
+    Statements with parameters are prepared: their plans are cached on the connection."""
     connection.ensure_connection()
     pg = connection.connection
     with connection.wrap_database_errors, pg.pipeline():
         cursors = []
         for sql, params in statements:
             cursor = psycopg.Cursor(pg)
-            cursor.execute(sql, params, prepare=True)
+            cursor.execute(sql, params, prepare=params is not None)
             cursors.append(cursor)
     return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
 
@@ -318,8 +318,21 @@ def _journals_statement(rows: WriteSet, order_id: int | None, now: datetime) -> 
     return _INSERT_JOURNALS, params
 
 
-def work_write(*, rows: WriteSet) -> None:
-    """Write one order event in a single pipeline; sets the new primary keys in memory."""
+def commit_with_writes() -> bool:
+    """True when the current ``atomic`` block is the outermost one: its COMMIT can travel in
+    the write pipeline, saving a round trip. psycopg's commit() (which Django calls when the
+    block ends) does nothing once the server reports the transaction closed."""
+    return (
+        connection.in_atomic_block
+        and len(connection.atomic_blocks) == 1
+        and connection.commit_on_exit
+        and not connection.needs_rollback
+    )
+
+
+def work_write(*, rows: WriteSet, commit: bool = False) -> None:
+    """Write one order event in a single pipeline (plus the COMMIT when ``commit``); sets
+    the new primary keys in memory."""
     now = timezone.now()
     order = rows.order
     order_id = order.pk  # None for a new order: the statements below use currval()
@@ -355,6 +368,8 @@ def work_write(*, rows: WriteSet) -> None:
             statements.append((_UPDATE_POSITION, [*_row(position, _POSITION_FIELDS), position.pk]))
     if rows.snapshot is not None:
         statements.append((_INSERT_SNAPSHOT, _row(rows.snapshot, _SNAPSHOT_FIELDS)))
+    if commit:
+        statements.append(("COMMIT", None))
     results = _run(statements)
     _mark_saved(order, results[0][0][0] if order_id is None else order_id)
     for fill, (fill_id,) in zip(rows.fills, results[fills_at] if rows.fills else [], strict=True):

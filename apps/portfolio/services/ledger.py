@@ -61,6 +61,13 @@ class Posting:
                 f"{asset} {account} would go negative: free={balance.free} locked={balance.locked}"
             )
 
+    def dirty_balances(self) -> list[Balance]:
+        return [b for b in self.balances.values() if getattr(b, "_ptp_dirty", False)]
+
+    def mark_clean(self) -> None:
+        for balance in self.balances.values():
+            balance._ptp_dirty = False  # type: ignore[attr-defined]
+
     def flush(self) -> None:
         """Write journals, entries and changed balances (a few queries whatever the count)."""
         if self.journals:

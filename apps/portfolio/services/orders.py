@@ -23,7 +23,8 @@ from apps.core.money import to_decimal
 from apps.portfolio import books, rules
 from apps.portfolio import fills as engine
 from apps.portfolio.errors import MarketDataUnavailableError
-from apps.portfolio.models import Order, Portfolio
+from apps.portfolio.models import Balance, Order, Portfolio, Position
+from apps.portfolio.services import fastpath
 from apps.portfolio.services.auditing import AuditBatch
 from apps.portfolio.services.execution import (
     OrderWork,
@@ -200,17 +201,45 @@ def _audit_refusal(
     )
 
 
+def _async_commit() -> bool:
+    return getattr(settings, "PAPER_ORDER_ASYNC_COMMIT", False) and connection.vendor == "postgresql"
+
+
+@dataclass(frozen=True, slots=True)
+class _KnownPosition:
+    value: Position | None  # None: no row for this symbol yet
+
+
+def _open(
+    *, portfolio_id: int, symbol: str, client_order_id: str | None
+) -> tuple[Portfolio, dict[str, Balance], _KnownPosition | None, Order | None]:
+    """Lock the portfolio (taking the next order sequence number) and its balance rows; find
+    an earlier order with the same client order id. On Postgres this is one round trip that
+    also reads the position (``_KnownPosition``); elsewhere the position is read on demand."""
+    if fastpath.enabled():
+        state = fastpath.order_open(
+            portfolio_id=portfolio_id, symbol=symbol, client_order_id=client_order_id, async_commit=_async_commit()
+        )
+        existing = None
+        if state.existing_order_id is not None:
+            existing = Order.objects.get(pk=state.existing_order_id)
+        return state.portfolio, state.balances, _KnownPosition(state.position), existing
+    locked = _portfolio_lock(portfolio_id)
+    if client_order_id:
+        existing = Order.objects.filter(portfolio=locked, client_order_id=client_order_id).first()
+        if existing is not None:
+            return locked, {}, None, existing
+    return locked, balances_lock(portfolio=locked), None, None
+
+
 def _portfolio_lock(portfolio_id: int) -> Portfolio:
     """Lock the portfolio row and take the next order sequence number in one round trip.
 
-    With PAPER_ORDER_ASYNC_COMMIT (Postgres), the same statement sets synchronous_commit off
-    for this transaction only: a database crash may lose the last few hundred ms of paper
-    orders, but never half of one (the WAL keeps each transaction whole). It saves one
-    disk flush per order, which is most of an order's cost."""
+    With PAPER_ORDER_ASYNC_COMMIT (Postgres), the transaction commits without waiting for
+    the WAL flush: a database crash may lose the last few hundred ms of paper orders, but
+    never half of one (the WAL keeps each transaction whole)."""
     table = Portfolio._meta.db_table
-    extra = ""
-    if getattr(settings, "PAPER_ORDER_ASYNC_COMMIT", False) and connection.vendor == "postgresql":
-        extra = ", set_config('synchronous_commit', 'off', true) AS async_commit"
+    extra = ", set_config('synchronous_commit', 'off', true) AS async_commit" if _async_commit() else ""
     rows = list(
         Portfolio.objects.raw(
             f"UPDATE {table} SET order_seq = order_seq + 1 WHERE id = %s RETURNING *{extra}",  # noqa: S608 - constants only
@@ -235,11 +264,11 @@ def _place(
 ) -> Order:
     fingerprint = request.fingerprint()
     with transaction.atomic():
-        locked = _portfolio_lock(portfolio.pk)
-        if client_order_id:
-            existing = Order.objects.filter(portfolio=locked, client_order_id=client_order_id).first()
-            if existing is not None:
-                return _idempotent(existing, fingerprint)
+        locked, balances, position, existing = _open(
+            portfolio_id=portfolio.pk, symbol=request.symbol, client_order_id=client_order_id
+        )
+        if existing is not None:
+            return _idempotent(existing, fingerprint)
         latency = engine.latency_sample_ms(
             seed=locked.seed, seq=locked.order_seq, mean_ms=locked.latency_ms, jitter_ms=locked.latency_jitter_ms
         )
@@ -269,9 +298,11 @@ def _place(
         work = OrderWork(
             portfolio=locked,
             order=order,
-            posting=Posting(portfolio=locked, balances=balances_lock(portfolio=locked)),
+            posting=Posting(portfolio=locked, balances=balances),
             audit=AuditBatch(actor=actor, actor_label=actor_label_for(actor), source_ip=source_ip),
         )
+        if position is not None:
+            work.known_position, work.position_known = position.value, True
         _execute_new(work=work, book=book, instrument=instrument)
         order_work_flush(
             work=work,

@@ -44,7 +44,7 @@ def _spawn(sim) -> subprocess.Popen:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(os.environ.get("FEEDS_TEST_LOG", os.devnull), "a"),
+        stderr=subprocess.DEVNULL,
     )
 
 

@@ -27,11 +27,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
+        from daphne.server import Server, twisted_loop
 
         from config.asgi import application
 
-        market = self._start_market(options["market"])
+        # Pushes from the feed thread must run on the server's loop: the in-memory channel
+        # layer's queues belong to it.
+        market = self._start_market(options["market"], push_loop=twisted_loop)
         beat = None
         if settings.CELERY_EMBEDDED and not options["no_beat"]:
             from apps.core.embedded_beat import EmbeddedBeat
@@ -56,7 +58,7 @@ class Command(BaseCommand):
             if market is not None and hasattr(market, "stop"):
                 market.stop()
 
-    def _start_market(self, source: str) -> Any:
+    def _start_market(self, source: str, *, push_loop: Any) -> Any:
         if source == "off":
             return None
         try:
@@ -64,7 +66,7 @@ class Command(BaseCommand):
         except ImportError:
             self.stderr.write("Market feeds are not available in this build; serving without live data.")
             return None
-        handle = start_embedded_market(source)
-        mode = getattr(handle, "mode", source)
+        handle = start_embedded_market(source, push_loop=push_loop)
+        mode = getattr(handle, "source", source)
         self.stdout.write(f"Market data: {mode}")
         return handle
