@@ -1,14 +1,23 @@
 """Paper market orders placed, filled and committed per second through ``order_place`` on
-Postgres (one process, one thread), with p50/p99 latency.
+Postgres, in one process, with p50/p99 latency.
 
-Baseline in the same run: a bare insert of the same rows each order wrote (order, fills,
-journals, ledger entries, audit events, equity snapshot, balance update) in one transaction
-per order, without any of the service's logic.
+Measured in both commit modes: durable (the default, PAPER_ORDER_ASYNC_COMMIT=false: an
+acknowledged order survives a Postgres crash) is the headline figure; asynchronous commit
+is the secondary one. Each mode runs with one thread and with ``--threads`` threads (each
+thread its own connection and portfolio; the GIL bounds the process).
+
+Baselines in the same run, same commit mode, one transaction per order:
+
+* bare insert: the rows each order wrote (order, fill, journals, ledger entries, audit
+  events, equity snapshot, balance updates) inserted again with raw SQL in one pipelined
+  round trip plus COMMIT, without any of the service's logic;
+* commit floor: ``INSERT`` of one tiny row + ``COMMIT``, i.e. what one durable transaction
+  costs on this machine (the WAL flush) whatever it contains.
 
 Database: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/ptp_bench_orders (created if
 missing, migrated on start).
 
-Usage: python bench/orders.py [--quick]   (last line: one JSON object)
+Usage: python bench/orders.py [--quick] [--threads N]   (last line: one JSON object)
 """
 
 from __future__ import annotations
@@ -16,8 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -50,17 +59,14 @@ def _setup() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    _market()
 
 
-def _fixtures(tag: str):
-    from django.contrib.auth import get_user_model
-
+def _market() -> None:
     from apps.market.events import BookSnapshot
     from apps.market.models import Instrument
     from apps.portfolio import books
-    from apps.portfolio.services import portfolio_create
 
-    user, _ = get_user_model().objects.get_or_create(username="bench-orders")
     Instrument.objects.update_or_create(
         exchange="binance",
         symbol="BTCUSDT",
@@ -86,6 +92,14 @@ def _fixtures(tag: str):
             ts_ms=int(time.time() * 1000),
         )
     )
+
+
+def _portfolio(tag: str):
+    from django.contrib.auth import get_user_model
+
+    from apps.portfolio.services import portfolio_create
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-orders")
     portfolio = portfolio_create(
         owner=user,
         name=f"bench-{tag}-{time.time_ns()}",
@@ -95,11 +109,10 @@ def _fixtures(tag: str):
     return user, portfolio
 
 
-def run_service(count: int, tag: str) -> tuple[list[float], list[int]]:
+def _place_loop(count: int, tag: str, latencies: list[float], order_ids: list[int]) -> None:
     from apps.portfolio.services import order_place
 
-    user, portfolio = _fixtures(tag)
-    latencies, order_ids = [], []
+    user, portfolio = _portfolio(tag)
     for i in range(count):
         started = time.perf_counter()
         order = order_place(
@@ -114,52 +127,141 @@ def run_service(count: int, tag: str) -> tuple[list[float], list[int]]:
         latencies.append(time.perf_counter() - started)
         assert order.status == "filled", order.status
         order_ids.append(order.pk)
-    return latencies, order_ids
 
 
-def run_baseline(order_ids: list[int]) -> list[float]:
-    """Re-insert exactly the rows each order produced, one transaction per order."""
-    from django.conf import settings
-    from django.db import connection, transaction
+def _in_threads(threads: int, target, *args) -> float:
+    """Run ``target(*args, thread_number)`` in ``threads`` threads; wall seconds."""
+    from django.db import connection
 
-    from apps.portfolio.models import Balance, EquitySnapshot, Fill, Journal, LedgerEntry, Order
-    from apps.safety.models import AuditEvent
+    def body(number: int) -> None:
+        try:
+            target(*args, number)
+        finally:
+            connection.close()  # each thread has its own Django connection
 
-    def clone(obj, **changes):
-        obj.pk = None
-        obj.id = None
-        obj._state.adding = True
-        for key, value in changes.items():
-            setattr(obj, key, value)
-        return obj
+    workers = [threading.Thread(target=body, args=(n,)) for n in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - started
 
-    async_commit = settings.PAPER_ORDER_ASYNC_COMMIT
-    latencies = []
-    for order_id in order_ids:
-        order = Order.objects.get(pk=order_id)
-        fills = list(Fill.objects.filter(order_id=order_id))
-        journals = list(Journal.objects.filter(order_id=order_id))
-        entries = list(LedgerEntry.objects.filter(journal__in=journals))
-        audits = list(AuditEvent.objects.filter(data__order_id=order_id)[:10])
-        snapshot = EquitySnapshot.objects.filter(portfolio_id=order.portfolio_id).last()
-        balance = Balance.objects.filter(portfolio_id=order.portfolio_id).first()
-        started = time.perf_counter()
-        with transaction.atomic():
-            if async_commit:  # same commit mode as the service, or the comparison is unfair
-                with connection.cursor() as cursor:
+
+def run_service(*, count: int, threads: int, tag: str) -> dict:
+    latencies: list[float] = []
+    order_ids: list[int] = []
+    per_thread = count // threads
+
+    def work(number: int) -> None:
+        _place_loop(per_thread, f"{tag}-{number}", latencies, order_ids)
+
+    cpu_started = time.process_time()
+    wall = _in_threads(threads, work)
+    cpu = time.process_time() - cpu_started
+    done = per_thread * threads
+    return {
+        "orders": done,
+        "orders_per_s": round(done / wall, 1),
+        "p50_ms": _ms(_pct(latencies, 0.50)),
+        "p99_ms": _ms(_pct(latencies, 0.99)),
+        "client_cpu_ms_per_order": _ms(cpu / done),
+        "_order_ids": order_ids,
+    }
+
+
+# -- baselines -------------------------------------------------------------------------------
+
+_COPY_TABLES = (
+    "portfolio_order",
+    "portfolio_fill",
+    "portfolio_journal",
+    "portfolio_ledgerentry",
+    "safety_auditevent",
+    "portfolio_equitysnapshot",
+)
+
+
+def _order_rows(conn, order_id: int) -> list[tuple[str, list[str], list[tuple]]]:
+    """The rows one order wrote, as (table, columns without id, values) to insert again."""
+    queries = {
+        "portfolio_order": "SELECT * FROM portfolio_order WHERE id = %s",
+        "portfolio_fill": "SELECT * FROM portfolio_fill WHERE order_id = %s",
+        "portfolio_journal": "SELECT * FROM portfolio_journal WHERE order_id = %s",
+        "portfolio_ledgerentry": "SELECT e.* FROM portfolio_ledgerentry e JOIN portfolio_journal j "
+        "ON j.id = e.journal_id WHERE j.order_id = %s",
+        "safety_auditevent": "SELECT * FROM safety_auditevent WHERE (data->>'order_id')::bigint = %s",
+        "portfolio_equitysnapshot": "SELECT s.* FROM portfolio_equitysnapshot s JOIN portfolio_order o "
+        "ON o.portfolio_id = s.portfolio_id WHERE o.id = %s ORDER BY s.id DESC LIMIT 1",
+    }
+    from psycopg.types.json import Jsonb
+
+    rows = []
+    for table in _COPY_TABLES:
+        cursor = conn.execute(queries[table], (order_id,))
+        names = [column.name for column in cursor.description]
+        keep = [i for i, name in enumerate(names) if name != "id"]
+        values = []
+        for row in cursor.fetchall():
+            value = [Jsonb(row[i]) if isinstance(row[i], dict) else row[i] for i in keep]
+            if table == "portfolio_order":  # the unique client order id must differ
+                value[keep.index(names.index("client_order_id"))] = f"copy-{time.time_ns()}"
+            values.append(tuple(value))
+        rows.append((table, [names[i] for i in keep], values))
+    return rows
+
+
+def run_baseline(*, order_ids: list[int], async_commit: bool) -> dict:
+    """Insert the same rows again, one transaction per order: pipelined INSERTs + COMMIT."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        conn.prepare_threshold = 0
+        work = [_order_rows(conn, order_id) for order_id in order_ids]
+        balance = conn.execute("SELECT id, free FROM portfolio_balance ORDER BY id DESC LIMIT 1").fetchone()
+        conn.commit()
+        latencies = []
+        for rows in work:
+            started = time.perf_counter()
+            with conn.pipeline():
+                cursor = conn.cursor()
+                if async_commit:
                     cursor.execute("SELECT set_config('synchronous_commit', 'off', true)")
-            new_order = clone(order, client_order_id=f"b-{order_id}-{time.time_ns()}")
-            new_order.save()
-            Fill.objects.bulk_create([clone(f, order=new_order) for f in fills])
-            old_ids = [j.pk for j in journals]
-            new_journals = Journal.objects.bulk_create([clone(j, order=new_order) for j in journals])
-            mapping = dict(zip(old_ids, new_journals, strict=True))
-            LedgerEntry.objects.bulk_create([clone(e, journal=mapping[e.journal_id]) for e in entries])
-            AuditEvent.objects.bulk_create([clone(a) for a in audits])
-            clone(snapshot).save()
-            Balance.objects.filter(pk=balance.pk).update(free=balance.free)
-        latencies.append(time.perf_counter() - started)
-    return latencies
+                for table, columns, values in rows:
+                    placeholders = ", ".join(["%s"] * len(columns))
+                    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+                    cursor.executemany(sql, values)
+                cursor.execute("UPDATE portfolio_balance SET free = %s WHERE id = %s", (balance[1], balance[0]))
+                conn.commit()
+            latencies.append(time.perf_counter() - started)
+    return {
+        "orders_per_s": round(len(latencies) / sum(latencies), 1),
+        "p50_ms": _ms(_pct(latencies, 0.50)),
+    }
+
+
+def run_commit_floor(*, count: int, async_commit: bool) -> dict:
+    """``INSERT`` one tiny row + ``COMMIT``: the cost of a transaction on this machine."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_commit_floor (id bigserial PRIMARY KEY, v int)")
+        conn.commit()
+        latencies = []
+        for i in range(count):
+            started = time.perf_counter()
+            with conn.pipeline():
+                if async_commit:
+                    conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
+                conn.execute("INSERT INTO bench_commit_floor (v) VALUES (%s)", (i,))
+                conn.commit()
+            latencies.append(time.perf_counter() - started)
+        conn.execute("TRUNCATE bench_commit_floor")
+        conn.commit()
+    return {"commits_per_s": round(len(latencies) / sum(latencies), 1), "p50_ms": _ms(_pct(latencies, 0.50))}
+
+
+# -- report ----------------------------------------------------------------------------------
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -167,47 +269,73 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    count = 400 if args.quick else 3000
-    _setup()
-    run_service(50, "warmup")
-    started, cpu_started = time.perf_counter(), time.process_time()
-    latencies, order_ids = run_service(count, "run")
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def _mode(*, async_commit: bool, count: int, threads: int) -> dict:
+    from django.conf import settings
     from django.core.management import call_command
 
     from apps.portfolio.models import Order
 
-    # The service's books must balance; the baseline's copies deliberately do not.
+    settings.PAPER_ORDER_ASYNC_COMMIT = async_commit
+    tag = "async" if async_commit else "durable"
+    _place_loop(50, f"warmup-{tag}", [], [])
+    single = run_service(count=count, threads=1, tag=tag)
+    multi = run_service(count=count, threads=threads, tag=f"{tag}-mt")
+    order_ids = single.pop("_order_ids")
+    multi.pop("_order_ids")
+    # The service's books must balance.
     call_command("ledger_check", portfolio=Order.objects.get(pk=order_ids[0]).portfolio_id, verbosity=0)
-    baseline = run_baseline(order_ids[: max(50, count // 4)])
-    from django.conf import settings
+    baseline = run_baseline(order_ids=order_ids[: max(50, count // 4)], async_commit=async_commit)
+    floor = run_commit_floor(count=max(200, count // 2), async_commit=async_commit)
+    return {
+        **single,
+        "threads": threads,
+        f"threads_{threads}": multi,
+        "baseline_bare_insert_per_s": baseline["orders_per_s"],
+        "baseline_p50_ms": baseline["p50_ms"],
+        "ratio_vs_baseline": round(single["orders_per_s"] / baseline["orders_per_s"], 3),
+        "commit_floor_per_s": floor["commits_per_s"],
+        "commit_floor_p50_ms": floor["p50_ms"],
+    }
 
-    service_rate = count / wall
-    baseline_rate = len(baseline) / sum(baseline)
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    count = 400 if args.quick else 3000
+    _setup()
+    durable = _mode(async_commit=False, count=count, threads=args.threads)
+    asynchronous = _mode(async_commit=True, count=count, threads=args.threads)
+    best = max(durable["orders_per_s"], durable[f"threads_{args.threads}"]["orders_per_s"])
     result = {
         "bench": "orders",
         "quick": args.quick,
-        "orders": count,
-        "orders_per_s": round(service_rate, 1),
-        "p50_ms": round(_pct(latencies, 0.50) * 1000, 3),
-        "p99_ms": round(_pct(latencies, 0.99) * 1000, 3),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 3),
-        "baseline_bare_insert_per_s": round(baseline_rate, 1),
-        "baseline_p50_ms": round(_pct(baseline, 0.50) * 1000, 3),
-        "ratio_vs_baseline": round(service_rate / baseline_rate, 3),
-        "client_cpu_ms_per_order": round(cpu / count * 1000, 3),
-        "async_commit": settings.PAPER_ORDER_ASYNC_COMMIT,
+        # Headline: durable commits, one thread.
+        "orders_per_s": durable["orders_per_s"],
+        "p50_ms": durable["p50_ms"],
+        "p99_ms": durable["p99_ms"],
+        "baseline_bare_insert_per_s": durable["baseline_bare_insert_per_s"],
+        "ratio_vs_baseline": durable["ratio_vs_baseline"],
+        "durable": durable,
+        "async_commit": asynchronous,
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         "target_orders_per_s": TARGET,
-        "meets_target": service_rate >= TARGET,
+        "meets_target": best >= TARGET,
     }
-    print(f"order_place: {service_rate:.0f} orders/s (p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms)")
-    print(f"bare insert of the same rows: {baseline_rate:.0f} orders/s")
+    for name, mode in (("durable", durable), ("async commit", asynchronous)):
+        many = mode[f"threads_{args.threads}"]
+        print(
+            f"{name}: order_place {mode['orders_per_s']:.0f}/s 1 thread (p50 {mode['p50_ms']} ms, "
+            f"p99 {mode['p99_ms']} ms), {many['orders_per_s']:.0f}/s {args.threads} threads; "
+            f"bare insert {mode['baseline_bare_insert_per_s']:.0f}/s; "
+            f"commit floor {mode['commit_floor_per_s']:.0f}/s"
+        )
     print(json.dumps(result))
 
 

@@ -197,7 +197,8 @@ def run_layer(layer: str, *, base_db: Path, clients: int, seconds: float, trade_
         return result
     finally:
         stack.stop_all()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def wait_first_frames(port: int, token: str, timeout: float) -> None:

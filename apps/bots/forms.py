@@ -22,7 +22,7 @@ class BotConfigForm(forms.Form):
     name = forms.CharField(max_length=100, label="Bot name", required=False)
     portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), label="Portfolio", required=False)
     symbol = forms.ChoiceField(choices=(), label="Symbol")
-    timeframe = forms.ChoiceField(choices=Timeframe.choices, label="Timeframe", initial="1m")
+    timeframe = forms.ChoiceField(choices=[(t, t) for t in Timeframe.values], label="Timeframe", initial="1m")
     strategy = forms.ChoiceField(choices=(), label="Strategy")
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any):
@@ -80,9 +80,11 @@ def all_input_names(strategy: str) -> list[str]:
 def bot_values(data: Mapping[str, Any], *, user: Any) -> dict[str, Any]:
     """The keyword arguments of bot_create/bot_validate from POST data (raw; the service validates)."""
     strategy = strategy_from(data)
-    portfolio = Portfolio.objects.filter(owner=user, pk=data.get("portfolio") or 0).first() if str(
-        data.get("portfolio") or ""
-    ).isdigit() else None
+    portfolio = (
+        Portfolio.objects.filter(owner=user, pk=data.get("portfolio") or 0).first()
+        if str(data.get("portfolio") or "").isdigit()
+        else None
+    )
     return {
         "name": str(data.get("name") or ""),
         "portfolio": portfolio,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.bots.models import Backtest, Bot, BotEvent
-from apps.core.api_serializers import MoneyInputField, MoneyModelSerializer
+from apps.core.api_serializers import JsonInputSerializer, MoneyInputField, MoneyModelSerializer
 from apps.market.models import Exchange, Timeframe
 
 _ID = {"min_value": 1, "max_value": 2**62}
@@ -39,7 +39,7 @@ class BotOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BotCreateInputSerializer(serializers.Serializer):
+class BotCreateInputSerializer(JsonInputSerializer):
     name = serializers.CharField(max_length=100)
     portfolio = serializers.IntegerField(**_ID, help_text="One of your portfolios; the bot trades on its exchange.")
     symbol = serializers.RegexField(r"^[A-Za-z0-9]{2,32}$")
@@ -49,7 +49,7 @@ class BotCreateInputSerializer(serializers.Serializer):
     risk = serializers.DictField(required=False, help_text="Risk settings (position size, stop loss...).")
 
 
-class BotUpdateInputSerializer(serializers.Serializer):
+class BotUpdateInputSerializer(JsonInputSerializer):
     name = serializers.CharField(max_length=100, required=False)
     portfolio = serializers.IntegerField(**_ID, required=False)
     symbol = serializers.RegexField(r"^[A-Za-z0-9]{2,32}$", required=False)
@@ -59,7 +59,7 @@ class BotUpdateInputSerializer(serializers.Serializer):
     risk = serializers.DictField(required=False)
 
 
-class BotActionInputSerializer(serializers.Serializer):
+class BotActionInputSerializer(JsonInputSerializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -110,7 +110,7 @@ class BacktestOutputSerializer(MoneyModelSerializer):
         read_only_fields = fields
 
 
-class BacktestCreateInputSerializer(serializers.Serializer):
+class BacktestCreateInputSerializer(JsonInputSerializer):
     strategy = serializers.CharField(max_length=64)
     symbol = serializers.RegexField(r"^[A-Za-z0-9]{2,32}$")
     exchange = serializers.ChoiceField(choices=Exchange.choices, default=Exchange.BINANCE)
@@ -131,7 +131,7 @@ class BacktestCreateInputSerializer(serializers.Serializer):
         return attrs
 
 
-class BotBacktestInputSerializer(serializers.Serializer):
+class BotBacktestInputSerializer(JsonInputSerializer):
     start_ms = serializers.IntegerField(required=False, allow_null=True, **_MS)
     end_ms = serializers.IntegerField(required=False, allow_null=True, **_MS)
     initial_quote = MoneyInputField(min_value=0, default="10000")

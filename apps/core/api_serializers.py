@@ -49,3 +49,54 @@ class MoneyInputField(serializers.DecimalField):
         if not isinstance(data, str) or not self.pattern.match(data):
             self.fail("not_decimal_string")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true/false only: DRF's BooleanField also takes "yes", "1", 0... which the
+    schema (type: boolean) does not allow."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def _json_types(field: serializers.Field) -> tuple[type, ...] | None:
+    """The JSON types a body field documents, or None when the field checks for itself."""
+    if isinstance(field, (MoneyInputField, StrictBooleanField)):
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return (bool,)
+    if isinstance(field, serializers.IntegerField):
+        return (int,)
+    if isinstance(field, serializers.FloatField):
+        return (int, float)
+    if isinstance(field, (serializers.DictField, serializers.JSONField, serializers.Serializer)):
+        return (dict,)
+    if isinstance(field, serializers.ListField):
+        return (list,)
+    if isinstance(field, (serializers.CharField, serializers.ChoiceField, serializers.DateTimeField)):
+        return (str,)
+    return None
+
+
+class JsonInputSerializer(serializers.Serializer):
+    """Request bodies with the JSON types the schema documents.
+
+    DRF coerces (12 -> "12", "5" -> 5, "yes" -> True): convenient for HTML forms, but the
+    API's schema promises types, so a wrong JSON type is a 400 here."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors = {}
+            for name, field in self.fields.items():
+                if field.read_only or name not in data:
+                    continue
+                value, types = data[name], _json_types(field)
+                if value is None or types is None:
+                    continue
+                if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                    errors[name] = [f"Expected {' or '.join(t.__name__ for t in types)}, got {type(value).__name__}."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
+from apps.core.api_serializers import JsonInputSerializer
 from apps.core.lockout import client_ip, lockout_check
 
 
@@ -18,7 +19,7 @@ class LockoutTokenObtainPairSerializer(TokenObtainPairSerializer):
         return super().validate(attrs)
 
 
-class AuthTokenObtainInputSerializer(serializers.Serializer):
+class AuthTokenObtainInputSerializer(JsonInputSerializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
 
@@ -28,11 +29,11 @@ class AuthTokenPairOutputSerializer(serializers.Serializer):
     refresh = serializers.CharField(help_text="Refresh token; single use (rotated on refresh).")
 
 
-class AuthTokenRefreshInputSerializer(serializers.Serializer):
+class AuthTokenRefreshInputSerializer(JsonInputSerializer):
     refresh = serializers.CharField()
 
 
-class AuthTokenVerifyInputSerializer(serializers.Serializer):
+class AuthTokenVerifyInputSerializer(JsonInputSerializer):
     token = serializers.CharField()
 
 

@@ -22,7 +22,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html", context)
 
 
-@login_required
 def feeds_fragment(request: HttpRequest) -> HttpResponse:
     return render(request, "core/_feeds.html", {"feeds": pages.feed_rows()})
 

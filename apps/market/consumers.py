@@ -32,9 +32,10 @@ async def market_topic_resolve(user: Any, params: dict[str, Any]) -> Subscriptio
 
 
 def market_event_matches(subscription: Subscription, event: dict[str, Any]) -> bool:
-    return event.get("exchange") == subscription.params["exchange"] and event.get("symbol") == subscription.params[
-        "symbol"
-    ]
+    return (
+        event.get("exchange") == subscription.params["exchange"]
+        and event.get("symbol") == subscription.params["symbol"]
+    )
 
 
 def market_event_shape(subscription: Subscription, data: dict[str, Any]) -> dict[str, Any]:

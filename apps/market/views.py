@@ -86,7 +86,9 @@ def market_chart_data(request: HttpRequest, exchange: str, symbol: str) -> JsonR
             start_ms=candles[0]["time"] * 1000,
             limit=CHART_CANDLES,
         )
-        indicators = [{"time": row["open_time_ms"] // 1000, **{k: row.get(k) for k in INDICATOR_KEYS}} for row in series]
+        indicators = [
+            {"time": row["open_time_ms"] // 1000, **{k: row.get(k) for k in INDICATOR_KEYS}} for row in series
+        ]
     return JsonResponse(
         {
             "exchange": exchange,

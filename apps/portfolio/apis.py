@@ -34,7 +34,8 @@ from apps.portfolio.serializers import (
     PortfolioPositionSerializer,
     PortfolioResetInputSerializer,
 )
-from apps.portfolio.services import order_cancel, order_place, portfolio_create, portfolio_reset
+from apps.portfolio.services import order_place, portfolio_create, portfolio_reset
+from apps.portfolio.services.engine2 import order_cancel_latent
 
 PORTFOLIO_TAGS, ORDER_TAGS, FILL_TAGS = ["portfolios"], ["orders"], ["fills"]
 ORDER_ORDERING = ["id", "created_at", "symbol", "status"]
@@ -236,7 +237,7 @@ class OrderCancelApi(APIView):
         description="Cancel an open order. A closed order is refused with the exchange's unknown-order error.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        order = order_cancel(
+        order = order_cancel_latent(
             order=own_order(request, pk), actor=request.user, source="api", source_ip=request_ip(request)
         )
         return Response(OrderOutputSerializer(order).data)

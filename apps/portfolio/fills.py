@@ -35,6 +35,8 @@ MAKER, TAKER = "maker", "taker"
 RULE_BOOK_WALK = "book_walk"
 RULE_TRADE_THROUGH = "trade_through"
 RULE_STOP_GAP = "stop_gap"
+RULE_QUEUE_TOUCH = "queue_touch"  # a print at our price, after the queue ahead of us was used up
+RULE_REPLAY_CANDLE = "replay_candle"  # reconstructed from a stored 1m candle (apps.portfolio.downtime)
 
 # Exchange fee discounts when fees are paid in the exchange token.
 FEE_DISCOUNTS = {"binance": Decimal("0.25"), "kucoin": Decimal("0.20")}
@@ -320,3 +322,70 @@ def book_at(history: Sequence[BookSnapshot], ts_ms: int) -> BookSnapshot | None:
         return None
     index = bisect_right([b.ts_ms for b in history], ts_ms)
     return history[index - 1] if index else history[0]
+
+
+# -- queue position (rule 3, optional per portfolio) -------------------------------------------
+
+
+def queue_ahead_estimate(*, side: str, price: Decimal, book: BookSnapshot) -> Decimal:
+    """Book quantity ahead of a new resting order at ``price`` on its arrival book.
+
+    At a displayed level: that level's size (we join the back of the queue). Better than the
+    best price or in a gap between displayed levels: nothing (we open the level). Beyond the
+    displayed depth the size is unknown: the largest displayed size, as a conservative guess.
+    """
+    levels = book.bids if side == BUY else book.asks
+    if not levels:
+        return ZERO
+    for level_price, size in levels:
+        if level_price == price:
+            return size
+    deepest = levels[-1][0]
+    beyond = price < deepest if side == BUY else price > deepest
+    return max(size for _, size in levels) if beyond else ZERO
+
+
+def resting_fill_with_queue(
+    *,
+    side: str,
+    limit_price: Decimal,
+    remaining: Decimal,
+    trade_price: Decimal,
+    trade_qty: Decimal,
+    queue_ahead: Decimal,
+    step_size: Decimal = ZERO,
+) -> tuple[Decimal, Decimal, str]:
+    """(fill quantity, queue left ahead, rule) for one print against a resting limit order.
+
+    A print through our price fills as without the model and clears the queue (the level
+    traded away). A print exactly at our price first eats the queue ahead of us; only what
+    is printed beyond it can fill us.
+    """
+    through = trade_price < limit_price if side == BUY else trade_price > limit_price
+    if through:
+        qty = resting_fill_on_trade(
+            side=side,
+            limit_price=limit_price,
+            remaining=remaining,
+            trade_price=trade_price,
+            trade_qty=trade_qty,
+            step_size=step_size,
+        )
+        return qty, ZERO, RULE_TRADE_THROUGH
+    if trade_price != limit_price:
+        return ZERO, queue_ahead, RULE_QUEUE_TOUCH
+    eaten = min(queue_ahead, trade_qty)
+    qty = step_down(min(max(remaining, ZERO), trade_qty - eaten), step_size)
+    return qty, queue_ahead - eaten, RULE_QUEUE_TOUCH
+
+
+# -- cancel latency (rule 6) --------------------------------------------------------------------
+
+
+def cancel_latency_ms(*, seed: int, seq: int, mean_ms: int, jitter_ms: int) -> int:
+    """The cancel's own replayable delay: drawn from (seed, seq, "cancel"), so it differs from
+    the order's placement delay but is the same on every replay."""
+    if mean_ms <= 0:
+        return 0
+    rng = random.Random(f"{seed}:{seq}:cancel")
+    return max(0, round(rng.gauss(mean_ms, jitter_ms))) if jitter_ms > 0 else mean_ms

@@ -9,6 +9,36 @@ transaction per order (``order_match_event``), which re-checks everything under 
 The index is loaded from the database on start (open orders survive restarts) and refreshed
 every ``SYNC_SECONDS`` for orders placed by other processes; same-process placements are
 added on commit.
+
+Downtime (FILL_REALISM rule 10). The matcher remembers the newest event time it saw per
+(exchange, symbol) and saves it every ``SYNC_SECONDS`` (``MatcherCheckpoint``). On start
+(``Matcher.start``) each open resting order is replayed from its symbol's checkpoint (or
+its own arrival) to now against stored 1m candles (``services.engine2.order_downtime_replay``):
+only candles wholly inside the window count; a limit fills at its price when a candle traded
+through it, at most ``downtime.REPLAY_VOLUME_SHARE`` of the candle's volume; a stop triggers
+when the candle crossed it and a stop-market fills at the worse of its trigger (the stop, or
+the open if the candle gapped through it) and the candle's extreme in the triggering
+direction. Those fills carry the rule ``replay_candle``. Stretches no candle covers are
+recorded as ``OrderDowntime(kind="not_simulated")``, the order's ``not_simulated`` flag and an
+``order.not_simulated`` audit event: "not simulated during downtime from X to Y". The order's
+``matched_until_ms`` moves to the end of the window, so a print of the window arriving late
+is not applied a second time.
+
+Queue position (rule 3, per portfolio ``queue_position_model``). A print exactly at a resting
+limit's price first eats the book quantity that was ahead of the order on its arrival book
+(``Order.queue_ahead``, estimated on the first such print); only the excess fills it. Prints
+through the price fill as without the model and clear the queue.
+
+Cancel latency (rule 6). ``services.engine2.order_cancel_latent`` keeps the synchronous
+contract of ``order_cancel`` (the order is ``canceled`` when the call returns) and adds the
+latency the cancel needs to reach the exchange: deadline = cancel time + a latency sampled
+from (portfolio seed, order seq, "cancel"). Before canceling, every print with an exchange
+timestamp between the order's arrival (or the last print applied to it) and that deadline
+that this process already holds (this matcher's queue for the order and the shared cache's
+recent trades) is applied to the order by the normal rules. If those in-flight prints fill
+it completely the cancel fails with the exchange's unknown-order error, as a real cancel
+racing a fill does. The deadline is stored on the order (``cancel_deadline_ms``). Prints
+that had not reached this process when the cancel was made are not applied.
 """
 
 from __future__ import annotations
@@ -40,6 +70,14 @@ class RestingView:
     price: Decimal | None
     stop_price: Decimal | None
     triggered: bool
+    at_touch: bool = False  # queue model: a print exactly at the price may fill it too
+
+
+def _queue_model(order: Any) -> bool:
+    # Only from an already loaded portfolio: this runs on commit hooks and must not query.
+    from apps.portfolio.models import Order
+
+    return Order.portfolio.is_cached(order) and bool(order.portfolio.queue_position_model)
 
 
 def resting_view(order: Any) -> RestingView:
@@ -50,6 +88,7 @@ def resting_view(order: Any) -> RestingView:
         price=order.price,
         stop_price=order.stop_price,
         triggered=order.triggered,
+        at_touch=_queue_model(order),
     )
 
 
@@ -67,6 +106,8 @@ def may_fill(view: RestingView, event: MarketEvent) -> bool:
         return isinstance(event, TradeEvent | BookSnapshot)  # triggered, still filling
     if not isinstance(event, TradeEvent) or view.price is None:
         return False
+    if view.at_touch and event.price == view.price:
+        return True
     return event.price < view.price if view.side == "buy" else event.price > view.price
 
 
@@ -79,14 +120,43 @@ class Matcher:
         self._loaded = False
         self._last_sync = 0.0
         self._thread: threading.Thread | None = None
+        # Newest event time seen per (exchange, symbol), and what was last saved.
+        self._marks: dict[tuple[str, str], int] = {}
+        self._saved_marks: dict[tuple[str, str], int] = {}
+
+    # -- start, downtime and checkpoints ---------------------------------------------------
+    def start(self, *, now_ms: int | None = None) -> list[Any]:
+        """Load the open orders and replay (or mark) the downtime since the last checkpoint."""
+        from apps.portfolio.services.engine2 import checkpoints_get, matcher_downtime_replay
+
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        checkpoints = checkpoints_get()
+        results = matcher_downtime_replay(now_ms=now_ms, checkpoints=checkpoints)
+        self.load()
+        return results
+
+    def checkpoint_flush(self) -> int:
+        """Save the event times seen since the last flush; returns how many symbols moved."""
+        from apps.portfolio.services.engine2 import checkpoints_save
+
+        with self._lock:
+            moved = {k: v for k, v in self._marks.items() if v > self._saved_marks.get(k, -1)}
+        checkpoints_save(marks=moved)
+        self._saved_marks.update(moved)
+        return len(moved)
+
+    def pending_events(self, *, order_id: int) -> list[MarketEvent]:
+        """Events queued for this order and not applied yet (a latent cancel applies them)."""
+        with self._queue.mutex:
+            return [event for queued_id, event in self._queue.queue if queued_id == order_id]
 
     # -- index -------------------------------------------------------------------
     def load(self) -> int:
         """Rebuild the index from the database (start-up and periodic sync)."""
-        from apps.portfolio.services.matching import resting_orders_open
+        from apps.portfolio.services.engine2 import resting_orders_watch
 
         fresh: dict[tuple[str, str], dict[int, RestingView]] = {}
-        for order in resting_orders_open():
+        for order in resting_orders_watch():
             fresh.setdefault((order.exchange, order.symbol), {})[order.pk] = resting_view(order)
         with self._lock:
             self._index = fresh
@@ -115,8 +185,11 @@ class Matcher:
             books.trade_record(event)
         else:
             return []
+        key = (event.exchange, event.symbol)
         with self._lock:
-            bucket = self._index.get((event.exchange, event.symbol))
+            if event.ts_ms > self._marks.get(key, -1):
+                self._marks[key] = event.ts_ms
+            bucket = self._index.get(key)
             views = list(bucket.values()) if bucket else []
         return [view.order_id for view in views if may_fill(view, event)]
 
@@ -135,7 +208,7 @@ class Matcher:
     # -- applying ----------------------------------------------------------------------
     def process_pending(self) -> int:
         """Apply queued matches (the worker thread's loop body; tests call it directly)."""
-        from apps.portfolio.services.matching import order_match_event
+        from apps.portfolio.services.engine2 import order_match_apply
 
         done = 0
         while True:
@@ -144,7 +217,7 @@ class Matcher:
             except queue.Empty:
                 return done
             try:
-                order = order_match_event(order_id=order_id, event=event)
+                order = order_match_apply(order_id=order_id, event=event)
             except Exception:  # one bad order must not stop the others
                 logger.exception("paper matcher could not apply order %s", order_id)
                 continue
@@ -168,8 +241,12 @@ class Matcher:
 
         while True:
             try:
-                if not self._loaded or time.monotonic() - self._last_sync > SYNC_SECONDS:
+                if not self._loaded:
+                    self.start()
+                    metrics.open_orders_set(self.open_count())
+                elif time.monotonic() - self._last_sync > SYNC_SECONDS:
                     self.load()
+                    self.checkpoint_flush()
                     metrics.open_orders_set(self.open_count())
                 item = self._queue.get(timeout=SYNC_SECONDS)
                 self._queue.put(item)
@@ -193,6 +270,11 @@ def enable() -> None:
 
     register_event_listener(MATCHER.on_event)
     _enabled = True
+
+
+def pending_events(*, order_id: int) -> list[MarketEvent]:
+    """The process matcher's queued events for one order (none outside a matcher process)."""
+    return MATCHER.pending_events(order_id=order_id) if _enabled else []
 
 
 def index_update(*, key: tuple[str, str, int], view: RestingView | None) -> None:

@@ -27,6 +27,11 @@ class Portfolio(models.Model):
         default=Decimal("500"), help_text="market orders stop walking the book this far from the arrival mid"
     )
     seed = models.BigIntegerField(default=0)
+    queue_position_model = models.BooleanField(
+        default=False,
+        help_text="a print exactly at a resting limit's price fills it once the volume printed there "
+        "exceeds the book quantity that was ahead of it on arrival (FILL_REALISM rule 3)",
+    )
     # Bumped under the portfolio row lock: with ``seed`` it makes each order's random draws replayable.
     order_seq = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -165,6 +170,21 @@ class Order(models.Model):
     reason = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=32, default="api")
     extra = models.JSONField(default=dict, blank=True)
+    # Matcher state (apps.portfolio.matcher): the queue estimate, the last event applied,
+    # the cancel deadline (rule 6) and whether part of the order's life went unsimulated.
+    queue_ahead = money_field(
+        default=None,
+        null=True,
+        blank=True,
+        help_text="book quantity still ahead of this order at its price (queue model)",
+    )
+    matched_until_ms = models.BigIntegerField(null=True, blank=True, help_text="last market event applied (ms)")
+    cancel_deadline_ms = models.BigIntegerField(
+        null=True, blank=True, help_text="exchange time the cancel took effect: cancel time + sampled latency"
+    )
+    not_simulated = models.BooleanField(
+        default=False, help_text="the engine was down for part of this order's life and nothing was replayed"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -252,3 +272,42 @@ class EquitySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ts:%Y-%m-%d %H:%M:%S} {self.equity}"
+
+
+class MatcherCheckpoint(models.Model):
+    """The last market event time the matcher processed per (exchange, symbol): on restart,
+    the downtime since then is replayed from stored candles or marked as not simulated."""
+
+    exchange = models.CharField(max_length=16, choices=Exchange.choices)
+    symbol = models.CharField(max_length=32)
+    last_event_ms = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exchange", "symbol"]
+        constraints = [models.UniqueConstraint(fields=["exchange", "symbol"], name="uniq_matcher_checkpoint")]
+
+    def __str__(self) -> str:
+        return f"{self.exchange}:{self.symbol} @ {self.last_event_ms}"
+
+
+class OrderDowntime(models.Model):
+    """A stretch of an open order's life while the matcher was down: replayed from stored
+    1m candles, or not simulated (no candles), so the order history says which."""
+
+    class Kind(models.TextChoices):
+        REPLAYED = "replayed"
+        NOT_SIMULATED = "not_simulated"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="downtimes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    start_ms = models.BigIntegerField()
+    end_ms = models.BigIntegerField()
+    candles = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_id", "start_ms", "id"]
+
+    def __str__(self) -> str:
+        return f"order #{self.order_id} {self.kind} {self.start_ms}..{self.end_ms}"

@@ -7,7 +7,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from apps.core.api_serializers import MONEY as _MONEY
-from apps.core.api_serializers import MoneyInputField, MoneyModelSerializer
+from apps.core.api_serializers import JsonInputSerializer, MoneyInputField, MoneyModelSerializer, StrictBooleanField
 from apps.market.models import Exchange
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Order, Portfolio
 
@@ -34,7 +34,7 @@ class PortfolioOutputSerializer(MoneyModelSerializer):
         read_only_fields = fields
 
 
-class PortfolioCreateInputSerializer(serializers.Serializer):
+class PortfolioCreateInputSerializer(JsonInputSerializer):
     name = serializers.CharField(max_length=100)
     exchange = serializers.ChoiceField(choices=Exchange.choices, default=Exchange.BINANCE)
     quote_asset = serializers.RegexField(r"^[A-Za-z0-9]{2,16}$", default="USDT")
@@ -45,7 +45,7 @@ class PortfolioCreateInputSerializer(serializers.Serializer):
     )
     maker_fee_rate = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("0.1"), default="0.001")
     taker_fee_rate = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("0.1"), default="0.001")
-    fee_discount = serializers.BooleanField(default=False)
+    fee_discount = StrictBooleanField(default=False)
     latency_ms = serializers.IntegerField(min_value=0, max_value=60_000, default=250)
     latency_jitter_ms = serializers.IntegerField(min_value=0, max_value=60_000, default=50)
     max_slippage_bps = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("10000"), default="500")
@@ -65,8 +65,8 @@ class PortfolioCreateInputSerializer(serializers.Serializer):
         return {asset: f"{amount.normalize():f}" for asset, amount in value.items()}
 
 
-class PortfolioResetInputSerializer(serializers.Serializer):
-    confirm = serializers.BooleanField(help_text="Must be true: a reset cancels open orders and restores balances.")
+class PortfolioResetInputSerializer(JsonInputSerializer):
+    confirm = StrictBooleanField(help_text="Must be true: a reset cancels open orders and restores balances.")
 
 
 class PortfolioBalanceSerializer(MoneyModelSerializer):
@@ -150,7 +150,7 @@ class OrderOutputSerializer(MoneyModelSerializer):
         read_only_fields = fields
 
 
-class OrderCreateInputSerializer(serializers.Serializer):
+class OrderCreateInputSerializer(JsonInputSerializer):
     portfolio = serializers.IntegerField(min_value=1, max_value=2**62)
     symbol = serializers.RegexField(r"^[A-Za-z0-9]{2,32}$")
     side = serializers.ChoiceField(choices=Order.Side.choices)

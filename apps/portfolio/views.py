@@ -108,12 +108,12 @@ def portfolio_fills_fragment(request: HttpRequest, portfolio_id: int) -> HttpRes
 @login_required
 @require_POST
 def order_cancel_view(request: HttpRequest, portfolio_id: int, order_id: int) -> HttpResponse:
-    from apps.portfolio.services.orders import order_cancel
+    from apps.portfolio.services.engine2 import order_cancel_latent
 
     portfolio = _own_portfolio(request, portfolio_id)
     order = get_object_or_404(Order, pk=order_id, portfolio=portfolio)
     try:
-        order_cancel(order=order, actor=request.user, source="page", source_ip=_client_ip(request))
+        order_cancel_latent(order=order, actor=request.user, source="page", source_ip=_client_ip(request))
     except ApplicationError as exc:
         messages.error(request, f"Order {order.pk} was not canceled: {exc.message}")
     if request.headers.get("HX-Request"):
@@ -189,7 +189,9 @@ def portfolio_create_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Portfolio “{portfolio.name}” created.")
     else:
-        messages.error(request, "Portfolio not created: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(
+            request, "Portfolio not created: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        )
     return redirect("settings")
 
 

@@ -11,6 +11,17 @@ from apps.safety.models import AuditEvent
 logger = logging.getLogger("apps.safety.audit")
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL text and jsonb cannot hold NUL; user input may contain it. Keep it visible."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\0")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def audit_record(
     *,
     category: str,
@@ -33,14 +44,14 @@ def audit_record(
         action=action,
         result=result,
         actor=user,
-        actor_label=actor_label or (user.get_username() if user else ""),
+        actor_label=_without_nul(actor_label or (user.get_username() if user else ""))[:150],
         source_ip=source_ip,
         request_id=request_id_var.get() if request_id_var.get() != "-" else "",
         portfolio_id=portfolio_id,
-        exchange=exchange,
-        symbol=symbol[:32],
-        message=message,
-        data=data or {},
+        exchange=_without_nul(exchange)[:16],
+        symbol=_without_nul(symbol)[:32],
+        message=_without_nul(message),
+        data=_without_nul(data or {}),
     )
     logger.info("audit %s/%s %s %s", category, action, result, message)
     return event

@@ -20,6 +20,7 @@ from apps.safety.exceptions import RealTradingAttemptError
 from apps.safety.rules import BINANCE, KUCOIN
 from apps.safety.surface import is_trading_name
 from apps.safety.transport import (
+    GuardedKucoinWsClient,
     GuardedSession,
     aiohttp_guarded_session_kwargs,
     transport_refuse,
@@ -313,6 +314,12 @@ class KucoinMarketClient(_SealedClient):
         """A kucoin-python WsToken for KucoinWsClient.create, on the guarded transport: the
         public bullet works, the private one is refused."""
         return _kucoin_guarded(_GuardedWsToken, url=object.__getattribute__(self, "_rest_url"))
+
+    async def public_ws(self, callback: Any) -> GuardedKucoinWsClient:
+        """A public KuCoin socket (kucoin-python KucoinWsClient API: ``subscribe(topic)``,
+        ``unsubscribe(topic)``) on a guarded connection: private tokens, private topics and
+        any frame other than ping and public (un)subscribe are refused before they leave."""
+        return await GuardedKucoinWsClient.create(None, self.ws_token(), callback)
 
     @property
     def rate_limit(self) -> dict[str, str]:

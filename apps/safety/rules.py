@@ -162,3 +162,54 @@ def binance_ws_refusal(*, url: str, allowed_base: str) -> str | None:
     if WS_FORBIDDEN_RE.search(rest):
         return f"binance websocket {url} is an account/trading stream"
     return None
+
+
+# KuCoin WebSocket ------------------------------------------------------------------------
+# Public spot topics (allow-list). Anything else (e.g. /spotMarket/tradeOrders,
+# /account/balance, /spotMarket/advancedOrders, /margin/position) carries account data and
+# is only served on a private token: never subscribed.
+KUCOIN_PUBLIC_TOPIC_PREFIXES = frozenset(
+    {
+        "/market/ticker",
+        "/market/snapshot",
+        "/market/candles",
+        "/market/match",
+        "/market/level2",
+        "/spotMarket/level1",
+        "/spotMarket/level2Depth5",
+        "/spotMarket/level2Depth50",
+        "/indicator/index",
+        "/indicator/markPrice",
+    }
+)
+KUCOIN_WS_CONTROL_TYPES = frozenset({"ping", "pong"})
+KUCOIN_WS_SUBSCRIBE_TYPES = frozenset({"subscribe", "unsubscribe"})
+
+
+def kucoin_topic_refusal(topic: str) -> str | None:
+    """None for a public market topic, else why it may not be subscribed."""
+    prefix = topic.partition(":")[0]
+    if prefix in KUCOIN_PUBLIC_TOPIC_PREFIXES:
+        return None
+    return f"kucoin websocket topic {topic!r} is a private (account/order) or unknown topic"
+
+
+def kucoin_ws_message_refusal(message: Mapping[str, object]) -> str | None:
+    """None when a message may be sent on the public KuCoin socket, else the reason."""
+    kind = message.get("type")
+    if kind in KUCOIN_WS_CONTROL_TYPES:
+        return None
+    if kind not in KUCOIN_WS_SUBSCRIBE_TYPES:
+        return f"kucoin websocket message type {kind!r} is not a public subscription"
+    if message.get("privateChannel"):
+        return "kucoin websocket private channel subscriptions are never sent"
+    return kucoin_topic_refusal(str(message.get("topic", "")))
+
+
+def kucoin_ws_connect_refusal(*, url: str, private: bool) -> str | None:
+    """A KuCoin socket is opened only on a public token and a ws(s) URL."""
+    if private:
+        return "kucoin private websocket (bullet-private token) is never opened"
+    if not url.startswith(("ws://", "wss://")):
+        return f"kucoin websocket {url} is not a ws:// or wss:// endpoint"
+    return None

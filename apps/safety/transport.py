@@ -7,7 +7,10 @@ session and sends a trading request by hand is stopped here (rules in apps.safet
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import warnings
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -17,8 +20,21 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from apps.safety.exceptions import RealTradingAttemptError
-from apps.safety.rules import BINANCE, KUCOIN, binance_ws_refusal, request_refusal
+from apps.safety.rules import (
+    BINANCE,
+    KUCOIN,
+    binance_ws_refusal,
+    kucoin_topic_refusal,
+    kucoin_ws_connect_refusal,
+    kucoin_ws_message_refusal,
+    request_refusal,
+)
 from apps.safety.violations import LAYER_TRANSPORT, violation_refuse
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # kucoin-python imports the deprecated pkg_resources
+    from kucoin.websocket.websocket import ConnectWebsocket
+    from kucoin.ws_client import KucoinWsClient
 
 _SECRET_QUERY_RE = re.compile(r"(signature|apiKey|api_key|passphrase)=[^&]*", re.IGNORECASE)
 
@@ -144,3 +160,131 @@ class GuardedSession(requests.Session):
 
 def kucoin_guarded_session() -> GuardedSession:
     return GuardedSession(KUCOIN)
+
+
+# KuCoin WebSocket (kucoin-python KucoinWsClient) -------------------------------------------
+# kucoin-python opens the socket in a background task with a token from bullet-public or
+# bullet-private and sends subscriptions as JSON text. The guard sits on each step: no
+# private connection object is built, the token source only hands out public tokens, the
+# endpoint is checked before connecting, and every frame is checked before it is sent.
+
+
+def kucoin_ws_send_check(*, payload: Any) -> None:
+    """Raise RealTradingAttemptError (recorded) unless the frame may go out on the socket."""
+    try:
+        message = json.loads(payload) if isinstance(payload, str | bytes) else None
+    except ValueError:
+        message = None
+    if not isinstance(message, dict):
+        reason = "kucoin websocket frame is not a JSON object"
+    else:
+        reason = kucoin_ws_message_refusal(message)
+    if reason is not None:
+        topic = message.get("topic", "") if isinstance(message, dict) else ""
+        raise transport_refuse(exchange=KUCOIN, method="WS", url=str(topic)[:200], reason=reason)
+
+
+def kucoin_ws_connect_check(*, url: str, private: bool) -> None:
+    reason = kucoin_ws_connect_refusal(url=url, private=private)
+    if reason is not None:
+        raise transport_refuse(exchange=KUCOIN, method="WS", url=url.partition("?")[0], reason=reason)
+
+
+def kucoin_ws_private_check(private: Any) -> None:
+    """A private KuCoin socket (bullet-private token) is refused before anything is built."""
+    if private:
+        kucoin_ws_connect_check(url="bullet-private", private=True)
+
+
+class GuardedKucoinSocket:
+    """Wraps the websockets connection: every ``send`` is checked first."""
+
+    __slots__ = ("_ptp_socket",)
+
+    def __init__(self, socket: Any) -> None:
+        object.__setattr__(self, "_ptp_socket", socket)
+
+    async def send(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        kucoin_ws_send_check(payload=message)
+        await object.__getattribute__(self, "_ptp_socket").send(message, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "_ptp_socket"), name)
+
+
+class _PublicTokenSource:
+    """What the connection asks for tokens: public ones only (bullet-private is refused here
+    and, independently, by the HTTP transport guard)."""
+
+    __slots__ = ("_ptp_client",)
+
+    def __init__(self, client: Any) -> None:
+        self._ptp_client = client
+
+    def get_ws_token(self, is_private: bool = False) -> Any:
+        kucoin_ws_private_check(is_private)
+        return self._ptp_client.get_ws_token(False)
+
+
+class GuardedConnectWebsocket(ConnectWebsocket):
+    """kucoin-python's connection, public only. The library sets ``_private``, ``_client``
+    and ``_socket`` as plain attributes; here they are guarded properties."""
+
+    @property
+    def _private(self) -> bool:
+        return False
+
+    @_private.setter
+    def _private(self, value: Any) -> None:
+        kucoin_ws_private_check(value)
+
+    @property
+    def _client(self) -> Any:
+        return self._ptp_client
+
+    @_client.setter
+    def _client(self, client: Any) -> None:
+        self._ptp_client = client if isinstance(client, _PublicTokenSource) else _PublicTokenSource(client)
+
+    @property
+    def _socket(self) -> Any:
+        return self._ptp_socket
+
+    @_socket.setter
+    def _socket(self, socket: Any) -> None:
+        if socket is not None and not isinstance(socket, GuardedKucoinSocket):
+            socket = GuardedKucoinSocket(socket)
+        self._ptp_socket = socket
+
+    def get_ws_endpoint(self) -> str:
+        url = super().get_ws_endpoint()
+        kucoin_ws_connect_check(url=url, private=False)
+        return url
+
+
+class GuardedKucoinWsClient(KucoinWsClient):
+    """KucoinWsClient on a GuardedConnectWebsocket; private topics are refused at subscribe."""
+
+    @classmethod
+    async def create(  # type: ignore[override]
+        cls, loop: Any, client: Any, callback: Any, private: bool = False, sock: Any = None
+    ) -> GuardedKucoinWsClient:
+        kucoin_ws_private_check(private)
+        self = cls()
+        self._loop = loop or asyncio.get_running_loop()
+        self._client = _PublicTokenSource(client)
+        self._private = False
+        self._callback = callback
+        self._sock = sock
+        self._conn = GuardedConnectWebsocket(self._loop, self._client, self._recv, False, sock)
+        return self
+
+    async def subscribe(self, topic: str) -> None:
+        _topic_check(topic)
+        await super().subscribe(topic)
+
+
+def _topic_check(topic: str) -> None:
+    reason = kucoin_topic_refusal(topic)
+    if reason is not None:
+        raise transport_refuse(exchange=KUCOIN, method="WS", url=topic[:200], reason=reason)

@@ -209,8 +209,10 @@ class Stack:
         line = next(x for x in out.splitlines() if x.startswith("JSON"))
         return json.loads(line[4:])
 
-    def start_simulator(self, *, trade_rate: float = 20.0, symbols: list[str] | None = None, seed: int = 42) -> Proc:
-        args = ["exchange_sim", "--seed", str(seed), "--trade-rate", str(trade_rate)]
+    def start_simulator(
+        self, *, trade_rate: float = 20.0, symbols: list[str] | None = None, seed: int = 42, clock_speed: float = 1.0
+    ) -> Proc:
+        args = ["exchange_sim", "--seed", str(seed), "--trade-rate", str(trade_rate), "--clock-speed", str(clock_speed)]
         if symbols:
             args += ["--symbols", *symbols]
         sim = self.spawn_manage("simulator", *args)

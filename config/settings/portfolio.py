@@ -10,10 +10,11 @@ from config.settings.celery import CELERY_BEAT_SCHEDULE
 # The matcher listens to market events where the feeds run (the feeds process, or the
 # single embedded process). Tests drive their own Matcher instances.
 PAPER_MATCHER_ENABLED = env_bool("PAPER_MATCHER_ENABLED", env_str("PROCESS_ROLE", "embedded") in ("feeds", "embedded"))
-# Paper orders commit without waiting for the WAL flush (see apps.portfolio.services.orders
-# _portfolio_lock): atomicity and consistency are unchanged, a DB crash may lose the last
-# moments of simulated orders. Set false to make every paper order durable on return.
-PAPER_ORDER_ASYNC_COMMIT = env_bool("PAPER_ORDER_ASYNC_COMMIT", True)
+# Paper orders are durable by default: an acknowledged order survives a Postgres crash.
+# Set true to commit them without waiting for the WAL flush (synchronous_commit off for the
+# order's transaction only, see apps.portfolio.services.fastpath): atomicity is unchanged,
+# a database crash may lose the last moments of acknowledged paper orders.
+PAPER_ORDER_ASYNC_COMMIT = env_bool("PAPER_ORDER_ASYNC_COMMIT", False)
 PAPER_EQUITY_SNAPSHOT_SECONDS = env_int("PAPER_EQUITY_SNAPSHOT_SECONDS", 60, minimum=5)
 
 CELERY_BEAT_SCHEDULE["portfolio-equity-snapshots"] = {

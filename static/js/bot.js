@@ -11,7 +11,9 @@
     var empty = log.querySelector(".empty");
     if (empty) empty.remove();
     var when = event.created_at ? new Date(event.created_at) : new Date();
-    var stamp = when.toLocaleString("en-GB", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    var pad = function (n) { return String(n).padStart(2, "0"); };
+    var stamp = pad(when.getMonth() + 1) + "-" + pad(when.getDate()) + " " + pad(when.getHours()) + ":" +
+      pad(when.getMinutes()) + ":" + pad(when.getSeconds());
     var li = document.createElement("li");
     li.className = "ev ev-" + event.kind + " ev-new";
     li.dataset.eventId = event.id;

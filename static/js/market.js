@@ -10,7 +10,10 @@
     return {
       autoSize: true,
       height: height,
-      layout: { background: { type: "solid", color: "transparent" }, textColor: COLORS.text, fontSize: 11 },
+      // The logo injects a <style> element, which the CSP (style-src 'self') blocks; the
+      // attribution is shown as text under the chart instead.
+      layout: { background: { type: "solid", color: "transparent" }, textColor: COLORS.text, fontSize: 11,
+                attributionLogo: false },
       grid: { vertLines: { color: COLORS.grid }, horzLines: { color: COLORS.grid } },
       rightPriceScale: { borderColor: COLORS.grid, minimumWidth: 80 },
       timeScale: { borderColor: COLORS.grid, timeVisible: true, secondsVisible: false, rightOffset: 4 },

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import jwt
+import pytest
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.api.conftest import PASSWORD, assert_error

@@ -100,12 +100,17 @@ def test_backtests_create_list_retrieve(api, bot):
     assert [b["id"] for b in api.get(f"/api/v1/bots/{bot.pk}/backtests/").json()] == [backtest["id"]]
     assert api.get(f"/api/v1/backtests/{backtest['id']}/").json()["status"] == "pending"
     assert_error(
-        api.post("/api/v1/backtests/", {"strategy": "dca", "symbol": "ETHUSDT", "start_ms": 9, "end_ms": 1}, format="json"),
+        api.post(
+            "/api/v1/backtests/", {"strategy": "dca", "symbol": "ETHUSDT", "start_ms": 9, "end_ms": 1}, format="json"
+        ),
         400,
     )
-    assert "strategy" in assert_error(
-        api.post("/api/v1/backtests/", {"strategy": "nope", "symbol": "ETHUSDT"}, format="json"), 400
-    )["fields"]
+    assert (
+        "strategy"
+        in assert_error(api.post("/api/v1/backtests/", {"strategy": "nope", "symbol": "ETHUSDT"}, format="json"), 400)[
+            "fields"
+        ]
+    )
 
 
 def test_idor_bots_events_backtests(api, other_api, bot, their_bot):

@@ -31,7 +31,9 @@ def market(db):
 
 @pytest.fixture
 def portfolio(user):
-    return portfolio_create(owner=user, name="main", starting_balances={"USDT": "100000"}, latency_ms=0, latency_jitter_ms=0)
+    return portfolio_create(
+        owner=user, name="main", starting_balances={"USDT": "100000"}, latency_ms=0, latency_jitter_ms=0
+    )
 
 
 @pytest.fixture
@@ -40,14 +42,19 @@ def theirs(other_user):
 
 
 def _buy(api, portfolio, **extra):
-    body = {"portfolio": portfolio.pk, "symbol": "BTCUSDT", "side": "buy", "type": "market", "quantity": "0.01", **extra}
+    body = {
+        "portfolio": portfolio.pk,
+        "symbol": "BTCUSDT",
+        "side": "buy",
+        "type": "market",
+        "quantity": "0.01",
+        **extra,
+    }
     return api.post("/api/v1/orders/", body, format="json")
 
 
 def test_portfolio_create_list_retrieve(api):
-    created = api.post(
-        "/api/v1/portfolios/", {"name": "swing", "starting_balances": {"USDT": "2500.5"}}, format="json"
-    )
+    created = api.post("/api/v1/portfolios/", {"name": "swing", "starting_balances": {"USDT": "2500.5"}}, format="json")
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["starting_balances"] == {"USDT": "2500.5"} and body["maker_fee_rate"] == "0.001"

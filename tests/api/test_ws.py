@@ -103,7 +103,9 @@ async def test_tampered_token_rejected():
 
 async def test_unauthenticated_cannot_subscribe():
     communicator = await _connect()
-    await communicator.send_json_to({"type": "subscribe", "topic": "market", "exchange": "binance", "symbol": "BTCUSDT"})
+    await communicator.send_json_to(
+        {"type": "subscribe", "topic": "market", "exchange": "binance", "symbol": "BTCUSDT"}
+    )
     assert (await communicator.receive_json_from(TIMEOUT))["error"]["code"] == "not_authenticated"
     await communicator.disconnect()
 

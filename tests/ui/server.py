@@ -77,10 +77,10 @@ class ProductServer:
         )  # fmt: skip
         self._wait(lambda: self._get("/login/") == 200, timeout, "the server to answer")
 
-    def wait_for_market(self, *, timeout: float = 60) -> None:
-        """Until the feeds have backfilled candles for the chart (checked through the feed status)."""
-        self._wait(lambda: b"live" in self._body("/ui/feeds/") or b"simulated" in self._body("/ui/feeds/"),
-                   timeout, "the market feeds")  # fmt: skip
+    def wait_for_market(self, *, timeout: float = 90) -> None:
+        """Until both exchanges' feeds stream (their status badges on the public feeds fragment)."""
+        marker = b'data-feed-state="simulated"'
+        self._wait(lambda: self._body("/ui/feeds/").count(marker) >= 2, timeout, "the market feeds")
 
     def stop(self) -> None:
         if self.proc is None:
@@ -93,19 +93,19 @@ class ProductServer:
             self.proc.wait(timeout=5)
         self.proc = None
 
-    def _get(self, path: str) -> int:
+    def _fetch(self, path: str) -> tuple[int, bytes]:
         try:
-            with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
-                return response.status
+            # base_url is always http://127.0.0.1:<port> (built above), never user input.
+            with urllib.request.urlopen(self.base_url + path, timeout=2) as response:  # noqa: S310
+                return response.status, response.read()
         except Exception:
-            return 0
+            return 0, b""
+
+    def _get(self, path: str) -> int:
+        return self._fetch(path)[0]
 
     def _body(self, path: str) -> bytes:
-        try:
-            with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
-                return response.read()
-        except Exception:
-            return b""
+        return self._fetch(path)[1]
 
     def _wait(self, ready, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout

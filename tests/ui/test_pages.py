@@ -75,8 +75,15 @@ def candles(btc):
         price = D(100 + (i % 7))
         rows.append(
             Candle(
-                exchange="binance", symbol="BTCUSDT", timeframe="1m", open_time=start + timedelta(minutes=i),
-                open=price, high=price + 1, low=price - 1, close=price + D("0.5"), volume=D("3"),
+                exchange="binance",
+                symbol="BTCUSDT",
+                timeframe="1m",
+                open_time=start + timedelta(minutes=i),
+                open=price,
+                high=price + 1,
+                low=price - 1,
+                close=price + D("0.5"),
+                volume=D("3"),
             )  # fmt: skip
         )
     Candle.objects.bulk_create(rows)

@@ -79,6 +79,7 @@ class BinanceAdapter:
         self.queue_size = queue_size
         self.client: Any = None
         self.used_weight: int | None = None
+        self.dead_read_loops = 0  # python-binance queue overflows (its read loop died)
 
     async def open(self) -> None:
         from apps.safety.factory import binance_market_client
@@ -140,6 +141,7 @@ class BinanceAdapter:
                 except TimeoutError:
                     raise StreamEnded(f"no message for {stall_s}s") from None
                 except (ReadLoopClosed, BinanceWebsocketQueueOverflow) as exc:
+                    self.dead_read_loops += 1
                     raise StreamEnded(f"python-binance read loop dead: {exc!r}") from None
                 try:
                     event = binance_parse.parse_message(message, now_ms=int(time.time() * 1000))
@@ -259,15 +261,13 @@ class KucoinAdapter:
         ]
 
     async def stream(self, symbols: list[str], on_event: OnMessage, *, stall_s: float) -> None:
-        from kucoin.ws_client import KucoinWsClient
-
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
         async def callback(message: dict[str, Any]) -> None:
             queue.put_nowait(message)
 
-        token = self.client.ws_token()
-        ws = await KucoinWsClient.create(None, token, callback)
+        # The safety factory's guarded client: public token only, private topics refused.
+        ws = await self.client.public_ws(callback)
         try:
             for topic in kucoin_parse.topics(symbols, TIMEFRAMES):
                 await ws.subscribe(topic)
@@ -307,7 +307,8 @@ async def kucoin_ws_shutdown(ws: Any) -> None:
     for task in asyncio.all_tasks():
         coro = task.get_coro()
         name = getattr(coro, "__qualname__", "")
-        if name.startswith("ConnectWebsocket.") and task is not asyncio.current_task():
+        # Matches the library's ConnectWebsocket and the safety layer's guarded subclass.
+        if "ConnectWebsocket." in name and task is not asyncio.current_task():
             task.cancel()
     socket = getattr(conn, "_socket", None)
     if socket is not None:

@@ -403,10 +403,19 @@ class FeedRunner:
         renew_every = max(self.config.lease_ttl_s / 3, 0.5)
         last_renew = time.monotonic()
         while True:
-            self._status_write()
+            try:
+                self._status_write()
+            except Exception as exc:  # Redis away: keep streaming, write again next second
+                logger.warning("%s status write failed: %r", self.exchange, exc)
             if time.monotonic() - last_renew >= renew_every:
                 last_renew = time.monotonic()
-                if not await asyncio.to_thread(self.lease.renew):
+                try:
+                    renewed = await asyncio.to_thread(self.lease.renew)
+                except Exception as exc:
+                    # Nobody can take the lease while its store is unreachable: keep streaming.
+                    logger.warning("%s lease renew failed: %r", self.exchange, exc)
+                    renewed = True
+                if not renewed:
                     logger.error("%s lost its shard lease; stopping", self.exchange)
                     assert self._stop is not None
                     self._stop.set()

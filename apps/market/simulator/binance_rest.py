@@ -61,11 +61,16 @@ async def binance_middleware(request: web.Request, handler):  # type: ignore[no-
                 "Please use WebSocket Streams for live updates to avoid polling the API."
             )
         )
-        return error(-1003, msg, status, headers)
+        return sim.rest_logged(BINANCE, request, error(-1003, msg, status, headers))
     if used > WEIGHT_LIMIT:
-        headers["Retry-After"] = str(sim.weights.seconds_left(sim.clock.now_ms()))
-        return error(
-            -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.", 429, headers
+        wait_ms = sim.wall_ms(sim.weights.ms_left(sim.clock.now_ms()))
+        headers["Retry-After"] = str(max(1, -(-wait_ms // 1000)))
+        return sim.rest_logged(
+            BINANCE,
+            request,
+            error(
+                -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.", 429, headers
+            ),
         )
     try:
         response = await handler(request)
@@ -74,7 +79,7 @@ async def binance_middleware(request: web.Request, handler):  # type: ignore[no-
     except (ValueError, KeyError) as exc:
         response = error(-1100, f"Illegal characters found in a parameter. ({exc})")
     response.headers.update(headers)
-    return response
+    return sim.rest_logged(BINANCE, request, response)
 
 
 async def _tripwire(sim: ExchangeSimulator, request: web.Request) -> web.Response:
@@ -156,7 +161,7 @@ async def klines(sim: ExchangeSimulator, request: web.Request) -> web.Response:
         start_ms=int(start) if start else None,
         end_ms=int(end) if end else None,
         limit=limit,
-        now_ms=sim.clock.now_ms(),
+        now_ms=sim.booked_ms,  # candles as booked so far: a closed one is final
     )
     length = BINANCE_INTERVALS[interval][0]
     return web.json_response([fmt.binance_kline_row(market, r, length) for r in rows])

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections import deque
 from typing import TYPE_CHECKING
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import fmt
 from .candles import BINANCE_INTERVALS, align, rolling_24h
 from .control import SIM
+from .depth import Diff, DiffBook
 from .hub import Conn, Hub
 from .market import Market, Trade
 
@@ -18,10 +21,27 @@ if TYPE_CHECKING:
     from .server import ExchangeSimulator
 
 _STREAM = re.compile(
-    r"^([a-z0-9]+)@(trade|aggTrade|miniTicker|ticker|bookTicker|kline_(\w+)|depth(5|10|20)(@100ms|@1000ms)?)$"
+    r"^([a-z0-9]+)@(trade|aggTrade|miniTicker|ticker|bookTicker|kline_(\w+)|depth(5|10|20)(@100ms|@1000ms)?"
+    r"|depth(@100ms)?)$"
 )
 _GLOBAL = {"!miniTicker@arr", "!miniTicker@arr@1000ms", "!ticker@arr"}
 PING_INTERVAL_S = 20.0
+INCOMING_PER_SECOND = 5  # Binance: pings, pongs and JSON control messages all count; more disconnects
+
+
+class IncomingLimit:
+    """Sliding one-second window over a connection's incoming messages."""
+
+    def __init__(self, limit: int = INCOMING_PER_SECOND, window_s: float = 1.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._times: deque[float] = deque()
+
+    def exceeded(self, now: float) -> bool:
+        """Count one message at ``now``; True once more than ``limit`` arrived within the window."""
+        while self._times and now - self._times[0] >= self.window_s:
+            self._times.popleft()
+        self._times.append(now)
+        return len(self._times) > self.limit
 
 
 def valid_stream(sim: ExchangeSimulator, name: str) -> bool:
@@ -42,21 +62,28 @@ def _url_streams(request: web.Request) -> list[str]:
 
 async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
-    ws = web.WebSocketResponse(heartbeat=PING_INTERVAL_S, max_msg_size=1 << 20)
+    # autoping off: pings and pongs count against the incoming limit, so we see (and answer) them.
+    ws = web.WebSocketResponse(heartbeat=PING_INTERVAL_S, max_msg_size=1 << 20, autoping=False)
     await ws.prepare(request)
     conn = Conn(ws, request)
     conn.combined = request.path.startswith("/stream")
     hub = sim.binance_hub
     hub.conns.add(conn)
     hub.subscribe(conn, [s for s in _url_streams(request) if valid_stream(sim, s)])
+    limit = IncomingLimit()
     try:
         async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
+            if msg.type == WSMsgType.ERROR:
+                break
+            if limit.exceeded(time.monotonic()):
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Too many requests")
+                break
+            if msg.type == WSMsgType.PING:
+                await ws.pong(msg.data)
+            elif msg.type == WSMsgType.TEXT:
                 reply = _control(sim, hub, conn, msg.data)
                 if reply is not None:
                     conn.push(json.dumps(reply))
-            elif msg.type == WSMsgType.ERROR:
-                break
     finally:
         hub.remove(conn)
     return ws
@@ -104,6 +131,8 @@ class BinancePublisher:
         self.sim = sim
         self.hub = sim.binance_hub
         self.kline_open: dict[str, int] = {}
+        self.diff_books: dict[str, DiffBook] = {}  # symbol -> book as last diffed
+        self.slow_diffs: dict[str, Diff] = {}  # symbol -> changes not yet sent on <s>@depth
 
     def trades(self, m: Market, trades: list[Trade], now: int) -> None:
         name = m.spec.symbol.lower()
@@ -139,6 +168,33 @@ class BinancePublisher:
                 )
                 for s in streams:
                     send(self.hub, s, payload)
+
+    def depth_diffs(self, m: Market, now: int, second: bool) -> None:
+        """<s>@depth@100ms: each step's changes; <s>@depth: a second's changes folded into one."""
+        name = m.spec.symbol.lower()
+        fast, slow = f"{name}@depth@100ms", f"{name}@depth"
+        want_fast, want_slow = self.hub.wants(fast), self.hub.wants(slow)
+        if not want_slow:
+            self.slow_diffs.pop(name, None)
+        if not (want_fast or want_slow):
+            self.diff_books.pop(name, None)  # nobody diffs: don't keep (or compute) the full book
+            return
+        book = self.diff_books.get(name)
+        if book is None:
+            self.diff_books[name] = DiffBook.of(m)  # the first event will start at the next version
+            return
+        diff = book.advance(m)
+        if diff is not None:
+            if want_fast:
+                send(self.hub, fast, fmt.binance_depth_update(m, diff, now))
+            if want_slow:
+                pending = self.slow_diffs.get(name)
+                if pending is None:
+                    self.slow_diffs[name] = Diff(diff.first_id, diff.last_id, dict(diff.bids), dict(diff.asks))
+                else:
+                    pending.merge(diff)
+        if second and name in self.slow_diffs:
+            send(self.hub, slow, fmt.binance_depth_update(m, self.slow_diffs.pop(name), now))
 
     def klines(self, m: Market, now: int, periodic: bool) -> None:
         name = m.spec.symbol.lower()

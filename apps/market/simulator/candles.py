@@ -10,13 +10,14 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .market import FIRST, LAST, MINUTE_MS, Market
+from .market import FIRST, LAST, MAX_LIVE_SECONDS, MINUTE_MS, SECOND_MS, Market
 from .market import H as _H
 from .market import L as _L
 
 DAY_MS = 86_400_000
 # name -> (length ms, alignment offset ms). Weeks open on Monday; 1970-01-01 was a Thursday.
 BINANCE_INTERVALS: dict[str, tuple[int, int]] = {
+    "1s": (SECOND_MS, 0),
     "1m": (MINUTE_MS, 0),
     "3m": (3 * MINUTE_MS, 0),
     "5m": (5 * MINUTE_MS, 0),
@@ -88,6 +89,8 @@ class KlineBook:
         return rows
 
     def bucket(self, interval: str, open_ms: int, now_ms: int) -> list[int] | None:
+        if interval == "1s":
+            return self._second(open_ms, now_ms)
         length, _ = BINANCE_INTERVALS[interval]
         epoch = self.market.epoch_minute * MINUTE_MS
         parts: list[list[int]] = []
@@ -101,6 +104,16 @@ class KlineBook:
         if not parts or open_ms > now_ms:
             return None
         return merge_rows(open_ms, parts)
+
+    def _second(self, open_ms: int, now_ms: int) -> list[int] | None:
+        market = self.market
+        if open_ms > now_ms:
+            return None
+        if open_ms < market.epoch_minute * MINUTE_MS:
+            return market.history_second(open_ms)
+        if open_ms < now_ms - MAX_LIVE_SECONDS * SECOND_MS:
+            return None  # older live seconds are not kept
+        return market.live_second(open_ms // SECOND_MS)
 
     def _history(self, interval: str, open_ms: int) -> list[int] | None:
         key = (self._identity, interval, open_ms)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .depth import Diff
 from .market import Market, Trade
 from .symbols import fmt_units
 
@@ -241,4 +242,14 @@ def binance_ticker_event(m: Market, s: list[int] | None, now: int, mini: bool) -
         f'"b":"{r["bidPrice"]}","B":"{r["bidQty"]}","a":"{r["askPrice"]}","A":"{r["askQty"]}","o":"{r["openPrice"]}",'
         f'"h":"{r["highPrice"]}","l":"{r["lowPrice"]}","v":"{r["volume"]}","q":"{r["quoteVolume"]}",'
         f'"O":{r["openTime"]},"C":{r["closeTime"]},"F":{r["firstId"]},"L":{r["lastId"]},"n":{r["count"]}}}'
+    )
+
+
+def binance_depth_update(m: Market, diff: Diff, now: int) -> str:
+    """A diff-depth event: bids best first, asks best first, quantity 0 removes a level."""
+    bids = ",".join(f'["{_bn(p, m.pd)}","{_bn(q, m.qd)}"]' for p, q in sorted(diff.bids.items(), reverse=True))
+    asks = ",".join(f'["{_bn(p, m.pd)}","{_bn(q, m.qd)}"]' for p, q in sorted(diff.asks.items()))
+    return (
+        f'{{"e":"depthUpdate","E":{now},"s":"{m.spec.symbol}","U":{diff.first_id},"u":{diff.last_id},'
+        f'"b":[{bids}],"a":[{asks}]}}'
     )

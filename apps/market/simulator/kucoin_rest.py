@@ -38,16 +38,20 @@ async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-u
         return error("400007", "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
     now = sim.clock.now_ms()
     used = sim.kucoin_weights.add(1, now)
+    # Durations a client must wait are wall-clock ms, whatever the simulated clock's speed.
+    reset_ms = sim.wall_ms(sim.kucoin_weights.ms_left(now))
     headers = {
         "gw-ratelimit-limit": str(PUBLIC_LIMIT),
         "gw-ratelimit-remaining": str(max(PUBLIC_LIMIT - used, 0)),
-        "gw-ratelimit-reset": str(sim.kucoin_weights.ms_left(now)),
+        "gw-ratelimit-reset": str(reset_ms),
     }
     forced = sim.faults.take_rate_limit(KUCOIN)
     if forced is not None or used > PUBLIC_LIMIT:
-        status, retry = forced or (429, max(1, sim.kucoin_weights.ms_left(now) // 1000))
+        status, retry = forced or (429, max(1, -(-reset_ms // 1000)))
+        # A forced limit behaves as an exhausted pool that resets when Retry-After says.
+        headers.update({"gw-ratelimit-remaining": "0", "gw-ratelimit-reset": str(retry * 1000)})
         headers["Retry-After"] = str(retry)
-        return error("429000", "Too Many Requests", status, headers)
+        return sim.rest_logged(KUCOIN, request, error("429000", "Too Many Requests", status, headers))
     try:
         response = await handler(request)
     except web.HTTPNotFound:
@@ -55,7 +59,7 @@ async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-u
     except (ValueError, KeyError) as exc:
         response = error("400100", f"Invalid Parameter. ({exc})")
     response.headers.update(headers)
-    return response
+    return sim.rest_logged(KUCOIN, request, response)
 
 
 class _Abort(Exception):
@@ -109,7 +113,7 @@ async def candles(sim: ExchangeSimulator, request: web.Request) -> web.Response:
     if interval is None:
         return error("400100", "Unsupported type")
     length = BINANCE_INTERVALS[interval][0]
-    now = sim.clock.now_ms()
+    now = sim.booked_ms  # candles as booked so far: a closed one is final
     end = int(request.query.get("endAt") or 0) * 1000 or now
     start = int(request.query.get("startAt") or 0) * 1000
     count = (min(end, now) - start) // length + 1 if start else 1500

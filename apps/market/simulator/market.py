@@ -22,6 +22,8 @@ from .symbols import SymbolSpec, decimals_of
 # q/qb are in units of 10**-(price_decimals + qty_decimals).
 OPEN, H, L, C, V, Q, N, VB, QB, FIRST, LAST = range(1, 12)
 MAX_RECENT = 1000
+SECOND_MS = 1000
+MAX_LIVE_SECONDS = 3600  # 1s klines built from live trades are kept this long
 
 
 @dataclass(slots=True)
@@ -61,6 +63,8 @@ class Market:
     minute_keys: list[int] = field(default_factory=list)
     recent: deque[Trade] = field(default_factory=lambda: deque(maxlen=MAX_RECENT))
     script: deque[ScriptedTrade] = field(default_factory=deque)
+    seconds: dict[int, list[int]] = field(default_factory=dict)  # Binance only: 1s klines
+    second_keys: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         rules = self.spec.rules(self.exchange)
@@ -86,6 +90,7 @@ class Market:
         self.last_qty = self.step
         self.book_version = 1
         self.total_trades = 0
+        self.keeps_seconds = self.exchange == "binance"  # KuCoin has no 1s candles
 
     # -- model ---------------------------------------------------------------------------
     def _mid_float(self, ts: np.ndarray) -> np.ndarray:
@@ -112,8 +117,13 @@ class Market:
 
     # -- trade generation ----------------------------------------------------------------
     def generate(self, now_ms: int, max_batch: int) -> list[Trade]:
-        """All trades with timestamp <= now not yet printed (at most max_batch)."""
-        k_end = int((now_ms - self.start_ms) / self.spacing_ms)
+        """All trades with timestamp <= now not yet printed (at most max_batch).
+
+        Every trade stamped <= now is booked now, none later: a candle that has closed by
+        ``now`` is then final, as an exchange's closed kline is."""
+        # Trade k prints in [k, k + 0.9) spacings after start, so k_end is the first that
+        # certainly prints after now; the one before it may or may not have printed yet.
+        k_end = int((now_ms - self.start_ms) / self.spacing_ms) + 1
         if k_end - self.next_k > max_batch:
             self.next_k = k_end - max_batch  # fell behind (loop stalled): skip, don't flood
         if self.script and self.script[0].ts is not None:
@@ -122,8 +132,12 @@ class Market:
         if k_end <= self.next_k:
             return []
         ks = np.arange(self.next_k, k_end, dtype=np.int64)
-        self.next_k = k_end
         ts = (self.start_ms + np.floor((ks + 0.9 * hash_uniform(ks, self.key)) * self.spacing_ms)).astype(np.int64)
+        due = int(np.searchsorted(ts, now_ms, side="right"))  # timestamps never decrease with k
+        if due == 0:
+            return []
+        ks, ts = ks[:due], ts[:due]
+        self.next_k = int(ks[-1]) + 1
         mids = self._mid_float(ts)
         sizes = np.rint(self.size_units * np.exp(0.8 * hash_normal(ks, self.key + 5)) / self.step)
         sizes = (np.maximum(sizes, 1) * self.step).astype(np.int64).tolist()
@@ -166,38 +180,13 @@ class Market:
         return trade
 
     def _add_to_candle(self, t: Trade) -> None:
-        minute = t.ts // MINUTE_MS
-        row = self.minutes.get(minute)
-        quote = t.price * t.qty
-        buy_qty, buy_quote = (0, 0) if t.buyer_is_maker else (t.qty, quote)
-        if row is None:
-            self.minutes[minute] = [
-                minute * MINUTE_MS,
-                t.price,
-                t.price,
-                t.price,
-                t.price,
-                t.qty,
-                quote,
-                1,
-                buy_qty,
-                buy_quote,
-                t.trade_id,
-                t.trade_id,
-            ]
-            self.minute_keys.append(minute)
-            return
-        if t.price > row[H]:
-            row[H] = t.price
-        elif t.price < row[L]:
-            row[L] = t.price
-        row[C] = t.price
-        row[V] += t.qty
-        row[Q] += quote
-        row[N] += 1
-        row[VB] += buy_qty
-        row[QB] += buy_quote
-        row[LAST] = t.trade_id
+        _add_to_row(self.minutes, self.minute_keys, MINUTE_MS, t)
+        if self.keeps_seconds:
+            _add_to_row(self.seconds, self.second_keys, SECOND_MS, t)
+            if len(self.second_keys) > 2 * MAX_LIVE_SECONDS:  # trim in halves: amortized O(1)
+                for key in self.second_keys[:-MAX_LIVE_SECONDS]:
+                    del self.seconds[key]
+                del self.second_keys[:-MAX_LIVE_SECONDS]
 
     def live_minutes(self, first_minute: int, end_minute: int) -> list[list[int]]:
         """Live 1m rows with first <= minute < end, oldest first."""
@@ -208,6 +197,28 @@ class Market:
             out.append(self.minutes[keys[i]])
             i += 1
         return out
+
+    def live_second(self, second: int) -> list[int] | None:
+        """The live 1s row of ``second``; a second without trades is flat at the last close
+        (zero volume, no trade ids), as Binance's 1s klines are."""
+        row = self.seconds.get(second)
+        if row is not None:
+            return row
+        i = bisect_left(self.second_keys, second)
+        if i == 0:
+            price = int(self._mid_units(np.array([second * SECOND_MS]))[0])  # before any live trade
+        else:
+            price = self.seconds[self.second_keys[i - 1]][C]
+        return [second * SECOND_MS, price, price, price, price, 0, 0, 0, 0, 0, 0, 0]
+
+    def history_second(self, open_ms: int) -> list[int]:
+        """A 1s kline before the live epoch, from the price model (deterministic)."""
+        mids = self.model.mid(np.array([open_ms, open_ms + SECOND_MS])) * self.basis / self.price_unit
+        o, c = (np.maximum(np.rint(mids / self.tick), 1).astype(np.int64) * self.tick).tolist()
+        n = max(round(self.trades_per_min / 60), 1)
+        v = max(round(n * self.size_units / self.step), 1) * self.step
+        q = v * (o + c) // 2
+        return [open_ms, o, max(o, c), min(o, c), c, v, q, n, v // 2, q // 2, 0, 0]
 
     # -- book ----------------------------------------------------------------------------
     def book(self, depth: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -228,3 +239,27 @@ class Market:
     def _level_sizes(self, levels: np.ndarray, salt: int) -> list[int]:
         raw = self.size_units * 4 * (1 + 0.15 * levels) * np.exp(0.7 * hash_normal(levels, salt))
         return (np.maximum(np.rint(raw / self.step), 1) * self.step).astype(np.int64).tolist()
+
+
+def _add_to_row(rows: dict[int, list[int]], keys: list[int], bucket_ms: int, t: Trade) -> None:
+    """Fold one trade into its bucket's candle row (trades arrive in time order)."""
+    bucket = t.ts // bucket_ms
+    row = rows.get(bucket)
+    quote = t.price * t.qty
+    buy_qty, buy_quote = (0, 0) if t.buyer_is_maker else (t.qty, quote)
+    if row is None:
+        p = t.price
+        rows[bucket] = [bucket * bucket_ms, p, p, p, p, t.qty, quote, 1, buy_qty, buy_quote, t.trade_id, t.trade_id]
+        keys.append(bucket)
+        return
+    if t.price > row[H]:
+        row[H] = t.price
+    elif t.price < row[L]:
+        row[L] = t.price
+    row[C] = t.price
+    row[V] += t.qty
+    row[Q] += quote
+    row[N] += 1
+    row[VB] += buy_qty
+    row[QB] += buy_quote
+    row[LAST] = t.trade_id

@@ -15,6 +15,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +40,7 @@ from .symbols import BINANCE, EXCHANGES, KUCOIN, SymbolSpec, generic_spec, resol
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 TICK_S = 0.1
+REST_LOG_SIZE = 5000
 
 
 class SimClock:
@@ -70,8 +72,16 @@ class WeightWindow:
     def ms_left(self, now_ms: int) -> int:
         return self.window_ms - now_ms % self.window_ms
 
-    def seconds_left(self, now_ms: int) -> int:
-        return max(1, self.ms_left(now_ms) // 1000)
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RestHit:
+    """One REST request as the simulator answered it (tests check pacing and back-off)."""
+
+    exchange: str
+    wall_s: float  # time.monotonic() when answered
+    method: str
+    path: str
+    status: int
 
 
 class ExchangeSimulator:
@@ -120,6 +130,10 @@ class ExchangeSimulator:
         self._runners: list[web.AppRunner] = []
         self._engine: asyncio.Task[None] | None = None
         self.max_batch = int(trade_rate_hz * 5) + 100
+        self.rest_log: deque[RestHit] = deque(maxlen=REST_LOG_SIZE)
+        # Candle bookkeeping is complete up to here (the last engine step): REST klines and
+        # the ground truth are served as of this instant, so a "closed" candle is final.
+        self.booked_ms = start
 
     def _load_tapes(self, tapes: dict[tuple[str | None, str], Replay], start: int) -> None:
         for (exchange, symbol), (tape, align_ms) in tapes.items():
@@ -227,6 +241,7 @@ class ExchangeSimulator:
 
     def step(self, tick: int) -> None:
         now = self.clock.now_ms()
+        self.booked_ms = now  # every trade stamped <= now is booked below, before any kline goes out
         bn_live, kc_live = not self.binance_hub.stalled(), not self.kucoin_hub.stalled()
         for (exchange, _), market in self.markets.items():
             trades = market.generate(now, self.max_batch)
@@ -237,6 +252,7 @@ class ExchangeSimulator:
                 if trades:
                     self.binance_publisher.book(market, now, tick % 10 == 0)
                 self.binance_publisher.klines(market, now, tick % 20 == 0)
+                self.binance_publisher.depth_diffs(market, now, tick % 10 == 0)
             elif exchange == KUCOIN and kc_live:
                 self.kucoin_publisher.trades(market, trades, now)
                 self.kucoin_publisher.book(market, now, bool(trades))
@@ -281,6 +297,17 @@ class ExchangeSimulator:
     def now_ms(self) -> int:
         return self.clock.now_ms()
 
+    def wall_ms(self, sim_ms: int) -> int:
+        """A simulated duration in wall-clock ms (what a client has to wait)."""
+        return max(1, int(sim_ms / self.clock.speed))
+
+    def rest_logged(self, exchange: str, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+        self.rest_log.append(RestHit(exchange, time.monotonic(), request.method, request.path, response.status))
+        return response
+
+    def rest_hits(self, exchange: str | None = None) -> list[RestHit]:
+        return self.call(lambda: [h for h in self.rest_log if exchange is None or h.exchange == exchange])
+
     def market(self, exchange: str, symbol: str) -> Market:
         return self.markets[(exchange, symbol.replace("-", "").upper())]
 
@@ -320,7 +347,7 @@ class ExchangeSimulator:
         book = self.books[(exchange, market.spec.symbol)]
 
         def collect() -> list[KlineEvent]:
-            now = self.clock.now_ms()
+            now = self.booked_ms
             last = min(end_ms if end_ms is not None else now, now - length)
             start = start_ms if start_ms is not None else last - 499 * length
             out: list[KlineEvent] = []

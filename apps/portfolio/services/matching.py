@@ -27,7 +27,7 @@ from apps.portfolio.services.execution import (
 )
 from apps.portfolio.services.instruments import instrument_rules_get
 from apps.portfolio.services.ledger import Posting, balances_lock
-from apps.portfolio.services.orders import CONSUMED
+from apps.portfolio.services.orders import CONSUMED, CONSUMED_LOCK
 
 ACTOR = "matcher"
 
@@ -45,7 +45,8 @@ def order_match_event(*, order_id: int, event: TradeEvent | BookSnapshot) -> Ord
             return None
         order.portfolio = portfolio
         changed = _trigger(order=order, event=event)
-        execution = _decide(order=order, event=event, just_triggered=changed)
+        with CONSUMED_LOCK:
+            execution = _decide(order=order, event=event, just_triggered=changed)
         if execution is None or not execution.slices:
             if changed:
                 order.save(update_fields=["triggered", "updated_at"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -42,7 +43,10 @@ ZERO = Decimal("0")
 BPS = Decimal("10000")
 
 # Liquidity our orders took, per process, until the book level refreshes (FILL_REALISM rule 2).
+# Orders of one process may run in several threads: a walk reads and updates CONSUMED, so
+# walks hold CONSUMED_LOCK (pure CPU work, so it costs nothing under the GIL).
 CONSUMED = engine.ConsumedLiquidity()
+CONSUMED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +307,8 @@ def _place(
         )
         if position is not None:
             work.known_position, work.position_known = position.value, True
-        _execute_new(work=work, book=book, instrument=instrument)
+        with CONSUMED_LOCK:
+            _execute_new(work=work, book=book, instrument=instrument)
         order_work_flush(
             work=work,
             event="order",

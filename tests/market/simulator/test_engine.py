@@ -110,3 +110,19 @@ def test_replay_candle_csv_rebuilds_the_candles(exchange_sim_factory, shared_dat
         assert (candle.open, candle.high, candle.low, candle.close, candle.volume) == tuple(
             Decimal(row[k]) for k in ("open", "high", "low", "close", "volume")
         )
+
+
+def test_every_trade_up_to_now_is_booked_in_the_same_step() -> None:
+    """A kline sent as closed must be final: no trade stamped <= a step's clock may print in a
+    later step (engine ticks land anywhere between two trades, hence the irregular clock)."""
+    from apps.market.simulator.market import Market
+    from apps.market.simulator.symbols import resolve_specs
+
+    market = Market("binance", resolve_specs(["BTCUSDT"])["BTCUSDT"], 3, START + 20_000, 20.0, 60.0)
+    now, total = market.start_ms, 0
+    for step in range(3000):
+        previous, now = now, now + 6000 + (step * 7919) % 97
+        trades = market.generate(now, 10_000)
+        assert all(previous < t.ts <= now for t in trades), step
+        total += len(trades)
+    assert total == market.total_trades > 5000

@@ -1,0 +1,255 @@
+"""The live web interface in headless Chromium (Playwright) against a real server fed by the
+exchange simulator. Screenshots of every page go to UI_SCREENSHOT_DIR (default: a temp dir;
+`make screenshots` points it at docs/screenshots/)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import IN_CI, require_service
+from tests.ui.server import PASSWORD, USERNAME, ProductServer, prepare_database
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]  # fmt: skip
+WAIT_MS = 30_000  # generous: the suite may share 2 cores with other runs
+LAPTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def _screenshot_dir() -> Path:
+    path = Path(os.environ.get("UI_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ptp-ui-screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from django.conf import settings
+
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        if IN_CI:
+            pytest.fail(f"chromium missing at {CHROMIUM}")
+        pytest.skip(f"chromium missing at {CHROMIUM}")
+    redis_url = require_service("Redis", settings.TEST_REDIS_URL)
+    workdir = tmp_path_factory.mktemp("ui-server")
+    product = ProductServer(workdir=workdir, redis_url=redis_url)
+    prepare_database(product.env)
+    product.start()
+    try:
+        product.wait_for_market()
+        yield product
+    finally:
+        product.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_context(server):
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport=LAPTOP, base_url=server.base_url)
+        context.set_default_timeout(WAIT_MS)
+        context.on("request", lambda request: requests.append(request.url))
+        page = context.new_page()
+        page.goto("/login/")
+        page.fill("#id_username", USERNAME)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(server.base_url + "/")
+        page.close()
+        context.requests = requests  # type: ignore[attr-defined]
+        yield context
+        context.close()
+        browser.close()
+    # Offline by construction: every request the pages made stayed on the loopback server.
+    hosts = {urlparse(url).hostname for url in requests if not url.startswith(("data:", "blob:"))}
+    assert hosts <= {"127.0.0.1"}, hosts
+
+
+@pytest.fixture
+def page(browser_context):
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # script-src 'self' / style-src 'self': any blocked inline script or style is a failure.
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and errors.append(msg.text))
+    yield page
+    page.close()
+    assert not errors, errors
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(_screenshot_dir() / f"{name}.png"), full_page=False)
+
+
+def _attr(page, selector: str, name: str) -> str:
+    return page.get_attribute(selector, name) or ""
+
+
+def test_dashboard_price_changes_without_reload(page):
+    page.goto("/")
+    page.wait_for_selector("#paper-banner:has-text('PAPER TRADING')")
+    row = 'tr[data-exchange="binance"][data-symbol="BTCUSDT"]'
+    page.wait_for_selector(f"{row} [data-field=last]")
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    page.wait_for_function(
+        "sel => Number(document.querySelector(sel).dataset.updates || 0) >= 2", arg=row, timeout=WAIT_MS
+    )
+    assert not navigations  # the price moved in place, not by reloading
+    page.wait_for_selector("#feeds [data-feed-state=simulated]")
+    page.wait_for_function("() => document.getElementById('conn-state').dataset.state === 'live'")
+    shot(page, "dashboard")
+
+
+def _wait_chart(page, timeframe: str) -> None:
+    page.wait_for_function(
+        """tf => { const c = document.getElementById('chart');
+                 return c.dataset.timeframe === tf && !c.hasAttribute('aria-busy')
+                        && Number(c.dataset.candleCount) > 30 && Number(c.dataset.rsiPoints) > 0
+                        && Number(c.dataset.macdPoints) > 0 && Number(c.dataset.bbPoints) > 0; }""",
+        arg=timeframe,
+    )
+
+
+def test_chart_shows_candles_and_indicators_updates_and_switches_timeframe(page):
+    page.goto("/markets/binance/BTCUSDT/")
+    _wait_chart(page, "1m")
+    assert page.locator("#chart canvas").count() > 0
+    assert page.locator("#chart-rsi canvas").count() > 0 and page.locator("#chart-macd canvas").count() > 0
+    page.wait_for_function("() => Number(document.getElementById('chart').dataset.updates) >= 2")
+    fcp = page.evaluate("() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null")
+    print(f"\nmarket page first contentful paint: {fcp} ms")
+    page.wait_for_selector("#book-bids tr")
+    shot(page, "market")
+
+    page.click(".tf-switch button[data-tf='5m']")
+    _wait_chart(page, "5m")
+    chart = page.locator("#chart")
+    assert chart.get_attribute("data-interval-s") == "300"
+    first, last = int(chart.get_attribute("data-first-time")), int(chart.get_attribute("data-last-candle-time"))
+    assert first % 300 == 0 and last % 300 == 0 and last > first
+    expected = page.evaluate(
+        "url => fetch(url + '?tf=5m').then(r => r.json()).then(d => d.candles.length)",
+        _attr(page, "#chart", "data-url"),
+    )
+    assert chart.get_attribute("data-candle-count") == str(expected)
+    assert "tf=5m" in page.url
+
+    page.click(".tf-switch button[data-tf='1h']")
+    _wait_chart(page, "1h")
+    assert chart.get_attribute("data-interval-s") == "3600"
+    assert int(chart.get_attribute("data-first-time")) % 3600 == 0
+    shot(page, "market-1h")
+
+
+def _create_portfolio(page, name: str) -> str:
+    page.goto("/settings/")
+    if page.locator(f".portfolio-admin a:has-text('{name}')").count() == 0:
+        page.fill("#id_name", name)
+        page.select_option("#id_exchange", "binance")
+        page.fill("#id_starting_quote", "100000")
+        page.click("#portfolio-create button[type=submit]")
+        page.wait_for_selector(f".portfolio-admin a:has-text('{name}')")
+    return page.locator(f".portfolio-admin a:has-text('{name}')").get_attribute("href")
+
+
+def test_paper_order_from_the_ticket_updates_the_portfolio_page_live(page, browser_context):
+    portfolio_url = _create_portfolio(page, "Desk")
+    shot(page, "settings")
+    watcher = browser_context.new_page()
+    try:
+        watcher.goto(portfolio_url)
+        watcher.wait_for_function("() => document.getElementById('portfolio-root').dataset.socket === 'open'")
+        fills_before = watcher.locator("[data-fill-id]").count()
+
+        page.goto("/markets/binance/BTCUSDT/")
+        page.select_option("#id_order_type", "limit")
+        page.fill("#id_quantity", "0.01")
+        page.wait_for_selector(".ticket-errors:has-text('limit price')")  # instant validation
+        page.select_option("#id_order_type", "market")
+        page.wait_for_selector(".ticket-valid")
+        page.click("#ticket-submit")
+        page.wait_for_selector(".ticket-ok[data-order-status=filled]")
+        shot(page, "market-order-placed")
+
+        watcher.wait_for_function("() => Number(document.getElementById('portfolio-root').dataset.liveEvents) > 0")
+        watcher.wait_for_function(f"() => document.querySelectorAll('[data-fill-id]').length > {fills_before}")
+        watcher.wait_for_selector("#balances tr[data-asset=BTC]")
+        shot(watcher, "portfolio")
+    finally:
+        watcher.close()
+
+
+def test_invalid_bot_params_show_inline_errors_and_nothing_is_saved(page):
+    _create_portfolio(page, "Desk")
+    page.goto("/bots/new/")
+    page.fill("#id_name", "bad-params-bot")
+    page.fill("#id_params-period", "1")
+    page.wait_for_selector("#err-params-period:has-text('at least')")
+    page.wait_for_selector("#form-status[data-valid='0']")
+    shot(page, "bot-form-errors")
+    page.click("#bot-save")
+    page.wait_for_selector("#err-params-period:has-text('at least')")
+    page.goto("/bots/")
+    assert page.locator("#bot-table a:has-text('bad-params-bot')").count() == 0
+
+
+def test_starting_a_bot_shows_its_events_live(page):
+    _create_portfolio(page, "Desk")
+    page.goto("/bots/new/")
+    name = f"rsi-{int(time.time())}"
+    page.fill("#id_name", name)
+    page.select_option("#id_strategy", "rsi_mean_reversion")
+    page.wait_for_selector("#form-status[data-valid='1']")
+    page.click("#bot-save")
+    page.wait_for_selector("#bot-root")
+    page.wait_for_function("() => document.getElementById('log-live').textContent.includes('live')")
+    before = page.locator("#event-log li[data-event-id]").count()
+    page.click("#bot-start")
+    page.wait_for_selector("#bot-status[data-status=running]")
+    # The new event arrives over the bot's socket (nothing reloads the log).
+    page.wait_for_function(f"() => document.querySelectorAll('#event-log li[data-event-id]').length > {before}")
+    page.wait_for_selector("#event-log li.ev-new")
+    shot(page, "bot-detail")
+    page.goto("/bots/")
+    shot(page, "bots")
+
+
+UNLABELLED_CONTROLS_JS = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => !((el.labels && el.labels.length) || el.getAttribute('aria-label')
+                  || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent.trim())))
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
+def test_banner_and_labelled_controls_on_every_page_and_phone_width(page):
+    pages = [("/", None), ("/status/", "status"), ("/portfolios/", "portfolios"), ("/bots/new/", "bot-form"),
+             ("/settings/", None), ("/markets/kucoin/ETHUSDT/", None), ("/no-such-page/", "not-found")]  # fmt: skip
+    for url, name in pages:
+        page.goto(url)
+        assert page.locator("#paper-banner").inner_text().startswith("PAPER TRADING"), url
+        assert page.evaluate(UNLABELLED_CONTROLS_JS) == [], url
+        if name:
+            shot(page, name)
+    page.set_viewport_size(PHONE)
+    page.goto("/markets/binance/BTCUSDT/")
+    _wait_chart(page, "1m")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(page, "market-phone")
+    page.goto("/")
+    shot(page, "dashboard-phone")
