@@ -19,7 +19,9 @@ class HeartbeatConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "ping":
-            await self.send_json({"type": "error", "error": {"code": "bad_frame", "message": "expected {\"type\": \"ping\"}"}})
+            await self.send_json(
+                {"type": "error", "error": {"code": "bad_frame", "message": 'expected {"type": "ping"}'}}
+            )
             return
         # Round trip through the channel layer, not a direct echo.
         await self.channel_layer.group_send(HEARTBEAT_GROUP, {"type": "heartbeat.pong", "id": content.get("id")})

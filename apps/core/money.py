@@ -29,7 +29,7 @@ def to_decimal(value: object, *, field: str = "value") -> Decimal:
     """Parse a str/int/Decimal into a finite Decimal. Floats are refused: they lose cents."""
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, bool) or isinstance(value, float):
+    elif isinstance(value, bool | float):
         raise ValueError(f"{field}: money must not be a float or bool, got {value!r}")
     elif isinstance(value, int | str):
         try:

@@ -21,7 +21,7 @@ from config.env import (
 
 # GENERAL
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-_DEV_SECRET = "embedded-insecure-secret-key-change-me-0123456789abcdefghijklmnop"
+_DEV_SECRET = "embedded-insecure-secret-key-change-me-0123456789abcdefghijklmnop"  # noqa: S105 - embedded default; production refuses it
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY", _DEV_SECRET)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -174,11 +174,11 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "paper-trading@localhost")
 
-from config.settings.celery import *  # noqa: E402,F401,F403
-from config.settings.drf import *  # noqa: E402,F401,F403
-from config.settings.logging import *  # noqa: E402,F401,F403
-from config.settings.trading import *  # noqa: E402,F401,F403
-from config.settings.market import *  # noqa: E402,F401,F403
-from config.settings.ops import *  # noqa: E402,F401,F403
-from config.settings.security import *  # noqa: E402,F401,F403
-from config.settings.portfolio import *  # noqa: E402,F401,F403
+from config.settings.celery import *  # noqa: E402, F403
+from config.settings.drf import *  # noqa: E402, F403
+from config.settings.logging import *  # noqa: E402, F403
+from config.settings.market import *  # noqa: E402, F403
+from config.settings.ops import *  # noqa: E402, F403
+from config.settings.portfolio import *  # noqa: E402, F403
+from config.settings.security import *  # noqa: E402, F403
+from config.settings.trading import *  # noqa: E402, F403

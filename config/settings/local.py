@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from config.settings.base import *  # noqa: F401,F403
+from config.settings.base import *  # noqa: F403

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from config.env import EnvError, env_bool, env_int
-from config.settings.base import *  # noqa: F401,F403
-from config.settings.base import DATABASE_URL, REDIS_URL, SECRET_KEY, _DEV_SECRET
+from config.settings.base import *  # noqa: F403
+from config.settings.base import _DEV_SECRET, DATABASE_URL, REDIS_URL, SECRET_KEY
 
 for _name, _value in (("DATABASE_URL", DATABASE_URL), ("REDIS_URL", REDIS_URL)):
     if not _value:

@@ -14,7 +14,7 @@ from config.env import env_bool, env_str
 os.environ.setdefault("PROCESS_ROLE", "test")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from config.services import service_reachable  # noqa: E402
+from config.services import service_reachable
 
 CI = env_bool("CI", False)
 _pg_url = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -28,11 +28,11 @@ else:
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("CELERY_BROKER_URL", None)
 
-from config.settings.base import *  # noqa: E402,F401,F403
+from config.settings.base import *  # noqa: E402, F403
 
 TEST_REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_AMQP_URL = env_str("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_EAGER_PROPAGATES = True
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sys
@@ -39,13 +40,15 @@ def product(tmp_path: Path):
         stack.stop_all()
 
 
-def _stalled_client(port: int, token: str):
+def _stalled_client(port: int, token: str, stack: contextlib.ExitStack):
     """Subscribed to every market, then never reads: a tiny receive buffer and a one-frame
     queue make the server's writes back up within seconds."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    ws = connect(f"ws://127.0.0.1:{port}/ws/v1/stream/", sock=sock, origin=f"http://127.0.0.1:{port}", max_queue=1)
+    ws = stack.enter_context(
+        connect(f"ws://127.0.0.1:{port}/ws/v1/stream/", sock=sock, origin=f"http://127.0.0.1:{port}", max_queue=1)
+    )
     ws.send(json.dumps({"type": "auth", "token": token}))
     for i, (exchange, symbol) in enumerate(MARKETS):
         ws.send(json.dumps({"type": "subscribe", "topic": "market", "exchange": exchange, "symbol": symbol, "id": i}))
@@ -75,13 +78,11 @@ def test_a_client_that_stops_reading_does_not_starve_the_others(product):
     stack, web, port, token = product
     assert sum(asyncio.run(_fast_clients(port, token, 4.0))) > 0  # pushes are flowing
     alone = asyncio.run(_fast_clients(port, token, 8.0))
-    stalled = [_stalled_client(port, token) for _ in range(3)]
-    try:
+    with contextlib.ExitStack() as sockets:
+        for _ in range(3):
+            _stalled_client(port, token, sockets)
         crowded = asyncio.run(_fast_clients(port, token, 8.0))
         assert web.alive(), web.tail()
-    finally:
-        for ws in stalled:
-            ws.close_socket()
     # Every normal client still gets its pushes (MARKET_PUSH_HZ, coalesced): at least half
     # the frames it got without the stalled clients. Generous, so load on the box can't flake it.
     assert all(c >= max(1, a // 2) for a, c in zip(alone, crowded, strict=True)), (alone, crowded)
