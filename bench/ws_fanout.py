@@ -37,7 +37,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support.stack import Stack, free_port  # noqa: E402
+from support.stack import Stack, free_port
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT"]
 MARKETS = [(ex, s) for ex in ("binance", "kucoin") for s in SYMBOLS]
@@ -137,7 +137,9 @@ async def measure(port: int, token: str, clients: int, seconds: float) -> dict[s
             readies = [asyncio.Event() for _ in range(count)]
             started = time.monotonic()
             tasks = [
-                asyncio.create_task(client(session, port, MARKETS[i % len(MARKETS)], token, rec, readies[i], stop, gate))
+                asyncio.create_task(
+                    client(session, port, MARKETS[i % len(MARKETS)], token, rec, readies[i], stop, gate)
+                )
                 for i in range(count)
             ]
             deadline = time.monotonic() + 120

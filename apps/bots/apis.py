@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -31,6 +31,7 @@ from apps.bots.services import (
     backtest_create,
     backtest_create_for_bot,
     bot_create,
+    bot_delete,
     bot_pause,
     bot_start,
     bot_stop,
@@ -38,6 +39,7 @@ from apps.bots.services import (
 )
 from apps.bots.strategies.registry import strategy_describe, strategy_names
 from apps.core.api_query import query_data
+from apps.core.api_schema import ERROR_DESCRIPTIONS, ErrorResponseSerializer
 from apps.portfolio.models import Portfolio
 
 BOT_TAGS, BACKTEST_TAGS = ["bots"], ["backtests"]
@@ -97,6 +99,18 @@ class BotDetailApi(APIView):
         if "portfolio" in data:
             data["portfolio"] = _own_portfolio_or_none(request, data["portfolio"])
         return Response(BotOutputSerializer(bot_update(bot=bot, actor=request.user, data=data)).data)
+
+    @extend_schema(
+        tags=BOT_TAGS,
+        operation_id="bots_destroy",
+        request=None,
+        responses={204: None, 409: OpenApiResponse(ErrorResponseSerializer, description=ERROR_DESCRIPTIONS["409"])},
+        description="Delete the bot and its event log (its orders and fills stay in the portfolio). "
+        "409 while the bot is running.",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        bot_delete(bot=selectors.bot_get(owner=request.user, bot_id=pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class _BotActionApi(APIView):

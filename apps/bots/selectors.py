@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -10,8 +13,13 @@ from apps.bots.backtest import bar_from_values
 from apps.bots.models import Backtest, Bot, BotCandleRun, BotEvent
 from apps.bots.strategies import Bar
 from apps.core.exceptions import NotFoundError
+from apps.core.money import to_decimal
 from apps.market.models import Candle
 from apps.market.services import ms_to_dt
+from apps.portfolio import books, pnl
+from apps.portfolio.models import Fill
+
+ZERO = Decimal("0")
 
 
 def bot_list(*, owner: Any) -> QuerySet[Bot]:
@@ -79,3 +87,76 @@ def candle_bars_until(*, exchange: str, symbol: str, timeframe: str, end_ms: int
     """The ``count`` newest stored candles opening at or before ``end_ms``, oldest first."""
     qs = Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time__lte=ms_to_dt(end_ms))
     return list(reversed(_bars(qs.order_by("-open_time")[:count])))
+
+
+# -- performance of the bot's own paper trades (issue 8: the bot detail page) ---------------
+
+
+def bot_order_prefix(*, bot: Bot) -> str:
+    """Every order the runner places carries ``bot<id>-<candle open ms>`` as its client id."""
+    return f"bot{bot.pk}-"
+
+
+def bot_fill_list(*, bot: Bot) -> QuerySet[Fill]:
+    """The fills of the bot's orders (not the portfolio's other trades), oldest first."""
+    return (
+        Fill.objects.filter(portfolio_id=bot.portfolio_id, order__client_order_id__startswith=bot_order_prefix(bot=bot))
+        .select_related("order")
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BotPerformance:
+    quantity: Decimal
+    avg_cost: Decimal
+    mark: Decimal | None
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    total_pnl: Decimal
+    return_pct: Decimal | None  # total P&L over the portfolio's starting quote balance
+    closed_trades: int
+    winning_trades: int
+    win_rate_pct: Decimal | None
+    fees_paid: Decimal  # in quote
+    fills: int
+    volume: Decimal  # quote traded
+
+
+def bot_performance_get(*, bot: Bot, fills: Iterable[Fill] | None = None) -> BotPerformance:
+    """Average-cost P&L of the bot's fills alone (the portfolio's Position mixes in every other
+    trade on the symbol), marked to the live mid; the maths is the portfolio app's."""
+    state = pnl.PositionState()
+    volume, count = ZERO, 0
+    base = bot.symbol.removesuffix(bot.portfolio.quote_asset)
+    for fill in bot_fill_list(bot=bot) if fills is None else fills:
+        state = pnl.position_apply_fill(
+            state,
+            side=fill.side,
+            quantity=fill.quantity,
+            price=fill.price,
+            fee=fill.fee,
+            fee_in_base=fill.fee_asset == base,
+        )
+        volume += fill.quote_quantity
+        count += 1
+    mark = books.mid_price(exchange=bot.exchange, symbol=bot.symbol)
+    unrealized = pnl.unrealized_pnl(quantity=state.quantity, avg_cost=state.avg_cost, mark=mark)
+    total = state.realized_pnl + unrealized
+    capital = to_decimal(str((bot.portfolio.starting_balances or {}).get(bot.portfolio.quote_asset) or "0"))
+    rate = pnl.win_rate(wins=state.winning_trades, trades=state.closed_trades)
+    return BotPerformance(
+        quantity=state.quantity,
+        avg_cost=state.avg_cost,
+        mark=mark,
+        realized_pnl=state.realized_pnl,
+        unrealized_pnl=unrealized,
+        total_pnl=total,
+        return_pct=total / capital * 100 if capital > 0 else None,
+        closed_trades=state.closed_trades,
+        winning_trades=state.winning_trades,
+        win_rate_pct=rate * 100 if rate is not None else None,
+        fees_paid=state.fees_paid,
+        fills=count,
+        volume=volume,
+    )

@@ -12,6 +12,8 @@ urlpatterns = [
     path("bots/<int:bot_id>/", views.bot_detail_view, name="bot-detail"),
     path("bots/<int:bot_id>/edit/", views.bot_edit_view, name="bot-edit"),
     path("bots/<int:bot_id>/backtests/", views.backtest_start_view, name="bot-backtest-start"),
+    path("bots/<int:bot_id>/performance/", views.bot_performance_fragment, name="bot-performance"),
+    path("bots/<int:bot_id>/reconcile/", views.bot_reconcile_view, name="bot-reconcile"),
     path("bots/<int:bot_id>/<str:action>/", views.bot_action_view, name="bot-action"),
     path("backtests/<int:backtest_id>/", views.backtest_detail_view, name="backtest-detail"),
 ]

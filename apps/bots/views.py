@@ -167,22 +167,59 @@ def bot_action_view(request: HttpRequest, bot_id: int, action: str) -> HttpRespo
     return redirect("bot-detail", bot_id=bot.pk)
 
 
+def _trading_context(bot: Bot) -> dict[str, Any]:
+    from apps.bots.selectors import bot_fill_list, bot_performance_get
+
+    fills = list(bot_fill_list(bot=bot))
+    return {
+        "performance": bot_performance_get(bot=bot, fills=fills),
+        "fills": list(reversed(fills))[:TRADES_SHOWN],
+        "fills_total": len(fills),
+    }
+
+
+TRADES_SHOWN = 100
+
+
 @login_required
 def bot_detail_view(request: HttpRequest, bot_id: int) -> HttpResponse:
     from apps.bots.selectors import backtest_list, bot_event_list, bot_run_list
 
     bot = _own_bot(request, bot_id)
     runs = bot_run_list(bot=bot)
-    orders = [run.order for run in runs.exclude(order=None).order_by("-candle_open_ms")[:50]]
     context = {
         "bot": bot,
         "events": bot_event_list(bot=bot, limit=100),
-        "orders": orders,
         "backtests": backtest_list(owner=request.user, bot=bot).order_by("-id")[:10],
         "runs_total": runs.count(),
-        "runs_acted": runs.exclude(action="").count(),
+        "runs_acted": runs.exclude(action="").exclude(action="hold").count(),
+        **_trading_context(bot),
     }
     return render(request, "bots/detail.html", context)
+
+
+@login_required
+@require_GET
+def bot_performance_fragment(request: HttpRequest, bot_id: int) -> HttpResponse:
+    """The P&L figures and the trades table, re-fetched when the bot trades (and now and then,
+    since the unrealized P&L follows the market)."""
+    bot = _own_bot(request, bot_id)
+    return render(request, "bots/_performance.html", {"bot": bot, "oob": True, **_trading_context(bot)})
+
+
+@login_required
+@require_POST
+def bot_reconcile_view(request: HttpRequest, bot_id: int) -> HttpResponse:
+    """Paper versus backtest over the bot's live window: where the trades differ and why."""
+    from apps.bots.services import bot_reconcile
+
+    bot = _own_bot(request, bot_id)
+    context: dict[str, Any] = {"bot": bot}
+    try:
+        context["result"] = bot_reconcile(bot=bot)
+    except ApplicationError as exc:
+        context["reconcile_error"] = exc.message
+    return render(request, "bots/_reconcile.html", context)
 
 
 @login_required

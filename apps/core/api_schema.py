@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -18,6 +19,12 @@ ERROR_DESCRIPTIONS = {
     "409": "Conflict with the current state.",
     "429": "Too many requests; see the Retry-After header.",
 }
+
+
+class CachedUserJWTScheme(SimpleJWTScheme):
+    """Documents apps.core.auth_jwt's authentication as the same bearer scheme ("jwtAuth")."""
+
+    target_class = "apps.core.auth_jwt.CachedUserJWTAuthentication"
 
 
 class ErrorBodySerializer(serializers.Serializer):

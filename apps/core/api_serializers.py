@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import re
 from typing import Any
 
@@ -14,6 +15,18 @@ MONEY = {
     "decimal_places": settings.MONEY_DECIMAL_PLACES,
     "normalize_output": True,
 }
+
+
+_MONEY_CONTEXT = decimal.Context(prec=settings.MONEY_MAX_DIGITS)
+_MONEY_QUANTUM = decimal.Decimal(1).scaleb(-settings.MONEY_DECIMAL_PLACES)
+
+
+def money_str(value: decimal.Decimal | None) -> str | None:
+    """A Decimal as the API prints money (the same string as a MONEY DecimalField), for hot
+    read endpoints that build plain dicts instead of paying DRF's per-field overhead."""
+    if value is None:
+        return None
+    return f"{value.quantize(_MONEY_QUANTUM, context=_MONEY_CONTEXT).normalize():f}"
 
 
 class MoneyModelSerializer(serializers.ModelSerializer):
@@ -100,3 +113,15 @@ class JsonInputSerializer(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class PatchInputSerializer(JsonInputSerializer):
+    """A PATCH body: every field optional, and an unknown or unchangeable key is a 400 (a
+    silently ignored "starting_balances" would look like success)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = self.initial_data
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({name: ["This field cannot be changed."] for name in unknown})
+        return super().validate(attrs)

@@ -1,4 +1,5 @@
-"""The settings page's notification preferences: one alert rule per user (apps.ops.AlertRule)."""
+"""The settings page's notification preferences (apps.ops.NotificationPreference): alerts
+about the trader's own bots, by email and/or webhook."""
 
 from __future__ import annotations
 
@@ -6,51 +7,49 @@ from typing import Any
 
 from django import forms
 
-from apps.ops.models import AlertKind, AlertRule, Severity
+from apps.ops.models import USER_ALERT_KINDS, AlertKind, NotificationPreference
 
-
-def user_rule_name(user: Any) -> str:
-    return f"user:{user.pk}"
+KIND_LABELS = {
+    AlertKind.BOT_ERROR: "A bot is paused by an error",
+    AlertKind.KILL_SWITCH: "A bot is stopped by its drawdown kill switch",
+}
 
 
 class NotificationPrefsForm(forms.Form):
-    enabled = forms.BooleanField(required=False, label="Email me about alerts")
+    email_enabled = forms.BooleanField(required=False, label="Email me")
     email = forms.EmailField(required=False, label="Email address")
-    kind = forms.ChoiceField(choices=AlertKind.choices, label="Alert kind")
-    min_severity = forms.ChoiceField(choices=Severity.choices, label="Minimum severity")
+    webhook_url = forms.URLField(
+        required=False,
+        label="Webhook URL",
+        assume_scheme="https",
+        help_text="Optional. An https URL on a public host; we POST a signed JSON payload.",
+    )
+    kinds = forms.MultipleChoiceField(
+        required=False,
+        label="Tell me when",
+        choices=[(kind.value, KIND_LABELS[kind]) for kind in USER_ALERT_KINDS],
+        widget=forms.CheckboxSelectMultiple,
+    )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any):
+    def __init__(self, *args: Any, user: Any, preference: NotificationPreference | None = None, **kwargs: Any):
         self.user = user
-        rule = AlertRule.objects.filter(name=user_rule_name(user)).first()
         kwargs.setdefault(
             "initial",
             {
-                "enabled": bool(rule and rule.enabled),
-                "email": (rule.email_to if rule else "") or getattr(user, "email", ""),
-                "kind": rule.kind if rule else AlertKind.ANY,
-                "min_severity": rule.min_severity if rule else Severity.WARNING,
+                "email_enabled": preference.email_enabled if preference else False,
+                "email": (preference.email if preference else "") or getattr(user, "email", ""),
+                "webhook_url": preference.webhook_url if preference else "",
+                "kinds": preference.kinds if preference else [kind.value for kind in USER_ALERT_KINDS],
             },
         )
         super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.update({"autocomplete": "email", "placeholder": "you@example.com"})
+        self.fields["webhook_url"].widget.attrs.update({"placeholder": "https://hooks.example.com/…"})
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("enabled") and not cleaned.get("email"):
-            self.add_error("email", "An address is needed to send alerts.")
-        return cleaned
+    def apply_errors(self, fields: dict[str, Any]) -> None:
+        """Show a service's field errors on the form."""
+        for name, messages in (fields or {}).items():
+            self.add_error(name if name in self.fields else None, messages)
 
     def errors_text(self) -> list[str]:
-        return [f"{name}: {' '.join(messages)}" for name, messages in self.errors.items()]
-
-    def save(self) -> AlertRule:
-        rule, _ = AlertRule.objects.update_or_create(
-            name=user_rule_name(self.user),
-            defaults={
-                "enabled": self.cleaned_data["enabled"],
-                "email_to": self.cleaned_data["email"],
-                "kind": self.cleaned_data["kind"],
-                "min_severity": self.cleaned_data["min_severity"],
-                "source": AlertRule.Source.ADMIN,
-            },
-        )
-        return rule
+        return [" ".join(messages) for messages in self.errors.values()]

@@ -69,12 +69,24 @@ def feed_state_label(status: dict[str, Any]) -> str:
     return state or "unknown"
 
 
+def backfill_view(progress: dict[str, Any]) -> dict[str, Any] | None:
+    """The history backfill as a progress bar, or None once it is done (or never started):
+    the bar only shows while the candles are still being fetched, or when the fetch failed."""
+    state = str(progress.get("state") or "idle")
+    total = int(progress.get("total") or 0)
+    done = min(int(progress.get("done") or 0), total)
+    if state in ("idle", "done") or (state == "running" and total == 0):
+        return None
+    return {"state": state, "done": done, "total": total, "pct": done * 100 // total if total else 0}
+
+
 def feed_rows() -> list[dict[str, Any]]:
-    from apps.market.cache import feed_status_get
+    from apps.market.cache import backfill_progress_get, feed_status_get
 
     rows = []
     for exchange, label in EXCHANGE_LABELS.items():
         status = feed_status_get(exchange) or {}
+        progress = backfill_progress_get(exchange)
         rows.append(
             {
                 "exchange": exchange,
@@ -84,9 +96,17 @@ def feed_rows() -> list[dict[str, Any]]:
                 "reconnects": status.get("reconnects", 0),
                 "messages": status.get("messages", 0),
                 "symbols": status.get("symbols") or [],
+                "backfill": backfill_view(progress),
+                "backfill_state": str(progress.get("state") or "idle"),
             }
         )
     return rows
+
+
+def feeds_context() -> dict[str, Any]:
+    """The feed strip's context; it polls faster while a history backfill is running."""
+    feeds = feed_rows()
+    return {"feeds": feeds, "backfilling": any(f["backfill"] for f in feeds)}
 
 
 def portfolio_summaries(*, owner: Any) -> list[dict[str, Any]]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +16,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # Public market overview; the portfolio and bot panels only for a signed-in trader.
     signed_in = request.user.is_authenticated
     context = {
-        "feeds": pages.feed_rows(),
+        **pages.feeds_context(),
         "watchlist": pages.watchlist_rows(),
         "portfolios": pages.portfolio_summaries(owner=request.user) if signed_in else [],
         "bots": pages.running_bots(owner=request.user) if signed_in else [],
@@ -23,7 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def feeds_fragment(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/_feeds.html", {"feeds": pages.feed_rows()})
+    return render(request, "core/_feeds.html", pages.feeds_context())
 
 
 def banner_fragment(request: HttpRequest) -> HttpResponse:
@@ -36,43 +38,52 @@ def system_status(request: HttpRequest) -> HttpResponse:
     template = "core/_status_body.html" if request.headers.get("HX-Request") else "core/status.html"
     context = {
         "components": pages.status_components(),
-        "feeds": pages.feed_rows(),
+        **pages.feeds_context(),
         "safety": pages.safety_status(),
         "alerts": pages.recent_alerts(),
     }
     return render(request, template, context)
 
 
-@login_required
-def user_settings(request: HttpRequest) -> HttpResponse:
+def _settings_page(request: HttpRequest, *, prefs_form: Any = None, status: int = 200) -> HttpResponse:
     from apps.core.forms import NotificationPrefsForm
+    from apps.ops.preferences import notification_preference_get
     from apps.portfolio.forms import PortfolioCreateForm
     from apps.portfolio.models import Portfolio
 
+    if prefs_form is None:
+        preference = notification_preference_get(user=request.user)
+        prefs_form = NotificationPrefsForm(user=request.user, preference=preference)
     context = {
         "portfolios": Portfolio.objects.filter(owner=request.user).order_by("name"),
         "create_form": PortfolioCreateForm(),
-        "prefs_form": NotificationPrefsForm(user=request.user),
+        "prefs_form": prefs_form,
     }
-    return render(request, "core/settings.html", context)
+    return render(request, "core/settings.html", context, status=status)
+
+
+@login_required
+def user_settings(request: HttpRequest) -> HttpResponse:
+    return _settings_page(request)
 
 
 @login_required
 @require_POST
 def notification_prefs_save(request: HttpRequest) -> HttpResponse:
     from apps.core.forms import NotificationPrefsForm
+    from apps.ops.preferences import notification_preference_save
 
     form = NotificationPrefsForm(request.POST, user=request.user)
     if form.is_valid():
         try:
-            form.save()
+            notification_preference_save(user=request.user, **form.cleaned_data)
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            form.apply_errors(exc.fields or {"__all__": [exc.message]})
         else:
             messages.success(request, "Notification preferences saved.")
-    else:
-        messages.error(request, "Check the notification preferences: " + " ".join(form.errors_text()))
-    return redirect("settings")
+            return redirect("settings")
+    # Invalid: the page again with the errors next to the fields, nothing saved.
+    return _settings_page(request, prefs_form=form, status=400)
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -12,6 +12,8 @@ are not theirs, so existence is not revealed) and names the channel-layer group.
 from __future__ import annotations
 
 import contextlib
+import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,25 @@ def topic_register(topic: Topic) -> None:
 
 def topic_names() -> list[str]:
     return sorted(_TOPICS)
+
+
+_FRAMES: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+_FRAMES_MAX = 1024
+
+
+def frame_text(kind: str, key: str, payload: dict[str, Any], stamp: int | None) -> str:
+    """The JSON text of one frame. A stamped push (market updates carry ``pushed_ms``) reaches
+    every subscriber of the same key with the same content: encode it once per process, not
+    once per connection (bench/ws_fanout.py)."""
+    if stamp is None:
+        return json.dumps({"type": kind, "subscription": key, "data": payload})
+    cache_key = (kind, key, stamp)
+    text = _FRAMES.get(cache_key)
+    if text is None:
+        text = _FRAMES[cache_key] = json.dumps({"type": kind, "subscription": key, "data": payload})
+        if len(_FRAMES) > _FRAMES_MAX:
+            _FRAMES.popitem(last=False)
+    return text
 
 
 class StreamConsumer(AuthenticatedJsonConsumer):
@@ -136,4 +157,4 @@ class StreamConsumer(AuthenticatedJsonConsumer):
             topic = _TOPICS[subscription.topic]
             if kind.startswith(topic.event_prefix) and topic.matches(subscription, message):
                 payload = topic.shape(subscription, data)
-                await self.send_json({"type": kind, "subscription": subscription.key, "data": payload})
+                await self.send(text_data=frame_text(kind, subscription.key, payload, message.get("pushed_ms")))

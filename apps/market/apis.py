@@ -10,9 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_query import query_data
+from apps.core.api_serializers import money_str
 from apps.core.exceptions import NotFoundError
 from apps.market import cache as market_cache
-from apps.market.models import Candle, Exchange, Instrument
+from apps.market.api_candles import candle_rows_get
+from apps.market.events import TickerEvent
+from apps.market.models import Exchange, Instrument
 from apps.market.serializers import (
     MarketBookSerializer,
     MarketCandleQuerySerializer,
@@ -79,25 +82,30 @@ class MarketCandleListApi(APIView):
         parameters=[*MARKET_PATH_PARAMETERS, MarketCandleQuerySerializer],
         responses={200: MarketCandleSerializer(many=True)},
         description="Closed candles, oldest first. With `start`, the first `limit` candles from it; "
-        "otherwise the latest `limit` candles up to `end` (or now).",
+        "otherwise the latest `limit` candles up to `end` (or now). The latest candles may be up "
+        "to a second old (served from memory).",
     )
     def get(self, request: Request, exchange: str, symbol: str) -> Response:
         exchange, symbol = market_path_validate(exchange=exchange, symbol=symbol)
         query = MarketCandleQuerySerializer(data=query_data(request))
         query.is_valid(raise_exception=True)
-        candles = _candle_range(exchange=exchange, symbol=symbol, **query.validated_data)
-        return Response(MarketCandleSerializer(candles, many=True).data)
+        return Response(candle_rows_get(exchange=exchange, symbol=symbol, **query.validated_data))
 
 
-def _candle_range(*, exchange: str, symbol: str, timeframe: str, limit: int, start=None, end=None) -> list[Candle]:
-    queryset = Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe=timeframe)
-    if end is not None:
-        queryset = queryset.filter(open_time__lte=end)
-    if start is not None:
-        return list(queryset.filter(open_time__gte=start).order_by("open_time")[:limit])
-    latest = list(queryset.order_by("-open_time")[:limit])
-    latest.reverse()
-    return latest
+def _ticker_data(ticker: TickerEvent) -> dict:
+    # The MarketTickerSerializer shape, built directly: this is the hottest read endpoint.
+    return {
+        "exchange": ticker.exchange,
+        "symbol": ticker.symbol,
+        "last": money_str(ticker.last),
+        "open": money_str(ticker.open),
+        "high": money_str(ticker.high),
+        "low": money_str(ticker.low),
+        "volume": money_str(ticker.volume),
+        "quote_volume": money_str(ticker.quote_volume),
+        "change_pct": money_str(ticker.change_pct),
+        "ts_ms": ticker.ts_ms,
+    }
 
 
 def _book_rows(levels: tuple) -> list[list[str]]:
@@ -120,7 +128,7 @@ class MarketTickerListApi(APIView):
             instruments = instruments.filter(exchange=query.validated_data["exchange"])
         pairs = instruments.values_list("exchange", "symbol")[:500]
         tickers = [t for t in (market_cache.ticker_get(e, s) for e, s in pairs) if t is not None]
-        return Response(MarketTickerSerializer(tickers, many=True).data)
+        return Response([_ticker_data(ticker) for ticker in tickers])
 
 
 class MarketTickerApi(APIView):
@@ -136,7 +144,7 @@ class MarketTickerApi(APIView):
         ticker = market_cache.ticker_get(exchange, symbol)
         if ticker is None:
             raise NotFoundError(f"No live ticker for {exchange}:{symbol}.")
-        return Response(MarketTickerSerializer(ticker).data)
+        return Response(_ticker_data(ticker))
 
 
 class MarketBookApi(APIView):

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api_query import query_data
 from apps.core.exceptions import ApplicationError, NotFoundError
 from apps.market.indicators.engine import IndicatorParams
 from apps.market.indicators.selectors import SERIES_MAX_CANDLES, indicator_series_get, to_ms
@@ -82,7 +83,7 @@ class IndicatorSeriesApi(APIView):
     def get(self, request: Request, exchange: str, symbol: str) -> Response:
         if exchange not in Exchange.values:
             raise NotFoundError(f"Unknown exchange {exchange!r}.")
-        query = IndicatorSeriesQuerySerializer(data=request.query_params)
+        query = IndicatorSeriesQuerySerializer(data=query_data(request))
         query.is_valid(raise_exception=True)
         data = query.validated_data
         try:

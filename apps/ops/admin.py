@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.ops.models import AlertNotification, AlertRule
+from apps.ops.models import AlertNotification, AlertRule, NotificationPreference
 
 
 @admin.register(AlertRule)
@@ -27,3 +27,12 @@ class AlertNotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    """Traders set these on the settings page; the backing rule is kept in sync there."""
+
+    list_display = ("user", "email_enabled", "email", "webhook_url", "kinds", "updated_at")
+    search_fields = ("user__username", "email", "webhook_url")
+    readonly_fields = ("rule", "created_at", "updated_at")

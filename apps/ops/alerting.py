@@ -51,10 +51,17 @@ def alert_rules_sync_from_settings() -> None:
         )
 
 
-def _matching_rules(*, kind: str, severity: str) -> list[AlertRule]:
+def _matching_rules(*, kind: str, severity: str, data: dict[str, Any]) -> list[AlertRule]:
+    from apps.ops.preferences import preference_rule_for
+
     rank = SEVERITY_RANK[Severity(severity)]
-    rules = AlertRule.objects.filter(enabled=True, kind__in=[kind, AlertKind.ANY])
-    return [rule for rule in rules if SEVERITY_RANK[Severity(rule.min_severity)] <= rank]
+    # A trader's own rule (source "user") only ever gets alerts about their own bots.
+    rules = AlertRule.objects.filter(enabled=True, kind__in=[kind, AlertKind.ANY]).exclude(
+        source=AlertRule.Source.USER
+    )
+    matched = [rule for rule in rules if SEVERITY_RANK[Severity(rule.min_severity)] <= rank]
+    personal = preference_rule_for(kind=kind, data=data)
+    return matched + ([personal] if personal is not None else [])
 
 
 def _channels(rule: AlertRule) -> list[str]:
@@ -119,7 +126,7 @@ def alert_raise(
     }
     outcomes = []
     with transaction.atomic():
-        for rule in _matching_rules(kind=kind, severity=severity):
+        for rule in _matching_rules(kind=kind, severity=severity, data=fields["data"]):
             for channel in _channels(rule):
                 outcomes.append(_admit(rule=rule, channel=channel, fields=fields))
     logger.warning("alert %s/%s %s: %s", kind, severity, fields["dedup_key"], [o.status for o in outcomes])

@@ -26,7 +26,7 @@ def metrics_registry_for_export() -> CollectorRegistry:
     return REGISTRY
 
 
-def metrics_exporter_start(*, port: int, addr: str = "0.0.0.0") -> int | None:  # noqa: S104 - container port
+def metrics_exporter_start(*, port: int, addr: str = "0.0.0.0") -> int | None:  # noqa: S104 - container port  # nosec B104
     """Start the HTTP exporter once per process; returns the bound port (None if disabled)."""
     global _started_port
     if port <= 0 or _started_port is not None:

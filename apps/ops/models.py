@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -29,6 +30,7 @@ class AlertRule(models.Model):
     class Source(models.TextChoices):
         ADMIN = "admin"
         SETTINGS = "settings"
+        USER = "user"  # backs a NotificationPreference: receives only that user's alerts
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=32, choices=AlertKind.choices, default=AlertKind.ANY)
@@ -52,6 +54,37 @@ class AlertRule(models.Model):
 
     def email_recipients(self) -> list[str]:
         return [address.strip() for address in self.email_to.split(",") if address.strip()]
+
+
+# The alerts a trader can subscribe to about their own bots (the rest are operators' alerts).
+USER_ALERT_KINDS = (AlertKind.BOT_ERROR, AlertKind.KILL_SWITCH)
+
+
+class NotificationPreference(models.Model):
+    """A trader's alerts about their own bots, by email and/or webhook (the settings page).
+
+    Delivery reuses the alert machinery through a backing AlertRule (source "user", kept in
+    sync by ``apps.ops.services.notification_preference_save``) so de-duplication, rate limits
+    and the delivery log work the same as for operators' rules."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_enabled = models.BooleanField(default=False)
+    email = models.EmailField(blank=True, help_text="blank: the account's address")
+    webhook_url = models.URLField(blank=True)
+    kinds = models.JSONField(default=list, blank=True, help_text="subset of the user alert kinds")
+    rule = models.OneToOneField(
+        AlertRule, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="preference"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"notifications of user {self.user_id}: {', '.join(self.kinds) or 'none'}"
+
+    def email_address(self) -> str:
+        return self.email or getattr(self.user, "email", "") or ""
 
 
 class AlertNotification(models.Model):

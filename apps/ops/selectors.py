@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
 from apps.ops.health import HealthReport, registry
+from apps.ops.models import AlertNotification, AlertRule
 from apps.safety.models import AuditEvent
 
 
@@ -44,3 +46,36 @@ def audit_event_search(
     if result:
         events = events.filter(result=result)
     return events.order_by("-created_at", "-id")
+
+
+# ---- alerts for the API: a user sees their own notification rule ("user:<id>", kept by the
+# settings page) and what it sent; staff see every rule and notification. ------------------
+
+USER_RULE_PREFIX = "user:"
+
+
+def user_rule_name(user: Any) -> str:
+    return f"{USER_RULE_PREFIX}{user.pk}"
+
+
+def alert_rule_list(*, user: Any) -> QuerySet[AlertRule]:
+    rules = AlertRule.objects.all()
+    if not getattr(user, "is_staff", False):
+        rules = rules.filter(name=user_rule_name(user))
+    return rules.order_by("name", "id")
+
+
+def alert_notification_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet[AlertNotification]:
+    """Newest first. Filters (all optional): status, kind, severity, channel, since, until."""
+    notifications = AlertNotification.objects.select_related("rule")
+    if not getattr(user, "is_staff", False):
+        notifications = notifications.filter(rule__name=user_rule_name(user))
+    filters = filters or {}
+    for name in ("status", "kind", "severity", "channel"):
+        if filters.get(name):
+            notifications = notifications.filter(**{name: filters[name]})
+    if filters.get("since"):
+        notifications = notifications.filter(created_at__gte=filters["since"])
+    if filters.get("until"):
+        notifications = notifications.filter(created_at__lt=filters["until"])
+    return notifications.order_by("-created_at", "-id")

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api_schema import ERROR_DESCRIPTIONS, ErrorResponseSerializer
 from apps.core.api_query import CsvRenderer, ordering_apply, ordering_parameter, query_data, request_ip
 from apps.portfolio import selectors
 from apps.portfolio.models import EquitySnapshot, Fill, Order, Portfolio
@@ -33,11 +34,14 @@ from apps.portfolio.serializers import (
     PortfolioOutputSerializer,
     PortfolioPositionSerializer,
     PortfolioResetInputSerializer,
+    PortfolioUpdateInputSerializer,
 )
 from apps.portfolio.services import order_place, portfolio_create, portfolio_reset
 from apps.portfolio.services.engine2 import order_cancel_latent
+from apps.portfolio.services.portfolio_admin import portfolio_delete, portfolio_update
 
 PORTFOLIO_TAGS, ORDER_TAGS, FILL_TAGS = ["portfolios"], ["orders"], ["fills"]
+CONFLICT = ERROR_DESCRIPTIONS["409"]
 ORDER_ORDERING = ["id", "created_at", "symbol", "status"]
 FILL_ORDERING = ["id", "created_at", "symbol", "price"]
 
@@ -83,6 +87,33 @@ class PortfolioDetailApi(APIView):
     @extend_schema(tags=PORTFOLIO_TAGS, operation_id="portfolios_retrieve", responses={200: PortfolioOutputSerializer})
     def get(self, request: Request, pk: int) -> Response:
         return Response(PortfolioOutputSerializer(own_portfolio(request, pk)).data)
+
+    @extend_schema(
+        tags=PORTFOLIO_TAGS,
+        operation_id="portfolios_partial_update",
+        request=PortfolioUpdateInputSerializer,
+        responses={200: PortfolioOutputSerializer},
+        description="Change the name, fees, latency or fill settings (they apply to new orders). "
+        "Exchange, quote asset and balances cannot change: balances move only through orders and resets.",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        portfolio = own_portfolio(request, pk)
+        data = PortfolioUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        portfolio = portfolio_update(portfolio=portfolio, actor=request.user, **data.validated_data)
+        return Response(PortfolioOutputSerializer(portfolio).data)
+
+    @extend_schema(
+        tags=PORTFOLIO_TAGS,
+        operation_id="portfolios_destroy",
+        request=None,
+        responses={204: None, 409: OpenApiResponse(ErrorResponseSerializer, description=CONFLICT)},
+        description="Delete the portfolio and its history. 409 while one of its bots is running "
+        "or one of its orders is open.",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        portfolio_delete(portfolio=own_portfolio(request, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PortfolioResetApi(APIView):

@@ -311,7 +311,7 @@ def latency_sample_ms(*, seed: int, seq: int, mean_ms: int, jitter_ms: int) -> i
     """Replayable latency: the same (seed, seq) always draws the same delay."""
     if mean_ms <= 0:
         return 0
-    rng = random.Random(f"{seed}:{seq}")
+    rng = random.Random(f"{seed}:{seq}")  # nosec B311 - seeded simulated latency, not security
     return max(0, round(rng.gauss(mean_ms, jitter_ms))) if jitter_ms > 0 else mean_ms
 
 
@@ -387,5 +387,5 @@ def cancel_latency_ms(*, seed: int, seq: int, mean_ms: int, jitter_ms: int) -> i
     the order's placement delay but is the same on every replay."""
     if mean_ms <= 0:
         return 0
-    rng = random.Random(f"{seed}:{seq}:cancel")
+    rng = random.Random(f"{seed}:{seq}:cancel")  # nosec B311 - seeded simulated latency
     return max(0, round(rng.gauss(mean_ms, jitter_ms))) if jitter_ms > 0 else mean_ms

@@ -7,7 +7,13 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from apps.core.api_serializers import MONEY as _MONEY
-from apps.core.api_serializers import JsonInputSerializer, MoneyInputField, MoneyModelSerializer, StrictBooleanField
+from apps.core.api_serializers import (
+    JsonInputSerializer,
+    MoneyInputField,
+    MoneyModelSerializer,
+    PatchInputSerializer,
+    StrictBooleanField,
+)
 from apps.market.models import Exchange
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Order, Portfolio
 
@@ -28,6 +34,7 @@ class PortfolioOutputSerializer(MoneyModelSerializer):
             "latency_jitter_ms",
             "max_slippage_bps",
             "seed",
+            "queue_position_model",
             "created_at",
             "reset_at",
         ]
@@ -63,6 +70,22 @@ class PortfolioCreateInputSerializer(JsonInputSerializer):
             raise serializers.ValidationError("Asset names are 2-16 letters or digits.")
         # Plain decimal strings: the portfolio keeps them as given ("2500.5", not 18 zeros).
         return {asset: f"{amount.normalize():f}" for asset, amount in value.items()}
+
+
+class PortfolioUpdateInputSerializer(PatchInputSerializer):
+    """The settings a portfolio may change; every field is optional (PATCH). Exchange, quote
+    asset and balances are fixed: balances change only through orders and resets."""
+
+    name = serializers.CharField(max_length=100, required=False)
+    maker_fee_rate = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("0.1"), required=False)
+    taker_fee_rate = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("0.1"), required=False)
+    fee_discount = StrictBooleanField(required=False)
+    latency_ms = serializers.IntegerField(min_value=0, max_value=60_000, required=False)
+    latency_jitter_ms = serializers.IntegerField(min_value=0, max_value=60_000, required=False)
+    max_slippage_bps = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("10000"), required=False)
+    queue_position_model = StrictBooleanField(
+        required=False, help_text="Fill a resting limit at its price only after the volume ahead of it traded."
+    )
 
 
 class PortfolioResetInputSerializer(JsonInputSerializer):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 from django.contrib import messages
@@ -65,12 +67,12 @@ def _charts_context(portfolio: Portfolio, holdings: dict[str, Any]) -> dict[str,
         if position.quantity and position.mark is not None:
             allocation["labels"].append(position.symbol)
             allocation["values"].append(float(position.quantity * position.mark))
+    equity = {"labels": [ts.isoformat() for ts, _ in series], "values": [float(value) for _, value in series]}
+    # Carried in a data attribute of the holdings fragment: htmx drops <script> tags on swaps.
     return {
-        "equity_chart": {
-            "labels": [ts.isoformat() for ts, _ in series],
-            "values": [float(value) for _, value in series],
-        },
+        "equity_chart": equity,
         "allocation_chart": allocation,
+        "charts_json": json.dumps({"equity": equity, "allocation": allocation}),
     }
 
 
@@ -90,7 +92,9 @@ def portfolio_detail(request: HttpRequest, portfolio_id: int) -> HttpResponse:
 @login_required
 def portfolio_holdings_fragment(request: HttpRequest, portfolio_id: int) -> HttpResponse:
     portfolio = _own_portfolio(request, portfolio_id)
-    return render(request, "portfolio/_holdings.html", _holdings_context(portfolio))
+    holdings = _holdings_context(portfolio)
+    # The charts' data travels with the fragment so they follow live fills too.
+    return render(request, "portfolio/_holdings.html", {**holdings, **_charts_context(portfolio, holdings)})
 
 
 @login_required

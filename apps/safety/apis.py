@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api_query import query_data
 from apps.safety.models import AuditEvent
 from apps.safety.selectors import audit_event_list, safety_status_get
 from apps.safety.serializers import (
@@ -36,6 +37,6 @@ class SafetyAuditEventListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
-        filters = SafetyAuditEventFilterSerializer(data=self.request.query_params)
+        filters = SafetyAuditEventFilterSerializer(data=query_data(self.request))
         filters.is_valid(raise_exception=True)
         return audit_event_list(user=self.request.user, filters=filters.validated_data)

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.stack import Stack, free_port, http_get, http_json, wait_until  # noqa: E402
+from support.stack import Stack, free_port, http_get, http_json, wait_until
 
 SYMBOL = "BTCUSDT"
 
@@ -44,17 +44,16 @@ async def first_market_frame(port: int, token: str, timeout: float) -> dict[str,
     import aiohttp
 
     url = f"ws://127.0.0.1:{port}/ws/market/binance/{SYMBOL}/"
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(url, origin=f"http://127.0.0.1:{port}") as ws:
-            await ws.send_str(json.dumps({"type": "auth", "token": token}))
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                msg = await ws.receive(timeout=end - time.monotonic())
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    raise SmokeFailure(f"market socket closed: {msg.type} {msg.data}")
-                frame = json.loads(msg.data)
-                if frame.get("type") == "market.update" and frame["data"].get("candles"):
-                    return frame
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, origin=f"http://127.0.0.1:{port}") as ws:
+        await ws.send_str(json.dumps({"type": "auth", "token": token}))
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            msg = await ws.receive(timeout=end - time.monotonic())
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                raise SmokeFailure(f"market socket closed: {msg.type} {msg.data}")
+            frame = json.loads(msg.data)
+            if frame.get("type") == "market.update" and frame["data"].get("candles"):
+                return frame
     raise SmokeFailure("no market.update frame")
 
 

@@ -21,7 +21,7 @@ from config.env import (
 
 # GENERAL
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-_DEV_SECRET = "embedded-insecure-secret-key-change-me-0123456789abcdefghijklmnop"  # noqa: S105 - embedded default; production refuses it
+_DEV_SECRET = "embedded-insecure-secret-key-change-me-0123456789abcdefghijklmnop"  # noqa: S105 - embedded default; production refuses it  # nosec B105
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY", _DEV_SECRET)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -136,7 +136,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ptp"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "apps.core.channel_layers.FanoutInMemoryChannelLayer"}}
 
 # AUTH
 AUTH_PASSWORD_VALIDATORS = [

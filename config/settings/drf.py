@@ -8,7 +8,8 @@ from config.env import env_int
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's JWTAuthentication with the user row cached per process (apps/core/auth_jwt.py).
+        "apps.core.auth_jwt.CachedUserJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -19,8 +20,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # Fixed-window counters: one cache round trip per request (apps/core/api_throttling.py).
+        "apps.core.api_throttling.AnonRateThrottle",
+        "apps.core.api_throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": f"{env_int('API_THROTTLE_ANON_PER_MINUTE', 120, minimum=1)}/min",
@@ -29,6 +31,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.api_errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+
+# How long a JWT-authenticated request may use this process's copy of the user row (saving
+# the user forgets it at once here; other processes see a deactivation this much later).
+API_JWT_USER_CACHE_SECONDS = 5.0
+# The latest candles per (exchange, symbol, timeframe, limit) are served from memory this long.
+API_CANDLES_CACHE_SECONDS = 1.0
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
@@ -54,6 +62,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ExchangeEnum": "apps.market.models.Exchange",
         "TimeframeEnum": "apps.market.models.Timeframe",
+        "AlertSeverityEnum": "apps.ops.models.Severity",
+        "AlertRuleKindEnum": "apps.ops.models.AlertKind",
+        "AlertKindEnum": "apps.ops.serializers.NOTIFICATION_KINDS",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }

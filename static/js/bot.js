@@ -52,6 +52,8 @@
         if (frame.type === "bot.event") {
           addEvent(log, data.event);
           setStatus(data.status);
+          // An order event can change the P&L and the trades table: refresh them now.
+          if (data.event && data.event.kind === "order") htmx.trigger(document.body, "bot-traded");
         } else if (frame.type === "bot.backtest") {
           setProgress(data);
         }

@@ -13,7 +13,7 @@
     el.textContent = state === "reconnecting" ? "Reconnecting…" : state === "live" ? "● Live" : "";
   }
 
-  /* A WebSocket that reconnects with exponential backoff (0.5 s doubling to 15 s, jittered)
+  /* A WebSocket that reconnects with exponential backoff (0.5 s doubling to 5 s, jittered)
      after a server restart or network loss. onOpen(socket) runs on every (re)connect so the
      page can resubscribe; onMessage(frame) gets parsed JSON frames. */
   function socket(path, handlers) {
@@ -59,7 +59,7 @@
         if (!waiting) { connState.waiting += 1; waiting = true; }
         showConnState();
         var wait = delay * (0.75 + Math.random() * 0.5);
-        delay = Math.min(delay * 2, 15000);
+        delay = Math.min(delay * 2, 5000);
         setTimeout(connect, wait);
       };
     }

@@ -6,15 +6,23 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.core.auth_jwt import jwt_user_cache_clear
+from apps.market.api_candles import candle_api_cache_clear
+
 PASSWORD = "correct-horse-battery-9"
 
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Throttle counters and lockouts live in the cache; each test starts clean.
+    # Throttle counters and lockouts live in the cache, users and latest candles in process
+    # memory for a few seconds: each test starts clean.
     cache.clear()
+    jwt_user_cache_clear()
+    candle_api_cache_clear()
     yield
     cache.clear()
+    jwt_user_cache_clear()
+    candle_api_cache_clear()
 
 
 @pytest.fixture

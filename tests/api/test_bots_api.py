@@ -136,3 +136,24 @@ def test_bot_cannot_use_someone_elses_portfolio(api, other_user, bot):
     assert "portfolio" in assert_error(api.post("/api/v1/bots/", body, format="json"), 400)["fields"]
     patched = api.patch(f"/api/v1/bots/{bot.pk}/", {"portfolio": theirs.pk}, format="json")
     assert "portfolio" in assert_error(patched, 400)["fields"]
+
+
+def test_bot_delete_refused_while_running_then_deleted(api, bot):
+    from apps.bots.models import Bot, BotEvent
+    from apps.safety.models import AuditEvent
+
+    url = f"/api/v1/bots/{bot.pk}/"
+    assert api.post(url + "start/").json()["status"] == "running"
+    assert_error(api.delete(url), 409, "bot_running")
+    assert Bot.objects.filter(pk=bot.pk).exists()
+    api.post(url + "pause/")
+    assert api.delete(url).status_code == 204  # a paused bot is not mid-evaluation
+    assert not Bot.objects.filter(pk=bot.pk).exists() and not BotEvent.objects.filter(bot_id=bot.pk).exists()
+    assert AuditEvent.objects.filter(action="bot.delete", data__bot_id=bot.pk).count() == 1
+    assert_error(api.get(url), 404)
+    assert_error(api.delete(url), 404)
+
+
+def test_idor_bot_delete(api, other_api, bot):
+    assert_error(other_api.delete(f"/api/v1/bots/{bot.pk}/"), 404)
+    assert api.get(f"/api/v1/bots/{bot.pk}/").json()["name"] == "rsi"

@@ -3,6 +3,7 @@ feeds subprocesses, and an alert rule whose notifications the tests can count.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -133,10 +134,8 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     server = PrivatePostgres(root)
     server.start()
     yield server
-    try:
+    with contextlib.suppress(subprocess.CalledProcessError):
         server.stop()
-    except subprocess.CalledProcessError:
-        pass
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -186,7 +185,7 @@ def spawn_feeds(env: dict[str, str], symbols: list[str], log: Path) -> subproces
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(log, "a"),  # noqa: SIM115 - the child owns it
+        stderr=open(log, "a"),
     )
 
 

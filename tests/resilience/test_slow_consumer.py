@@ -18,7 +18,7 @@ from websockets.sync.client import connect
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
-from support.stack import Stack, free_port  # noqa: E402
+from support.stack import Stack, free_port
 
 pytestmark = [pytest.mark.slow]
 MARKETS = [("binance", s) for s in ("BTCUSDT", "ETHUSDT")] + [("kucoin", s) for s in ("BTCUSDT", "ETHUSDT")]
@@ -47,7 +47,13 @@ def _stalled_client(port: int, token: str, stack: contextlib.ExitStack):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
     ws = stack.enter_context(
-        connect(f"ws://127.0.0.1:{port}/ws/v1/stream/", sock=sock, origin=f"http://127.0.0.1:{port}", max_queue=1)
+        connect(
+            f"ws://127.0.0.1:{port}/ws/v1/stream/",
+            sock=sock,
+            origin=f"http://127.0.0.1:{port}",
+            max_queue=1,
+            close_timeout=0.2,
+        )
     )
     ws.send(json.dumps({"type": "auth", "token": token}))
     for i, (exchange, symbol) in enumerate(MARKETS):
@@ -65,7 +71,7 @@ async def _fast_clients(port: int, token: str, seconds: float) -> list[int]:
             while (left := end - time.monotonic()) > 0:
                 try:
                     msg = await ws.receive(timeout=left)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if msg.type == aiohttp.WSMsgType.TEXT and '"market.update"' in msg.data[:80]:
                     frames += 1

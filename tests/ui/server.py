@@ -82,6 +82,12 @@ class ProductServer:
         marker = b'data-feed-state="simulated"'
         self._wait(lambda: self._body("/ui/feeds/").count(marker) >= 2, timeout, "the market feeds")
 
+    def restart(self, *, timeout: float = 60) -> None:
+        """Stop the process and start a new one on the same port and database, as an operator
+        restarting the server would: open pages must carry on by themselves."""
+        self.stop()
+        self.start(timeout=timeout)
+
     def stop(self) -> None:
         if self.proc is None:
             return

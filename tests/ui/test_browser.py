@@ -190,6 +190,7 @@ def test_paper_order_from_the_ticket_updates_the_portfolio_page_live(page, brows
         watcher.wait_for_function("() => Number(document.getElementById('portfolio-root').dataset.liveEvents) > 0")
         watcher.wait_for_function(f"() => document.querySelectorAll('[data-fill-id]').length > {fills_before}")
         watcher.wait_for_selector("#balances tr[data-asset=BTC]")
+        watcher.wait_for_selector("#allocation-chart[data-slices='2']")  # the charts follow the fill too
         shot(watcher, "portfolio")
     finally:
         watcher.close()
@@ -225,6 +226,10 @@ def test_starting_a_bot_shows_its_events_live(page):
     # The new event arrives over the bot's socket (nothing reloads the log).
     page.wait_for_function(f"() => document.querySelectorAll('#event-log li[data-event-id]').length > {before}")
     page.wait_for_selector("#event-log li.ev-new")
+    page.wait_for_selector("#bot-performance [data-kpi=total_pnl]")
+    page.click("#reconcile-run")  # HTMX: the result replaces the section's body in place
+    page.wait_for_selector("#reconcile-result [data-reconcile], #reconcile-summary")
+    page.evaluate("() => window.scrollTo(0, 0)")
     shot(page, "bot-detail")
     page.goto("/bots/")
     shot(page, "bots")
@@ -251,5 +256,33 @@ def test_banner_and_labelled_controls_on_every_page_and_phone_width(page):
     _wait_chart(page, "1m")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
     shot(page, "market-phone")
+    for url in ("/", "/status/", "/settings/", "/bots/"):
+        page.goto(url)
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), url
+        if url == "/":
+            shot(page, "dashboard-phone")
+
+
+def test_live_data_resumes_after_a_server_restart_without_reload(page, server):
+    """Runs last in this module: it restarts the shared server (same port, same database)."""
     page.goto("/")
-    shot(page, "dashboard-phone")
+    row = 'tr[data-exchange="binance"][data-symbol="BTCUSDT"]'
+    page.wait_for_function("() => document.getElementById('conn-state').dataset.state === 'live'")
+    page.wait_for_function("sel => Number(document.querySelector(sel).dataset.updates || 0) >= 1", arg=row)
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    page.evaluate("() => { window.__sameDocument = true; }")  # a reload would drop this
+
+    server.stop()
+    page.wait_for_function("() => document.getElementById('conn-state').dataset.state === 'reconnecting'")
+    shot(page, "dashboard-reconnecting")
+    updates_before = int(page.get_attribute(row, "data-updates") or 0)
+    server.start()
+    server.wait_for_market()
+
+    page.wait_for_function("() => document.getElementById('conn-state').dataset.state === 'live'")
+    page.wait_for_function(
+        "([sel, n]) => Number(document.querySelector(sel).dataset.updates || 0) > n", arg=[row, updates_before]
+    )
+    assert page.evaluate("() => window.__sameDocument === true")
+    assert not navigations

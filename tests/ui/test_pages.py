@@ -3,6 +3,7 @@ each, forms validate and write through the services (the browser tests cover the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -250,9 +251,23 @@ def test_settings_create_and_reset_portfolio_with_confirmation(signed_in, user):
 
 
 def test_notification_preferences_are_saved(signed_in, user):
-    from apps.ops.models import AlertRule
+    from apps.ops.models import NotificationPreference
 
-    signed_in.post("/settings/notifications/", {"enabled": "on", "email": "t@example.com", "kind": "*",
-                                                "min_severity": "critical"})  # fmt: skip
-    rule = AlertRule.objects.get(name=f"user:{user.pk}")
-    assert rule.enabled and rule.email_to == "t@example.com" and rule.min_severity == "critical"
+    response = signed_in.post("/settings/notifications/", {"email_enabled": "on", "email": "t@example.com",
+                                                           "kinds": ["bot_error"]})  # fmt: skip
+    assert response.status_code == 302
+    preference = NotificationPreference.objects.get(user=user)
+    assert preference.email_enabled and preference.email == "t@example.com" and preference.kinds == ["bot_error"]
+    html = signed_in.get("/settings/").content.decode()
+    assert 'value="bot_error"' in html and re.search(r'value="kill_switch"(?![^>]*checked)', html)
+
+
+def test_invalid_notification_preferences_show_inline_errors_and_save_nothing(signed_in, user):
+    from apps.ops.models import NotificationPreference
+
+    response = signed_in.post("/settings/notifications/", {"email_enabled": "on", "email": "",
+                                                           "webhook_url": "https://127.0.0.1/hook"})  # fmt: skip
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="err-webhook_url"' in html and "public host" in html and 'id="err-email"' in html
+    assert not NotificationPreference.objects.exists()

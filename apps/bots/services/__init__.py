@@ -5,6 +5,7 @@ from __future__ import annotations
 from apps.bots.services.backtests import backtest_create, backtest_create_for_bot, backtest_execute, bot_reconcile
 from apps.bots.services.bots import (
     bot_create,
+    bot_delete,
     bot_event_record,
     bot_pause,
     bot_start,
@@ -21,6 +22,7 @@ __all__ = [
     "backtest_execute",
     "bot_client_order_id",
     "bot_create",
+    "bot_delete",
     "bot_evaluate",
     "bot_event_record",
     "bot_pause",

@@ -220,3 +220,15 @@ def bot_pause(*, bot: Bot, actor: Any, reason: str = "") -> Bot:
 def bot_stop(*, bot: Bot, actor: Any, reason: str = "") -> Bot:
     allowed = (Bot.Status.RUNNING, Bot.Status.PAUSED, Bot.Status.ERROR)
     return _transition(bot=bot, actor=actor, status=Bot.Status.STOPPED, allowed_from=allowed, reason=reason)
+
+
+def bot_delete(*, bot: Bot, actor: Any) -> None:
+    """Delete a bot with its event log (its orders and fills stay in the portfolio's
+    history). Refused (409) while it runs: stop it first, so no candle is mid-evaluation."""
+    with transaction.atomic():
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        if locked.status == Bot.Status.RUNNING:
+            raise ConflictError("Stop the bot before deleting it.", code="bot_running")
+        _audit(bot=locked, actor=actor, action="bot.delete", message=f"deleted bot {locked.name}")
+        locked.delete()
+    transaction.on_commit(bots_gauges_refresh)

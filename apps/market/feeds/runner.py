@@ -417,7 +417,7 @@ class FeedRunner:
                     renewed = True
                 if not renewed:
                     logger.error("%s lost its shard lease; stopping", self.exchange)
-                    assert self._stop is not None
+                    assert self._stop is not None  # nosec B101 - type narrowing; set in _main before this task runs
                     self._stop.set()
             await asyncio.sleep(1.0)
 

@@ -172,11 +172,11 @@ def order_work_flush(*, work: OrderWork, event: str, audit_order: dict[str, Any]
     schedule the pushes for after commit. It must be the transaction's last write: on
     Postgres, when the caller's ``atomic`` block is the outermost one, the COMMIT goes out
     with the writes (Django's own commit at the end of the block is then a no-op)."""
+    after_commit(order=work.order, event=event, fills=work.fills)
     if fastpath.enabled():
         _flush_pipelined(work=work, audit_order=audit_order)
     else:
         _flush_orm(work=work, audit_order=audit_order)
-    after_commit(order=work.order, event=event, fills=work.fills)
 
 
 def _flush_pipelined(*, work: OrderWork, audit_order: dict[str, Any] | None) -> None:
@@ -202,7 +202,9 @@ def _flush_pipelined(*, work: OrderWork, audit_order: dict[str, Any] | None) -> 
             position=work.position,
             snapshot=snapshot,
         ),
-        commit=fastpath.commit_with_writes(),
+        # The COMMIT stays with Django's atomic block: sending it with the writes saves one
+        # loopback round trip but would commit before later code in the block had run.
+        commit=False,
     )
     posting.journals = []
     posting.mark_clean()
@@ -281,19 +283,18 @@ def _snapshot_row(*, portfolio: Portfolio, value: Any, reason: str) -> EquitySna
 
 
 def after_commit(*, order: Order, event: str, fills: list[Fill]) -> None:
-    """Push to the portfolio page, count metrics and update the matcher index once committed."""
+    """Push to the portfolio page, count metrics and update the matcher index once committed.
+
+    Registered before the writes go out (the COMMIT may travel with them) and built when the
+    hook runs, from the same objects: by then they carry their new primary keys."""
     from apps.portfolio import matcher, metrics, realtime
     from apps.portfolio.services.pushes import portfolio_push
 
-    payload = realtime.order_payload(order=order, fills=fills)
-    status, order_type, portfolio_id = order.status, order.order_type, order.portfolio_id
-    view = matcher.resting_view(order) if order.is_open else None
-    key = (order.exchange, order.symbol, order.pk)
-    count = len(fills)
-
     def _run() -> None:
-        metrics.order_observed(order_type=order_type, status=status, fills=count, event=event)
-        portfolio_push(portfolio_id=portfolio_id, event=event, data=payload)
-        matcher.index_update(key=key, view=view)
+        metrics.order_observed(order_type=order.order_type, status=order.status, fills=len(fills), event=event)
+        payload = realtime.order_payload(order=order, fills=fills)
+        portfolio_push(portfolio_id=order.portfolio_id, event=event, data=payload)
+        view = matcher.resting_view(order) if order.is_open else None
+        matcher.index_update(key=(order.exchange, order.symbol, order.pk), view=view)
 
     transaction.on_commit(_run)

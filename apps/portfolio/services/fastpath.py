@@ -69,17 +69,17 @@ _SNAPSHOT_FIELDS = _columns(EquitySnapshot)
 # -- phase 1: lock and read -----------------------------------------------------------------
 
 _LOCK_PORTFOLIO = (
-    f"UPDATE {Portfolio._meta.db_table} SET order_seq = order_seq + 1 "  # noqa: S608 - constants only
+    f"UPDATE {Portfolio._meta.db_table} SET order_seq = order_seq + 1 "  # noqa: S608 - constants only  # nosec B608
     f"WHERE id = %s RETURNING {_select_list(Portfolio)}"
 )
 _ASYNC_COMMIT = "SELECT set_config('synchronous_commit', 'off', true)"
-_EXISTING_ORDER = f"SELECT id FROM {Order._meta.db_table} WHERE portfolio_id = %s AND client_order_id = %s"  # noqa: S608
+_EXISTING_ORDER = f"SELECT id FROM {Order._meta.db_table} WHERE portfolio_id = %s AND client_order_id = %s"  # noqa: S608  # nosec B608 - model constants
 _LOCK_BALANCES = (
-    f"SELECT {_select_list(Balance)} FROM {Balance._meta.db_table} "  # noqa: S608
+    f"SELECT {_select_list(Balance)} FROM {Balance._meta.db_table} "  # noqa: S608  # nosec B608 - model constants
     "WHERE portfolio_id = %s ORDER BY portfolio_id, asset FOR UPDATE"
 )
 _POSITION = (
-    f"SELECT {_select_list(Position)} FROM {Position._meta.db_table} "  # noqa: S608
+    f"SELECT {_select_list(Position)} FROM {Position._meta.db_table} "  # noqa: S608  # nosec B608 - model constants
     "WHERE portfolio_id = %s AND symbol = %s"
 )
 
@@ -149,7 +149,7 @@ def _cols(fields: list[Any], prefix: str = "") -> str:
 
 def _ids(table: str, key: str) -> str:
     return (
-        f"SELECT n, nextval(pg_get_serial_sequence('{table}', 'id')) AS id "  # noqa: S608 - model constants
+        f"SELECT n, nextval(pg_get_serial_sequence('{table}', 'id')) AS id "  # noqa: S608 - model constants  # nosec B608
         f"FROM doc CROSS JOIN LATERAL generate_series(1, jsonb_array_length(d->'{key}')) AS n"
     )
 
@@ -244,7 +244,7 @@ SELECT 'order', 0, id FROM the_order
 UNION ALL SELECT 'fill', n, id FROM fill_ids
 UNION ALL SELECT 'balance:' || asset, 0, id FROM new_balances
 UNION ALL SELECT 'position', 0, id FROM new_position
-"""  # noqa: S608 - table and column names come from the models
+"""  # noqa: S608 - table and column names come from the models  # nosec B608
 
 
 def _json_row(obj: Model, fields: list[Any]) -> dict[str, Any]:

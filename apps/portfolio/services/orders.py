@@ -246,7 +246,7 @@ def _portfolio_lock(portfolio_id: int) -> Portfolio:
     extra = ", set_config('synchronous_commit', 'off', true) AS async_commit" if _async_commit() else ""
     rows = list(
         Portfolio.objects.raw(
-            f"UPDATE {table} SET order_seq = order_seq + 1 WHERE id = %s RETURNING *{extra}",  # noqa: S608 - constants only
+            f"UPDATE {table} SET order_seq = order_seq + 1 WHERE id = %s RETURNING *{extra}",  # noqa: S608 - constants only  # nosec B608
             [portfolio_id],
         )
     )

@@ -1,0 +1,128 @@
+"""A trader's notification preferences (the settings page): alerts about their own bots.
+
+Writes (``notification_preference_save``) and reads (``notification_preference_get``,
+``preference_rule_for``) of ``NotificationPreference``, kept apart from the operators' alert
+rules in ``services.py``. Delivery goes through ``apps.ops.alerting`` via the preference's
+backing AlertRule (source "user"), which ``alert_raise`` hands only the owner's alerts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import transaction
+
+from apps.core.exceptions import ApplicationError
+from apps.ops.models import USER_ALERT_KINDS, AlertKind, AlertRule, NotificationPreference, Severity
+from apps.safety.audit import audit_record
+
+USER_RULE_PREFIX = "user:"
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why a user's webhook URL is refused, or None. The server POSTs to it, so it must be an
+    https URL on a public host: never loopback, private, link-local or a bare internal name
+    (otherwise any trader could make the server call internal services)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return "Use an https:// URL."
+    host = parts.hostname.lower().rstrip(".")
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or "." not in host:
+        return "The webhook must be on a public host."
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_global:
+        return "The webhook must be on a public host."
+    return None
+
+
+def _check(*, email_enabled: bool, address: str, webhook_url: str, kinds: list[str]) -> None:
+    fields: dict[str, list[str]] = {}
+    unknown = sorted(set(kinds) - set(USER_ALERT_KINDS))
+    if unknown:
+        fields["kinds"] = [f"unknown alert kind: {', '.join(unknown)}"]
+    if email_enabled and not address:
+        fields["email"] = ["An address is needed to send alerts by email."]
+    problem = webhook_url_problem(webhook_url) if webhook_url else None
+    if problem:
+        fields["webhook_url"] = [problem]
+    if fields:
+        raise ApplicationError("Check the notification preferences.", code="invalid", fields=fields)
+
+
+def notification_preference_save(
+    *,
+    user: Any,
+    email_enabled: bool,
+    email: str = "",
+    webhook_url: str = "",
+    kinds: Iterable[str] = (),
+) -> NotificationPreference:
+    """Store the trader's choices and sync the rule that delivers them (audited)."""
+    requested = list(kinds)
+    email, webhook_url = email.strip(), webhook_url.strip()
+    address = email or getattr(user, "email", "") or ""
+    _check(email_enabled=email_enabled, address=address, webhook_url=webhook_url, kinds=requested)
+    chosen = [kind for kind in USER_ALERT_KINDS if kind in requested]
+    with transaction.atomic():
+        preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+        preference.email_enabled, preference.email = email_enabled, email
+        preference.webhook_url, preference.kinds = webhook_url, chosen
+        # The rule matches every kind and severity: alert_raise only offers it the owner's
+        # alerts of the chosen kinds, so the preference is the one filter.
+        rule, _ = AlertRule.objects.update_or_create(
+            name=f"{USER_RULE_PREFIX}{user.pk}",
+            defaults={
+                "source": AlertRule.Source.USER,
+                "kind": AlertKind.ANY,
+                "min_severity": Severity.INFO,
+                "email_to": address if email_enabled else "",
+                "webhook_url": webhook_url,
+                "enabled": bool(chosen) and (email_enabled or bool(webhook_url)),
+            },
+        )
+        preference.rule = rule
+        preference.save()
+        audit_record(
+            category="config",
+            action="notification_preference.save",
+            actor=user,
+            message=f"notification preferences of user {user.pk}",
+            data={"email_enabled": email_enabled, "webhook": bool(webhook_url), "kinds": chosen},
+        )
+    return preference
+
+
+def notification_preference_get(*, user: Any) -> NotificationPreference | None:
+    return NotificationPreference.objects.filter(user=user).select_related("rule").first()
+
+
+def _alert_owner_id(data: Mapping[str, Any]) -> int | None:
+    """The trader an alert is about: the owner of its bot, else of its portfolio."""
+    from django.apps import apps
+
+    if data.get("bot_id") is not None:
+        Bot = apps.get_model("bots", "Bot")
+        return Bot.objects.filter(pk=data["bot_id"]).values_list("owner_id", flat=True).first()
+    if data.get("portfolio_id") is not None:
+        Portfolio = apps.get_model("portfolio", "Portfolio")
+        return Portfolio.objects.filter(pk=data["portfolio_id"]).values_list("owner_id", flat=True).first()
+    return None
+
+
+def preference_rule_for(*, kind: str, data: Mapping[str, Any]) -> AlertRule | None:
+    """The owner's delivery rule when they asked to hear about this kind of alert, else None."""
+    if kind not in USER_ALERT_KINDS:
+        return None
+    owner_id = _alert_owner_id(data)
+    if owner_id is None:
+        return None
+    preference = NotificationPreference.objects.filter(user_id=owner_id).select_related("rule").first()
+    if preference is None or kind not in preference.kinds or preference.rule is None:
+        return None
+    return preference.rule if preference.rule.enabled else None
