@@ -58,6 +58,24 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def paper_state_clean():
+    """The paper engine keeps per-process state (recent books, consumed liquidity, the
+    instrument cache); tests that place orders start and end with it empty."""
+    from apps.portfolio import books
+    from apps.portfolio.services.instruments import instrument_cache_clear
+    from apps.portfolio.services.orders import CONSUMED
+
+    def clear() -> None:
+        books.books_clear()
+        CONSUMED.clear()
+        instrument_cache_clear()
+
+    clear()
+    yield
+    clear()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from django.conf import settings
 

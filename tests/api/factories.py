@@ -7,26 +7,13 @@ from decimal import Decimal
 
 from apps.market.cache import cache_key, cache_write_many
 from apps.market.events import BookSnapshot, TickerEvent
-from apps.market.models import Candle, Instrument
+from apps.market.models import Candle
+from tests.factories import instrument_make
+
+__all__ = ["candles_make", "instrument_make", "market_state_seed"]
 
 D = Decimal
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def instrument_make(exchange: str = "binance", symbol: str = "BTCUSDT") -> Instrument:
-    base = symbol.removesuffix("USDT")
-    return Instrument.objects.create(
-        exchange=exchange,
-        symbol=symbol,
-        exchange_symbol=symbol if exchange == "binance" else f"{base}-USDT",
-        base_asset=base,
-        quote_asset="USDT",
-        tick_size=D("0.01"),
-        step_size=D("0.00001"),
-        min_qty=D("0.00001"),
-        max_qty=D("9000"),
-        min_notional=D("5"),
-    )
 
 
 def market_state_seed(exchange: str = "binance", symbol: str = "BTCUSDT", mid: Decimal = D("50000")) -> None:

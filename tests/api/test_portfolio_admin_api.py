@@ -101,7 +101,13 @@ def test_delete_refused_with_open_order(api, user, portfolio):
     instrument_make()
     market_state_seed()
     order = order_place(
-        portfolio=portfolio, actor=user, symbol="BTCUSDT", side="buy", order_type="limit", quantity="0.01", price="40000"
+        portfolio=portfolio,
+        actor=user,
+        symbol="BTCUSDT",
+        side="buy",
+        order_type="limit",
+        quantity="0.01",
+        price="40000",
     )
     assert order.status == Order.Status.NEW
     assert_error(api.delete(_url(portfolio)), 409, "portfolio_has_open_orders")

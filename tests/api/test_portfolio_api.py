@@ -2,10 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.portfolio import books
 from apps.portfolio.services import portfolio_create
-from apps.portfolio.services.instruments import instrument_cache_clear
-from apps.portfolio.services.orders import CONSUMED
 from tests.api.conftest import assert_error
 from tests.api.factories import instrument_make, market_state_seed
 
@@ -13,14 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _clean_process_state():
-    books.books_clear()
-    CONSUMED.clear()
-    instrument_cache_clear()
+def _clean_process_state(paper_state_clean):
     yield
-    books.books_clear()
-    CONSUMED.clear()
-    instrument_cache_clear()
 
 
 @pytest.fixture

@@ -5,25 +5,18 @@ from decimal import Decimal as D
 import pytest
 
 from apps.market.events import BookSnapshot
-from apps.market.models import Candle, Instrument
+from apps.market.models import Candle
 from apps.market.services import ms_to_dt
 from apps.portfolio import books
-from apps.portfolio.services.instruments import instrument_cache_clear
-from apps.portfolio.services.orders import CONSUMED
+from tests.factories import instrument_make
 
 MIN = 60_000
 T0 = 1_700_000_040_000 - (1_700_000_040_000 % MIN)
 
 
 @pytest.fixture(autouse=True)
-def _clean_process_state():
-    books.books_clear()
-    CONSUMED.clear()
-    instrument_cache_clear()
+def _clean_process_state(paper_state_clean):
     yield
-    books.books_clear()
-    CONSUMED.clear()
-    instrument_cache_clear()
 
 
 @pytest.fixture
@@ -33,18 +26,7 @@ def user(django_user_model):
 
 @pytest.fixture
 def instrument(db):
-    return Instrument.objects.create(
-        exchange="binance",
-        symbol="BTCUSDT",
-        exchange_symbol="BTCUSDT",
-        base_asset="BTC",
-        quote_asset="USDT",
-        tick_size=D("0.01"),
-        step_size=D("0.00001"),
-        min_qty=D("0.00001"),
-        max_qty=D("9000"),
-        min_notional=D("5"),
-    )
+    return instrument_make()
 
 
 @pytest.fixture

@@ -5,23 +5,15 @@ from decimal import Decimal
 import pytest
 
 from apps.market.events import BookSnapshot, TradeEvent
-from apps.market.models import Instrument
 from apps.portfolio import books
-from apps.portfolio.services.instruments import instrument_cache_clear
-from apps.portfolio.services.orders import CONSUMED
+from tests.factories import instrument_make
 
 D = Decimal
 
 
 @pytest.fixture(autouse=True)
-def _clean_process_state():
-    books.books_clear()
-    CONSUMED.clear()
-    instrument_cache_clear()
+def _clean_process_state(paper_state_clean):
     yield
-    books.books_clear()
-    CONSUMED.clear()
-    instrument_cache_clear()
 
 
 @pytest.fixture
@@ -31,33 +23,13 @@ def user(django_user_model):
 
 @pytest.fixture
 def btc(db):
-    return Instrument.objects.create(
-        exchange="binance",
-        symbol="BTCUSDT",
-        exchange_symbol="BTCUSDT",
-        base_asset="BTC",
-        quote_asset="USDT",
-        tick_size=D("0.01"),
-        step_size=D("0.001"),
-        min_qty=D("0.001"),
-        max_qty=D("9000"),
-        min_notional=D("5"),
-    )
+    return instrument_make(step_size=D("0.001"), min_qty=D("0.001"))
 
 
 @pytest.fixture
 def kc_btc(db):
-    return Instrument.objects.create(
-        exchange="kucoin",
-        symbol="BTCUSDT",
-        exchange_symbol="BTC-USDT",
-        base_asset="BTC",
-        quote_asset="USDT",
-        tick_size=D("0.1"),
-        step_size=D("0.00000001"),
-        min_qty=D("0.00001"),
-        max_qty=D("10000000000"),
-        min_notional=D("0.1"),
+    return instrument_make(
+        "kucoin", tick_size=D("0.1"), step_size=D("0.00000001"), max_qty=D("10000000000"), min_notional=D("0.1")
     )
 
 

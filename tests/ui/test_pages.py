@@ -14,22 +14,14 @@ from apps.market.events import BookSnapshot
 from apps.market.models import Candle, Instrument
 from apps.portfolio import books
 from apps.portfolio.models import Order, Portfolio
-from apps.portfolio.services.instruments import instrument_cache_clear
-from apps.portfolio.services.orders import CONSUMED
 
 D = Decimal
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _clean_books():
-    books.books_clear()
-    CONSUMED.clear()
-    instrument_cache_clear()
+def _clean_books(paper_state_clean):
     yield
-    books.books_clear()
-    CONSUMED.clear()
-    instrument_cache_clear()
 
 
 @pytest.fixture
