@@ -9,7 +9,7 @@ from aiohttp import web
 
 from . import fmt
 from .candles import BINANCE_INTERVALS, rolling_24h
-from .control import EXCHANGE, SIM
+from .control import EXCHANGE, SIM, RestAbort, rest_handler
 from .security import SignatureError, binance_verify, is_tripwire
 from .symbols import BINANCE
 
@@ -91,26 +91,11 @@ async def _tripwire(sim: ExchangeSimulator, request: web.Request) -> web.Respons
 def _market(sim: ExchangeSimulator, request: web.Request, param: str = "symbol"):  # type: ignore[no-untyped-def]
     symbol = request.query.get(param, "")
     if not symbol:
-        raise _Abort(error(-1102, f"Mandatory parameter '{param}' was not sent, was empty/null, or malformed."))
+        raise RestAbort(error(-1102, f"Mandatory parameter '{param}' was not sent, was empty/null, or malformed."))
     market = sim.markets.get((BINANCE, symbol))
     if market is None:
-        raise _Abort(error(-1121, "Invalid symbol."))
+        raise RestAbort(error(-1121, "Invalid symbol."))
     return market
-
-
-class _Abort(Exception):
-    def __init__(self, response: web.Response) -> None:
-        self.response = response
-
-
-def _handler(fn):  # type: ignore[no-untyped-def]
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await fn(request.app[SIM], request)
-        except _Abort as abort:
-            return abort.response
-
-    return wrapped
 
 
 async def ping(sim: ExchangeSimulator, request: web.Request) -> web.Response:
@@ -233,7 +218,7 @@ def _signed(request: web.Request, sim: ExchangeSimulator, body: str = ""):  # ty
             now_ms=sim.clock.now_ms(),
         )
     except SignatureError as exc:
-        raise _Abort(error(int(exc.code), exc.msg, exc.status)) from None
+        raise RestAbort(error(int(exc.code), exc.msg, exc.status)) from None
 
 
 async def api_restrictions(sim: ExchangeSimulator, request: web.Request) -> web.Response:
@@ -270,7 +255,7 @@ def build_binance_app(sim: ExchangeSimulator) -> web.Application:
         ("/sapi/v1/account/apiRestrictions", api_restrictions),
         ("/sapi/v1/asset/tradeFee", trade_fee),
     ):
-        r.add_get(path, _handler(fn))
+        r.add_get(path, rest_handler(fn))
     r.add_get("/ws", ws_handler)
     r.add_get("/ws/{streams:.*}", ws_handler)
     r.add_get("/stream", ws_handler)

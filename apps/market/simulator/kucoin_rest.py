@@ -8,7 +8,7 @@ from aiohttp import web
 
 from . import kc_fmt
 from .candles import BINANCE_INTERVALS, KUCOIN_TYPES, rolling_24h
-from .control import EXCHANGE, SIM
+from .control import EXCHANGE, SIM, RestAbort, rest_handler
 from .security import SignatureError, is_tripwire, kucoin_verify
 from .symbols import KUCOIN
 
@@ -62,28 +62,13 @@ async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-u
     return sim.rest_logged(KUCOIN, request, response)
 
 
-class _Abort(Exception):
-    def __init__(self, response: web.Response) -> None:
-        self.response = response
-
-
-def _handler(fn):  # type: ignore[no-untyped-def]
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await fn(request.app[SIM], request)
-        except _Abort as abort:
-            return abort.response
-
-    return wrapped
-
-
 def _market(sim: ExchangeSimulator, request: web.Request):  # type: ignore[no-untyped-def]
     symbol = request.query.get("symbol", "")
     if not symbol:
-        raise _Abort(error("400100", "symbol is required"))
+        raise RestAbort(error("400100", "symbol is required"))
     market = sim.kucoin_market(symbol)
     if market is None:
-        raise _Abort(error("900001", "symbol not exists", 200))
+        raise RestAbort(error("900001", "symbol not exists", 200))
     return market
 
 
@@ -184,7 +169,7 @@ def _signed(sim: ExchangeSimulator, request: web.Request, body: str = ""):  # ty
             now_ms=sim.clock.now_ms(),
         )
     except SignatureError as exc:
-        raise _Abort(error(str(exc.code), exc.msg, exc.status)) from None
+        raise RestAbort(error(str(exc.code), exc.msg, exc.status)) from None
 
 
 async def api_key_info(sim: ExchangeSimulator, request: web.Request) -> web.Response:
@@ -223,7 +208,7 @@ def build_kucoin_app(sim: ExchangeSimulator) -> web.Application:
     app[SIM] = sim
     app[EXCHANGE] = KUCOIN
     r = app.router
-    r.add_post("/api/v1/bullet-public", _handler(bullet_public))
+    r.add_post("/api/v1/bullet-public", rest_handler(bullet_public))
     for path, fn in (
         ("/api/v1/timestamp", timestamp),
         ("/api/v2/symbols", symbols),
@@ -238,7 +223,7 @@ def build_kucoin_app(sim: ExchangeSimulator) -> web.Application:
         ("/api/v1/base-fee", base_fee),
         ("/api/v1/trade-fees", trade_fees),
     ):
-        r.add_get(path, _handler(fn))
+        r.add_get(path, rest_handler(fn))
     r.add_get("/", ws_handler)
     r.add_post("/__sim__/faults", control_handler)
     return app
