@@ -9,6 +9,7 @@ raw session out is stopped before a request leaves the process.
 
 from __future__ import annotations
 
+import time
 import warnings
 from types import SimpleNamespace
 from typing import Any, NoReturn
@@ -203,12 +204,21 @@ async def binance_market_client(
 ) -> BinanceMarketClient:
     """Build a Binance market client (calls /api/v3/ping and /api/v3/time, like AsyncClient.create)."""
     base = rest_url.rstrip("/")
-    client_cls = type(
+    client_cls: type[_GuardedAsyncClient] = type(
         "GuardedBinanceAsyncClient",
         (_GuardedAsyncClient,),
         {"API_URL": base + "/api", "MARGIN_API_URL": base + "/sapi"},
     )
-    inner = await client_cls.create(api_key=api_key or None, api_secret=api_secret or None)
+    # What AsyncClient.create() does, but the session is also closed when the start-up calls
+    # are cancelled (a probe's timeout), not only when they raise.
+    inner = client_cls(api_key or None, api_secret or None)
+    try:
+        await inner.ping()
+        server_time = await inner.get_server_time()
+        inner.timestamp_offset = server_time["serverTime"] - int(time.time() * 1000)
+    except BaseException:
+        await inner.close_connection()
+        raise
     return BinanceMarketClient(inner, ws_url)
 
 
