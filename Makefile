@@ -52,7 +52,8 @@ format: install-dev
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: install-dev
-	$(VENV)/bin/mypy apps/*/services.py apps/*/selectors.py
+	$(VENV)/bin/mypy $(sort $(wildcard apps/*/services.py apps/*/selectors.py apps/*/services/*.py \
+		apps/*/*/services.py apps/*/*/selectors.py))
 
 bench: install-dev
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b --quick || exit 1; done

@@ -126,8 +126,10 @@ async def client(
         rec.errors.append(f"{market}: {exc!r}"[:300])
 
 
-async def measure(port: int, token: str, clients: int, seconds: float) -> dict[str, object]:
-    """Return {"baseline": ..., "crowd": ...}: one client alone, then ``clients`` at once."""
+async def measure(port: int | list[int], token: str, clients: int, seconds: float) -> dict[str, object]:
+    """Return {"baseline": ..., "crowd": ...}: one client alone, then ``clients`` at once
+    (spread round-robin over the web processes' ports, as nginx would)."""
+    ports = port if isinstance(port, list) else [port]
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
@@ -138,7 +140,9 @@ async def measure(port: int, token: str, clients: int, seconds: float) -> dict[s
             started = time.monotonic()
             tasks = [
                 asyncio.create_task(
-                    client(session, port, MARKETS[i % len(MARKETS)], token, rec, readies[i], stop, gate)
+                    client(
+                        session, ports[i % len(ports)], MARKETS[i % len(MARKETS)], token, rec, readies[i], stop, gate
+                    )
                 )
                 for i in range(count)
             ]
@@ -167,7 +171,9 @@ async def measure(port: int, token: str, clients: int, seconds: float) -> dict[s
         return results
 
 
-def run_layer(layer: str, *, base_db: Path, clients: int, seconds: float, trade_rate: float) -> dict[str, object]:
+def run_layer(
+    layer: str, *, base_db: Path, clients: int, seconds: float, trade_rate: float, web_procs: int = 1
+) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix=f"ptp-fanout-{layer}-"))
     shutil.copy(base_db, tmp / "db.sqlite3")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15") if layer == "redis" else ""
@@ -219,6 +225,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--layer", choices=("memory", "redis", "both"), default=None)
     parser.add_argument("--trade-rate", type=float, default=100.0, help="simulated trades/s per market")
+    parser.add_argument("--web-procs", type=int, default=1, help="daphne processes in the redis layer")
     args = parser.parse_args()
     clients = args.clients or (100 if args.quick else 500)
     seconds = args.seconds or (8.0 if args.quick else 30.0)
@@ -230,7 +237,12 @@ def main() -> None:
         Stack(tmp=base).migrate()
         figures = {
             name: run_layer(
-                name, base_db=base / "db.sqlite3", clients=clients, seconds=seconds, trade_rate=args.trade_rate
+                name,
+                base_db=base / "db.sqlite3",
+                clients=clients,
+                seconds=seconds,
+                trade_rate=args.trade_rate,
+                web_procs=args.web_procs,
             )
             for name in layers
         }
@@ -247,6 +259,7 @@ def main() -> None:
         "seconds": seconds,
         "trade_rate_per_market": args.trade_rate,
         "markets": len(MARKETS),
+        "redis_web_processes": args.web_procs,
         "target_push_p99_ms": TARGET_P99_MS,
         **{
             f"{name}_{prefix}{key}": fig[phase][key]  # type: ignore[index]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -118,8 +119,9 @@ def mask_url(url: str) -> str:
     return url
 
 
-def database_from_url(name: str, url: str) -> dict[str, object]:
-    """Django DATABASES entry from a postgres:// or sqlite:/// URL."""
+def database_from_url(name: str, url: str) -> dict[str, Any]:
+    """Django DATABASES entry from a postgres:// or sqlite:/// URL (values of mixed types:
+    settings.py adds ints and bools to it)."""
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql", "pgsql"):
         return {

@@ -26,10 +26,11 @@ def _own_bot(request: HttpRequest, bot_id: int) -> Bot:
 
 @login_required
 def bot_list_view(request: HttpRequest) -> HttpResponse:
-    from apps.bots.selectors import bot_list
+    from apps.bots.selectors import bot_list, bot_performance_get
 
     bots = bot_list(owner=request.user).select_related("portfolio").order_by("name")
-    return render(request, "bots/list.html", {"bots": bots})
+    rows = [{"bot": bot, "performance": bot_performance_get(bot=bot)} for bot in bots]
+    return render(request, "bots/list.html", {"rows": rows})
 
 
 def _form_context(
@@ -192,7 +193,7 @@ def bot_detail_view(request: HttpRequest, bot_id: int) -> HttpResponse:
         "events": bot_event_list(bot=bot, limit=100),
         "backtests": backtest_list(owner=request.user, bot=bot).order_by("-id")[:10],
         "runs_total": runs.count(),
-        "runs_acted": runs.exclude(action="").exclude(action="hold").count(),
+        "runs_acted": runs.filter(action__in=("buy", "sell")).count(),
         **_trading_context(bot),
     }
     return render(request, "bots/detail.html", context)

@@ -5,7 +5,10 @@ task per member. A market push goes to every subscriber of a symbol, so with hun
 WebSocket clients that copying dominated the web process (bench/ws_fanout.py, profiled in
 docs/PERFORMANCE.md). Here the message is copied once per group_send and the same copy is
 queued for every member: consumers only read the events they receive (apps/core/ws_stream.py
-forwards them), so sharing one copy is safe.
+forwards them), so sharing one copy is safe. The parent also sweeps every channel and group
+membership for expired entries on each receive and send (O(connections) per message, so
+O(connections^2) per push round); here that sweep runs at most once a second, which the 60 s
+message expiry and 1-day group expiry cannot notice.
 """
 
 from __future__ import annotations
@@ -20,8 +23,19 @@ from channels.layers import InMemoryChannelLayer
 
 
 class FanoutInMemoryChannelLayer(InMemoryChannelLayer):
+    clean_every_s = 1.0
+    _cleaned_at = 0.0
+
+    def _clean_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._cleaned_at < self.clean_every_s:
+            return
+        self._cleaned_at = now
+        super()._clean_expired()
+
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        assert isinstance(message, dict), "Message is not a dict"  # nosec B101 - same check as the parent
+        if not isinstance(message, dict):
+            raise TypeError("Message is not a dict")
         self.require_valid_group_name(group)
         self._clean_expired()
         members = list(self.groups.get(group, {}))

@@ -13,7 +13,7 @@ from apps.core.api_query import query_data
 from apps.core.api_serializers import money_str
 from apps.core.exceptions import NotFoundError
 from apps.market import cache as market_cache
-from apps.market.api_candles import candle_rows_get
+from apps.market.api_reads import candle_rows_get, ticker_latest_get
 from apps.market.events import TickerEvent
 from apps.market.models import Exchange, Instrument
 from apps.market.serializers import (
@@ -141,7 +141,7 @@ class MarketTickerApi(APIView):
     )
     def get(self, request: Request, exchange: str, symbol: str) -> Response:
         exchange, symbol = market_path_validate(exchange=exchange, symbol=symbol)
-        ticker = market_cache.ticker_get(exchange, symbol)
+        ticker = ticker_latest_get(exchange=exchange, symbol=symbol)
         if ticker is None:
             raise NotFoundError(f"No live ticker for {exchange}:{symbol}.")
         return Response(_ticker_data(ticker))

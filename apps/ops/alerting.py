@@ -56,9 +56,7 @@ def _matching_rules(*, kind: str, severity: str, data: dict[str, Any]) -> list[A
 
     rank = SEVERITY_RANK[Severity(severity)]
     # A trader's own rule (source "user") only ever gets alerts about their own bots.
-    rules = AlertRule.objects.filter(enabled=True, kind__in=[kind, AlertKind.ANY]).exclude(
-        source=AlertRule.Source.USER
-    )
+    rules = AlertRule.objects.filter(enabled=True, kind__in=[kind, AlertKind.ANY]).exclude(source=AlertRule.Source.USER)
     matched = [rule for rule in rules if SEVERITY_RANK[Severity(rule.min_severity)] <= rank]
     personal = preference_rule_for(kind=kind, data=data)
     return matched + ([personal] if personal is not None else [])

@@ -103,16 +103,15 @@ def notification_preference_get(*, user: Any) -> NotificationPreference | None:
 
 
 def _alert_owner_id(data: Mapping[str, Any]) -> int | None:
-    """The trader an alert is about: the owner of its bot, else of its portfolio."""
+    """The owner of the bot an alert is about. Only the bot runner's own alerts carry a bot id:
+    the watchdog's copies of the same events (from the audit trail) stay operator alerts, so a
+    trader is not told twice."""
     from django.apps import apps
 
-    if data.get("bot_id") is not None:
-        Bot = apps.get_model("bots", "Bot")
-        return Bot.objects.filter(pk=data["bot_id"]).values_list("owner_id", flat=True).first()
-    if data.get("portfolio_id") is not None:
-        Portfolio = apps.get_model("portfolio", "Portfolio")
-        return Portfolio.objects.filter(pk=data["portfolio_id"]).values_list("owner_id", flat=True).first()
-    return None
+    if data.get("bot_id") is None:
+        return None
+    Bot = apps.get_model("bots", "Bot")
+    return Bot.objects.filter(pk=data["bot_id"]).values_list("owner_id", flat=True).first()
 
 
 def preference_rule_for(*, kind: str, data: Mapping[str, Any]) -> AlertRule | None:

@@ -48,20 +48,14 @@ def audit_event_search(
     return events.order_by("-created_at", "-id")
 
 
-# ---- alerts for the API: a user sees their own notification rule ("user:<id>", kept by the
-# settings page) and what it sent; staff see every rule and notification. ------------------
-
-USER_RULE_PREFIX = "user:"
-
-
-def user_rule_name(user: Any) -> str:
-    return f"{USER_RULE_PREFIX}{user.pk}"
+# ---- alerts for the API: a trader sees the rule backing their notification preferences
+# and what it sent; staff see every rule and notification. ----------------------------------
 
 
 def alert_rule_list(*, user: Any) -> QuerySet[AlertRule]:
-    rules = AlertRule.objects.all()
+    rules = AlertRule.objects.select_related("preference")
     if not getattr(user, "is_staff", False):
-        rules = rules.filter(name=user_rule_name(user))
+        rules = rules.filter(preference__user=user)
     return rules.order_by("name", "id")
 
 
@@ -69,7 +63,7 @@ def alert_notification_list(*, user: Any, filters: dict[str, Any] | None = None)
     """Newest first. Filters (all optional): status, kind, severity, channel, since, until."""
     notifications = AlertNotification.objects.select_related("rule")
     if not getattr(user, "is_staff", False):
-        notifications = notifications.filter(rule__name=user_rule_name(user))
+        notifications = notifications.filter(rule__preference__user=user)
     filters = filters or {}
     for name in ("status", "kind", "severity", "channel"):
         if filters.get(name):

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from apps.core.api_serializers import JsonInputSerializer, PatchInputSerializer, StrictBooleanField
-from apps.ops.models import AlertKind, AlertNotification, AlertRule, Severity
-from apps.ops.selectors import user_rule_name
-
+from apps.ops.models import (
+    USER_ALERT_KINDS,
+    AlertKind,
+    AlertNotification,
+    AlertRule,
+    NotificationPreference,
+    Severity,
+)
 
 # A notification has one concrete kind; "*" only exists on rules.
 NOTIFICATION_KINDS = [(value, label) for value, label in AlertKind.choices if value != AlertKind.ANY]
+PREFERENCE_KINDS = [(kind.value, kind.label) for kind in USER_ALERT_KINDS]
 
 
 class AlertRuleOutputSerializer(serializers.ModelSerializer):
     # A webhook URL usually carries its secret; staff read it in the admin, not here.
     has_webhook = serializers.SerializerMethodField()
-    mine = serializers.SerializerMethodField(help_text="True for the signed-in user's own rule (editable here).")
+    mine = serializers.SerializerMethodField(help_text="True for the rule behind your notification preferences.")
 
     class Meta:
         model = AlertRule
@@ -42,23 +50,69 @@ class AlertRuleOutputSerializer(serializers.ModelSerializer):
 
     def get_mine(self, rule: AlertRule) -> bool:
         request = self.context.get("request")
-        return request is not None and rule.name == user_rule_name(request.user)
+        try:
+            preference = rule.preference
+        except NotificationPreference.DoesNotExist:
+            return False
+        return request is not None and preference.user_id == request.user.pk
 
 
-class AlertRuleCreateInputSerializer(JsonInputSerializer):
-    enabled = StrictBooleanField(default=True)
-    email = serializers.EmailField(
-        required=False, allow_blank=True, max_length=254, help_text="Default: the account's email address."
+class AlertPreferenceOutputSerializer(serializers.ModelSerializer):
+    # Plain strings: both are "" when unset, which the email/uri formats would not allow.
+    email = serializers.CharField(read_only=True)
+    webhook_url = serializers.CharField(read_only=True)
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=PREFERENCE_KINDS))
+    rule = serializers.IntegerField(source="rule_id", allow_null=True, read_only=True)
+    email_address = serializers.SerializerMethodField(help_text="Where email goes: `email`, else the account's.")
+
+    class Meta:
+        model = NotificationPreference
+        fields = ["email_enabled", "email", "email_address", "webhook_url", "kinds", "rule", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_email_address(self, preference: NotificationPreference) -> str:
+        return preference.email_address()
+
+
+class AlertPreferenceInputSerializer(JsonInputSerializer):
+    email_enabled = StrictBooleanField()
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254, default="")
+    webhook_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        default="",
+        help_text="An https URL on a public host; we POST a signed JSON payload.",
     )
-    kind = serializers.ChoiceField(choices=AlertKind.choices, default=AlertKind.ANY)
-    min_severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
+    kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=PREFERENCE_KINDS),
+        required=False,
+        default=list,
+        max_length=len(PREFERENCE_KINDS),
+        help_text="The alerts about your own bots you want.",
+    )
 
 
-class AlertRuleUpdateInputSerializer(PatchInputSerializer):
-    enabled = StrictBooleanField(required=False)
+class AlertPreferencePatchSerializer(PatchInputSerializer):
+    email_enabled = StrictBooleanField(required=False)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
-    kind = serializers.ChoiceField(choices=AlertKind.choices, required=False)
-    min_severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    webhook_url = serializers.URLField(required=False, allow_blank=True, max_length=200)
+    kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=PREFERENCE_KINDS), required=False, max_length=len(PREFERENCE_KINDS)
+    )
+
+
+def preference_values(preference: NotificationPreference | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """The full set of values to save: the stored ones (or the defaults) with ``changes``."""
+    current = {"email_enabled": False, "email": "", "webhook_url": "", "kinds": []}
+    if preference is not None:
+        current = {
+            "email_enabled": preference.email_enabled,
+            "email": preference.email,
+            "webhook_url": preference.webhook_url,
+            "kinds": list(preference.kinds),
+        }
+    return {**current, **changes}
 
 
 class AlertNotificationOutputSerializer(serializers.ModelSerializer):

@@ -15,8 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api_schema import ERROR_DESCRIPTIONS, ErrorResponseSerializer
 from apps.core.api_query import CsvRenderer, ordering_apply, ordering_parameter, query_data, request_ip
+from apps.core.api_schema import ERROR_DESCRIPTIONS, ErrorResponseSerializer
 from apps.portfolio import selectors
 from apps.portfolio.models import EquitySnapshot, Fill, Order, Portfolio
 from apps.portfolio.serializers import (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 from django.contrib import messages
@@ -65,7 +64,7 @@ def _charts_context(portfolio: Portfolio, holdings: dict[str, Any]) -> dict[str,
     allocation = {"labels": [portfolio.quote_asset], "values": [float(holdings["equity"].cash)]}
     for position in holdings["positions"]:
         if position.quantity and position.mark is not None:
-            allocation["labels"].append(position.symbol)
+            allocation["labels"].append(position.symbol.removesuffix(portfolio.quote_asset))
             allocation["values"].append(float(position.quantity * position.mark))
     equity = {"labels": [ts.isoformat() for ts, _ in series], "values": [float(value) for _, value in series]}
     # Carried in a data attribute of the holdings fragment: htmx drops <script> tags on swaps.

@@ -16,6 +16,8 @@ from apps.safety.guards import paper_trade_guard
 from apps.safety.violations import LAYER_MIDDLEWARE
 
 TRADING_PATH_RE = re.compile(r"^/api/v1/(orders|portfolios/[^/]+/orders|bots)(/|$)")
+# The pages that place or change orders and bots: the same refusal (and audit) as the API.
+PAGE_TRADING_PATH_RE = re.compile(r"^/(markets/[^/]+/[^/]+/ticket|portfolios/[^/]+/orders|bots)(/|$)")
 ADMIN_PATH_RE = re.compile(r"^/admin/(portfolio|bots)/")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -72,6 +74,8 @@ class PaperTradingGuardMiddleware:
     def _source(request: HttpRequest) -> str | None:
         if TRADING_PATH_RE.match(request.path):
             return "http"
+        if request.method in _BODY_METHODS and PAGE_TRADING_PATH_RE.match(request.path):
+            return "page"
         if request.method in _BODY_METHODS and ADMIN_PATH_RE.match(request.path):
             return "admin"
         return None

@@ -86,13 +86,13 @@ def _reason_for_unlisted(path: str, what: str) -> str:
     return f"{what} {path} is not an allowed market-data or permission endpoint"
 
 
-def binance_is_signed(*, query: str, body: str, headers: Mapping[str, str]) -> bool:
+def binance_is_signed(*, query: str, body: str, headers: Mapping[str, str | bytes]) -> bool:
     """A Binance request is signed when it carries a signature (query or body)."""
     return "signature" in parse_qs(query) or "signature" in parse_qs(body) or "signature=" in query + body
 
 
 def binance_request_refusal(
-    *, method: str, path: str, query: str = "", body: str = "", headers: Mapping[str, str] | None = None
+    *, method: str, path: str, query: str = "", body: str = "", headers: Mapping[str, str | bytes] | None = None
 ) -> str | None:
     """None when the request may leave the process, else the reason it may not."""
     method = method.upper()
@@ -111,13 +111,13 @@ def binance_request_refusal(
     return _reason_for_unlisted(path, what)
 
 
-def kucoin_is_signed(*, headers: Mapping[str, str]) -> bool:
+def kucoin_is_signed(*, headers: Mapping[str, str | bytes]) -> bool:
     """kucoin-python signs every call; it only *means* something with a non-empty key."""
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     return bool(lowered.get("kc-api-key", "").strip())
 
 
-def kucoin_request_refusal(*, method: str, path: str, headers: Mapping[str, str] | None = None) -> str | None:
+def kucoin_request_refusal(*, method: str, path: str, headers: Mapping[str, str | bytes] | None = None) -> str | None:
     method = method.upper()
     signed = kucoin_is_signed(headers=headers or {})
     what = f"kucoin {method}"
@@ -137,7 +137,7 @@ def kucoin_request_refusal(*, method: str, path: str, headers: Mapping[str, str]
 
 
 def request_refusal(
-    *, exchange: str, method: str, url: str, body: str = "", headers: Mapping[str, str] | None = None
+    *, exchange: str, method: str, url: str, body: str = "", headers: Mapping[str, str | bytes] | None = None
 ) -> str | None:
     parts = urlsplit(url)
     if exchange == BINANCE:

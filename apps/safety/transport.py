@@ -54,9 +54,10 @@ def transport_refuse(*, exchange: str, method: str, url: str, reason: str) -> Re
 
 
 def transport_check(
-    *, exchange: str, method: str, url: str, headers: Mapping[str, str] | None = None, body: str = ""
+    *, exchange: str, method: str, url: str, headers: Mapping[str, str | bytes] | None = None, body: str = ""
 ) -> None:
-    """Raise RealTradingAttemptError (recorded) unless the request may leave the process."""
+    """Raise RealTradingAttemptError (recorded) unless the request may leave the process.
+    ``headers`` values may be bytes: requests allows them in a prepared request."""
     reason = request_refusal(exchange=exchange, method=method, url=url, body=body, headers=headers)
     if reason is not None:
         raise transport_refuse(exchange=exchange, method=method, url=url, reason=reason)
@@ -175,6 +176,7 @@ def kucoin_ws_send_check(*, payload: Any) -> None:
         message = json.loads(payload) if isinstance(payload, str | bytes) else None
     except ValueError:
         message = None
+    reason: str | None
     if not isinstance(message, dict):
         reason = "kucoin websocket frame is not a JSON object"
     else:

@@ -240,9 +240,9 @@ class Stack:
         )
         return sim
 
-    def start_daphne(self, port: int, **env: str) -> Proc:
+    def start_daphne(self, port: int, name: str = "web", **env: str) -> Proc:
         proc = self.spawn(
-            "web",
+            name,
             [str(_DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
             PROCESS_ROLE="web",
             **env,

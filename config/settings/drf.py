@@ -37,6 +37,8 @@ REST_FRAMEWORK = {
 API_JWT_USER_CACHE_SECONDS = 5.0
 # The latest candles per (exchange, symbol, timeframe, limit) are served from memory this long.
 API_CANDLES_CACHE_SECONDS = 1.0
+# The latest ticker per (exchange, symbol) likewise (the feed hub rewrites it every 200 ms).
+API_TICKER_CACHE_SECONDS = 0.1
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),

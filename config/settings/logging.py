@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from config.env import env_choice, env_int, env_str
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
@@ -30,7 +32,7 @@ if LOG_FILE:
         "filters": ["request_context"],
     }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "apps.core.logging.RequestContextFilter"}},

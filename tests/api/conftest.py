@@ -6,8 +6,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.core.api_throttling import throttle_local_clear
 from apps.core.auth_jwt import jwt_user_cache_clear
-from apps.market.api_candles import candle_api_cache_clear
+from apps.market.api_reads import market_api_cache_clear
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -18,11 +19,13 @@ def _clear_cache():
     # memory for a few seconds: each test starts clean.
     cache.clear()
     jwt_user_cache_clear()
-    candle_api_cache_clear()
+    market_api_cache_clear()
+    throttle_local_clear()
     yield
     cache.clear()
     jwt_user_cache_clear()
-    candle_api_cache_clear()
+    market_api_cache_clear()
+    throttle_local_clear()
 
 
 @pytest.fixture

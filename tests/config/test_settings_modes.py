@@ -39,7 +39,7 @@ def test_embedded_settings_need_no_service():
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values["db"].endswith("sqlite3")
-    assert values["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert values["layer"] == "apps.core.channel_layers.FanoutInMemoryChannelLayer"
     assert values["cache"].endswith("LocMemCache")
     assert values["eager"] is True
     assert values["broker"] == "memory://"

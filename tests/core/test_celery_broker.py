@@ -38,7 +38,9 @@ def _round_trip(*, broker_url: str, backend_url: str, tmp_path: Path) -> None:
     # A separate producer app: the suite's own app stays eager and untouched.
     producer = Celery("producer", broker=broker_url, backend=backend_url, set_as_current=False)
     try:
-        result = producer.send_task("apps.ops.tasks.echo_task", args=("through-the-broker",), queue=queue, ignore_result=False)
+        result = producer.send_task(
+            "apps.ops.tasks.echo_task", args=("through-the-broker",), queue=queue, ignore_result=False
+        )
         assert result.get(timeout=60) == "through-the-broker"
     finally:
         producer.close()

@@ -14,7 +14,9 @@ from apps.core.services import demo_user_ensure
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("url", ["/", "/login/", "/health/live", "/metrics", "/api/schema/", "/api/docs/", "/admin/login/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/login/", "/health/live", "/metrics", "/api/schema/", "/api/docs/", "/admin/login/"]
+)
 def test_public_pages_answer(client, url):
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)

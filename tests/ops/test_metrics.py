@@ -104,6 +104,8 @@ class _EchoConsumer(WebSocketClientsMetricMixin, AsyncWebsocketConsumer):
         await self.accept()
 
 
+# Scraping the registry runs the readiness collector, which probes the database.
+@pytest.mark.django_db(transaction=True)
 async def test_websocket_clients_gauge():
     labels = {"route": "ops-test"}
     before = _sample("ptp_websocket_clients", labels)

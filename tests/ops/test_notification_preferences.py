@@ -9,7 +9,10 @@ import pytest
 from apps.core.exceptions import ApplicationError
 from apps.ops.models import AlertNotification, AlertRule, NotificationPreference
 from apps.ops.preferences import notification_preference_save, webhook_url_problem
-from tests.ops.test_alerting import _raise, smtp  # noqa: F401 (the real SMTP server fixture)
+from tests.ops import test_alerting
+
+_raise = test_alerting._raise
+smtp = test_alerting.smtp  # the real SMTP server fixture, shared with the alerting tests
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +24,13 @@ def traders(django_user_model):
 
     made = {}
     for name in ("alice", "bob"):
-        user = django_user_model.objects.create_user(username=name, password="pw-123456789", email=f"{name}@example.com")
+        user = django_user_model.objects.create_user(
+            username=name, password="pw-123456789", email=f"{name}@example.com"
+        )
         portfolio = portfolio_create(owner=user, name="main", starting_balances={"USDT": "1000"})
-        bot = bot_create(owner=user, portfolio=portfolio, name=f"{name}-rsi", symbol="BTCUSDT", strategy="rsi_mean_reversion")
+        bot = bot_create(
+            owner=user, portfolio=portfolio, name=f"{name}-rsi", symbol="BTCUSDT", strategy="rsi_mean_reversion"
+        )
         made[name] = (user, portfolio, bot)
     return made
 
@@ -32,7 +39,7 @@ def _recipients(inbox):
     return sorted(address for rcpt, _ in inbox.messages for address in rcpt)
 
 
-def test_bot_alerts_reach_only_their_owner(smtp, traders, django_capture_on_commit_callbacks):  # noqa: F811
+def test_bot_alerts_reach_only_their_owner(smtp, traders, django_capture_on_commit_callbacks):
     alice, _, alice_bot = traders["alice"]
     bob, bob_portfolio, bob_bot = traders["bob"]
     notification_preference_save(user=alice, email_enabled=True, kinds=["bot_error", "kill_switch"])
@@ -45,18 +52,24 @@ def test_bot_alerts_reach_only_their_owner(smtp, traders, django_capture_on_comm
     assert _recipients(smtp) == ["alice@example.com"]
     assert "alice-rsi" in smtp.messages[0][1]["Subject"]
 
-    # Bob opted out of bot errors; his kill switch (found through the portfolio) reaches him.
+    # Bob opted out of bot errors; his bot's kill switch reaches him.
     assert _raise(django_capture_on_commit_callbacks, kind="bot_error", severity="warning", title="bob err",
                   data={"bot_id": bob_bot.pk}) == []  # fmt: skip
     _raise(django_capture_on_commit_callbacks, kind="kill_switch", severity="critical", title="bob kill",
-           data={"portfolio_id": bob_portfolio.pk})  # fmt: skip
+           dedup_key=f"kill_switch:bot{bob_bot.pk}", data={"bot_id": bob_bot.pk})  # fmt: skip
     assert _recipients(smtp) == ["alice@example.com", "bob@desk.example"]
+    # The watchdog's copy of a kill switch (from the audit trail: a portfolio id, no bot id)
+    # stays with the operators: the trader is not told twice.
+    assert _raise(django_capture_on_commit_callbacks, kind="kill_switch", severity="critical", title="audit copy",
+                  dedup_key="kill_switch:audit", data={"portfolio_id": bob_portfolio.pk}) == []  # fmt: skip
     sent = AlertNotification.objects.filter(status="sent").values_list("rule__name", flat=True)
     assert sorted(sent) == sorted([f"user:{alice.pk}", f"user:{bob.pk}"])
 
 
 def test_operator_alerts_do_not_go_to_traders_and_operator_rules_still_work(
-    smtp, traders, django_capture_on_commit_callbacks  # noqa: F811
+    smtp,
+    traders,
+    django_capture_on_commit_callbacks,
 ):
     alice, _, alice_bot = traders["alice"]
     notification_preference_save(user=alice, email_enabled=True, kinds=["bot_error", "kill_switch"])
@@ -69,7 +82,7 @@ def test_operator_alerts_do_not_go_to_traders_and_operator_rules_still_work(
     assert _recipients(smtp) == ["alice@example.com", "ops@example.com", "ops@example.com"]
 
 
-def test_switching_off_stops_delivery(smtp, traders, django_capture_on_commit_callbacks):  # noqa: F811
+def test_switching_off_stops_delivery(smtp, traders, django_capture_on_commit_callbacks):
     alice, _, alice_bot = traders["alice"]
     notification_preference_save(user=alice, email_enabled=True, kinds=["bot_error"])
     preference = notification_preference_save(user=alice, email_enabled=False, kinds=["bot_error"])

@@ -55,13 +55,11 @@ def test_page_ticket_with_real_execution_field_is_refused(alice_objects, alice):
         {"portfolio": alice_objects.portfolio.pk, "side": "buy", "type": "market", "quantity": "0.1",
          "execution": "exchange"},
     )  # fmt: skip
-    # The page form only binds its declared fields, so the extra field never reaches the
-    # service: the order (if the form placed one) is a paper order like any other.
-    # (docs/SECURITY.md: the API refuses such requests outright; the page ignores them.)
-    assert response.status_code in (200, 403)
-    for order in Order.objects.order_by("id")[orders:]:
-        assert order.status == "filled" and order.fills.count() >= 1
-        assert "execution" not in (order.extra if hasattr(order, "extra") else {})
+    # The page path goes through the same paper-trading middleware as the API: refused,
+    # audited, and no order is placed.
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "real_trading_refused"
+    assert Order.objects.count() == orders
 
 
 @pytest.mark.parametrize("where", ["params", "risk"])

@@ -99,7 +99,10 @@ def test_performance_counts_only_the_bots_own_fills(signed_in, user, portfolio, 
 
     # The HTMX refresh: performance card plus the trades table out of band.
     fragment = signed_in.get(f"/bots/{bot.pk}/performance/", HTTP_HX_REQUEST="true").content.decode()
-    assert 'id="bot-performance"' in fragment and 'id="bot-trades" aria-labelledby="bt-trades-h" hx-swap-oob="true"' in fragment
+    assert (
+        'id="bot-performance"' in fragment
+        and 'id="bot-trades" aria-labelledby="bt-trades-h" hx-swap-oob="true"' in fragment
+    )
 
 
 def test_empty_bot_shows_empty_states(signed_in, bot):
@@ -119,7 +122,7 @@ def test_reconcile_button_lists_the_differences_and_why(signed_in, user, bot):
         if i >= 2 and t != skipped:
             bot_evaluate(bot=bot, candle_open_time_ms=t)
     page = signed_in.get(f"/bots/{bot.pk}/").content.decode()
-    assert 'hx-post="/bots/%d/reconcile/"' % bot.pk in page and 'id="reconcile-run"' in page
+    assert f'hx-post="/bots/{bot.pk}/reconcile/"' in page and 'id="reconcile-run"' in page
 
     html = signed_in.post(f"/bots/{bot.pk}/reconcile/", HTTP_HX_REQUEST="true").content.decode()
     assert 'id="reconcile-result"' in html and 'id="reconcile-differences"' in html

@@ -242,6 +242,11 @@ UNLABELLED_CONTROLS_JS = """() => Array.from(document.querySelectorAll('input, s
   .map(el => el.outerHTML.slice(0, 120))"""
 
 
+WIDEST_JS = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(-3).map(el => el.tagName + '#' + el.id + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))"""
+
+
 def test_banner_and_labelled_controls_on_every_page_and_phone_width(page):
     pages = [("/", None), ("/status/", "status"), ("/portfolios/", "portfolios"), ("/bots/new/", "bot-form"),
              ("/settings/", None), ("/markets/kucoin/ETHUSDT/", None), ("/no-such-page/", "not-found")]  # fmt: skip
@@ -258,7 +263,10 @@ def test_banner_and_labelled_controls_on_every_page_and_phone_width(page):
     shot(page, "market-phone")
     for url in ("/", "/status/", "/settings/", "/bots/"):
         page.goto(url)
-        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), url
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), (
+            url,
+            page.evaluate(WIDEST_JS),
+        )
         if url == "/":
             shot(page, "dashboard-phone")
 

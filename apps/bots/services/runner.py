@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from decimal import ROUND_DOWN, Decimal
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -46,7 +47,7 @@ def bots_candle_closed(*, exchange: str, symbol: str, timeframe: str, open_time_
         ).values_list("pk", flat=True)
     )
     for bot_id in ids:
-        transaction.on_commit(lambda b=bot_id: bot_evaluate_task.delay(b, open_time_ms))
+        transaction.on_commit(partial(bot_evaluate_task.delay, bot_id, open_time_ms))
     return ids
 
 
@@ -174,13 +175,14 @@ def _place(*, bot: Bot, decision: Decision, open_ms: int) -> Any:
     from apps.portfolio.services import order_place
     from apps.portfolio.services.instruments import instrument_rules_get
 
-    amounts: dict[str, Decimal] = {}
+    quantity: Decimal | None = None
+    quote_quantity: Decimal | None = None
     if decision.action == "buy":
-        amounts["quote_quantity"] = (decision.quote_amount or ZERO).quantize(QUOTE_STEP, rounding=ROUND_DOWN)
+        quote_quantity = (decision.quote_amount or ZERO).quantize(QUOTE_STEP, rounding=ROUND_DOWN)
     else:
         step = instrument_rules_get(exchange=bot.exchange, symbol=bot.symbol).filters.step_size
-        amounts["quantity"] = step_down(decision.quantity or ZERO, step)
-        if amounts["quantity"] <= 0:
+        quantity = step_down(decision.quantity or ZERO, step)
+        if quantity <= 0:
             return None
     return order_place(
         portfolio=bot.portfolio,
@@ -191,7 +193,8 @@ def _place(*, bot: Bot, decision: Decision, open_ms: int) -> Any:
         client_order_id=bot_client_order_id(bot_id=bot.pk, candle_open_ms=open_ms),
         source="bot",
         extra={"bot_id": bot.pk, "candle_open_ms": open_ms, "reason": decision.reason[:200], "rule": decision.source},
-        **amounts,
+        quantity=quantity,
+        quote_quantity=quote_quantity,
     )
 
 

@@ -86,12 +86,12 @@ def _coerce(param: Param, raw: Any) -> Any:
             raise ValueError("Must be a finite number.")
         return value
     try:
-        value = float(raw)
+        number = float(raw)
     except (TypeError, ValueError):
         raise ValueError("Must be a number.") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("Must be a finite number.")
-    return value
+    return number
 
 
 def _check_range(param: Param, value: Any) -> None:

@@ -40,7 +40,9 @@ def money(value: Any) -> str:
 def signed_money(value: Any) -> str:
     """+1,234.50 / -12.00: P&L figures carry their sign."""
     number = _decimal(value)
-    return "—" if number is None else f"{number:+,.2f}"
+    if number is None:
+        return "—"
+    return "0.00" if number.quantize(Decimal("0.01")) == 0 else f"{number:+,.2f}"
 
 
 @register.filter

@@ -355,7 +355,6 @@ def _record_downtime(*, work: OrderWork, order: Order, start_ms: int, end_ms: in
         OrderDowntime(order=order, kind=OrderDowntime.Kind.NOT_SIMULATED, start_ms=a, end_ms=b) for a, b in result.gaps
     ]
     OrderDowntime.objects.bulk_create(rows)
-    common = {"portfolio_id": order.portfolio_id, "exchange": order.exchange, "symbol": order.symbol}
     if result.replayed_bars:
         work.audit.add(
             category="order",
@@ -363,7 +362,9 @@ def _record_downtime(*, work: OrderWork, order: Order, start_ms: int, end_ms: in
             message=f"#{order.pk}: replayed {result.replayed_bars} 1m candles between "
             f"{_fmt_ms(start_ms)} and {_fmt_ms(end_ms)} ({result.fills} reconstructed fills)",
             data={"order_id": order.pk, "start_ms": start_ms, "end_ms": end_ms, "fills": result.fills},
-            **common,
+            portfolio_id=order.portfolio_id,
+            exchange=order.exchange,
+            symbol=order.symbol,
         )
     for gap_start, gap_end in result.gaps:
         order.not_simulated = True
@@ -373,7 +374,9 @@ def _record_downtime(*, work: OrderWork, order: Order, start_ms: int, end_ms: in
             message=f"#{order.pk}: not simulated during downtime from {_fmt_ms(gap_start)} to {_fmt_ms(gap_end)} "
             "(no stored 1m candles)",
             data={"order_id": order.pk, "start_ms": gap_start, "end_ms": gap_end},
-            **common,
+            portfolio_id=order.portfolio_id,
+            exchange=order.exchange,
+            symbol=order.symbol,
         )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import psycopg
 from django.db import connection
@@ -34,6 +34,7 @@ from apps.safety.models import AuditEvent
 
 SQL = str
 _NEVER = 2**31 - 1
+_M = TypeVar("_M", bound=Model)
 
 
 def enabled() -> bool:
@@ -48,10 +49,11 @@ def _columns(model: type[Model]) -> list[Any]:
 
 
 def _select_list(model: type[Model]) -> str:
-    return ", ".join(field.column for field in model._meta.concrete_fields)
+    # A concrete field always has a column; the stubs type Field.column as Optional.
+    return ", ".join(cast(str, field.column) for field in model._meta.concrete_fields)
 
 
-def _instance(model: type[Model], row: tuple) -> Model:
+def _instance(model: type[_M], row: tuple) -> _M:
     """A model instance from a raw row in ``_select_list`` order (what ``Model.from_db`` does,
     plus the field converters the ORM would apply, e.g. JSON text -> dict)."""
     values = []
@@ -59,7 +61,9 @@ def _instance(model: type[Model], row: tuple) -> Model:
         if value is not None and hasattr(field, "from_db_value"):
             value = field.from_db_value(value, None, connection)
         values.append(value)
-    return model.from_db(connection.alias, None, values)
+    # field_names=None: Django reads it only when fewer values than concrete fields arrive
+    # (deferred fields), never here; the stubs require a collection.
+    return model.from_db(connection.alias, None, values)  # type: ignore[arg-type]
 
 
 _ORDER_FIELDS = _columns(Order)

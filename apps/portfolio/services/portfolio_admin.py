@@ -64,7 +64,7 @@ def portfolio_update(
 ) -> Portfolio:
     """Change the given settings (None leaves a field as it is). New settings apply to
     orders placed from now on; the change is audited with the old and new values."""
-    requested = {
+    requested: dict[str, Any] = {
         "name": name,
         "maker_fee_rate": maker_fee_rate,
         "taker_fee_rate": taker_fee_rate,
