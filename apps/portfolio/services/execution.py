@@ -202,9 +202,6 @@ def _flush_pipelined(*, work: OrderWork, audit_order: dict[str, Any] | None) -> 
             position=work.position,
             snapshot=snapshot,
         ),
-        # The COMMIT stays with Django's atomic block: sending it with the writes saves one
-        # loopback round trip but would commit before later code in the block had run.
-        commit=False,
     )
     posting.journals = []
     posting.mark_clean()

@@ -9,8 +9,7 @@ Through the ORM every statement costs a network round trip plus ~0.4 ms of Pytho
   state, exactly as the ORM path did.
 * ``work_write`` (one statement): the order, its audit row, fills (+ their audit rows),
   journals with their ledger entries, balances, position and equity snapshot, from one JSON
-  document. When the caller's ``atomic`` block is the outermost one, the COMMIT travels in
-  the same round trip (``commit_with_writes``).
+  document; the COMMIT is Django's, when the caller's ``atomic`` block ends.
 
 Transactions stay with Django's ``transaction.atomic`` (``on_commit`` hooks and savepoints
 behave as everywhere else). Other databases (SQLite in embedded mode) keep the ORM path;
@@ -313,26 +312,12 @@ def _document(rows: WriteSet, now: datetime) -> dict[str, Any]:
     }
 
 
-def commit_with_writes() -> bool:
-    """True when the current ``atomic`` block is the outermost one: its COMMIT can travel
-    with the writes, saving a round trip. psycopg's commit() (which Django calls when the
-    block ends) does nothing once the server reports the transaction closed."""
-    return (
-        connection.in_atomic_block
-        and len(connection.atomic_blocks) == 1
-        and connection.commit_on_exit
-        and not connection.needs_rollback
-    )
-
-
-def work_write(*, rows: WriteSet, commit: bool = False) -> None:
-    """Write one order event with one statement (and the COMMIT, when ``commit``, in the
-    same round trip); sets the new primary keys on the objects in memory."""
+def work_write(*, rows: WriteSet) -> None:
+    """Write one order event with one statement; sets the new primary keys on the objects in
+    memory. The COMMIT stays with the caller's ``atomic`` block: sending it with the writes
+    would save a loopback round trip but commit before the rest of the block had run."""
     document = json.dumps(_document(rows, timezone.now()), default=str)
-    statements: list[tuple[SQL, Any]] = [(_WRITE, (document,))]
-    if commit:
-        statements.append(("COMMIT", None))
-    results = _run(statements)[0]
+    results = _run([(_WRITE, (document,))])[0]
     ids = {(kind, n): pk for kind, n, pk in results}
     order = rows.order
     _mark_saved(order, ids[("order", 0)])
