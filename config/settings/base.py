@@ -110,9 +110,15 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
-    # SQLite serialises writers; a busy timeout avoids "database is locked" under the
-    # embedded server's threads.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # SQLite serialises writers, and the embedded server writes from several threads (web
+    # requests, feeds, beat). IMMEDIATE transactions take the write lock at BEGIN, so a
+    # writer waits up to `timeout` instead of failing with "database is locked" when two
+    # read transactions both try to upgrade; WAL lets readers run beside the writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 _test_db_name = env_str("TEST_DATABASE_NAME", "")
 if _test_db_name:
     DATABASES["default"]["TEST"] = {"NAME": _test_db_name}
