@@ -15,6 +15,11 @@ PAPER_MATCHER_ENABLED = env_bool("PAPER_MATCHER_ENABLED", env_str("PROCESS_ROLE"
 # order's transaction only, see apps.portfolio.services.fastpath): atomicity is unchanged,
 # a database crash may lose the last moments of acknowledged paper orders.
 PAPER_ORDER_ASYNC_COMMIT = env_bool("PAPER_ORDER_ASYNC_COMMIT", False)
+# Group commit (apps.portfolio.group_commit): orders placed at the same moment by several
+# threads of one process share one transaction, up to this many per transaction; 1 turns
+# it off (every order its own transaction). Lanes: batches being written at once.
+PAPER_ORDER_GROUP_MAX = env_int("PAPER_ORDER_GROUP_MAX", 64, minimum=1)
+PAPER_ORDER_GROUP_LANES = env_int("PAPER_ORDER_GROUP_LANES", 2, minimum=1)
 PAPER_EQUITY_SNAPSHOT_SECONDS = env_int("PAPER_EQUITY_SNAPSHOT_SECONDS", 60, minimum=5)
 
 CELERY_BEAT_SCHEDULE["portfolio-equity-snapshots"] = {

@@ -16,16 +16,20 @@ logger = logging.getLogger("apps.safety.audit")
 
 
 class AuditBatch:
-    def __init__(self, *, actor: Any, actor_label: str, source_ip: str | None = None) -> None:
+    def __init__(
+        self, *, actor: Any, actor_label: str, source_ip: str | None = None, request_id: str | None = None
+    ) -> None:
         self.user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
         self.actor_label = actor_label or (self.user.get_username() if self.user else "")
         self.source_ip = source_ip
+        # Taken by the caller's thread: with group commit another thread may write the rows.
+        current = request_id if request_id is not None else request_id_var.get()
+        self.request_id = current if current != "-" else ""
         self.events: list[AuditEvent] = []
 
     def add(
         self, *, category: str, action: str, portfolio_id: int, exchange: str, symbol: str, message: str, data: dict
     ) -> None:
-        request_id = request_id_var.get()
         self.events.append(
             AuditEvent(
                 category=category,
@@ -34,7 +38,7 @@ class AuditBatch:
                 actor=self.user,
                 actor_label=self.actor_label[:150],
                 source_ip=self.source_ip,
-                request_id=request_id if request_id != "-" else "",
+                request_id=self.request_id,
                 portfolio_id=portfolio_id,
                 exchange=exchange,
                 symbol=symbol[:32],

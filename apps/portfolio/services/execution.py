@@ -168,20 +168,28 @@ def status_after(order: Order, *, exhausted: bool) -> str:
 
 
 def order_work_flush(*, work: OrderWork, event: str, audit_order: dict[str, Any] | None = None) -> None:
-    """Write the order event: order, fills, ledger, balances, position, equity, audit; then
-    schedule the pushes for after commit. It must be the transaction's last write: on
-    Postgres, when the caller's ``atomic`` block is the outermost one, the COMMIT goes out
-    with the writes (Django's own commit at the end of the block is then a no-op)."""
-    after_commit(order=work.order, event=event, fills=work.fills)
+    """Write one order event now: order, fills, ledger, balances, position, equity, audit;
+    the pushes are scheduled for after commit. (Order placement writes whole batches of
+    events at once: ``order_work_prepare`` + ``fastpath.work_write``.)"""
     if fastpath.enabled():
-        _flush_pipelined(work=work, audit_order=audit_order)
+        write_set = order_work_prepare(work=work, event=event, audit_order=audit_order)
+        fastpath.work_write(
+            rows=[write_set],
+            balances=work.posting.dirty_balances(),
+            positions=[work.position] if work.position is not None else [],
+        )
+        work.posting.mark_clean()
+        write_set_logged(write_set)
     else:
+        after_commit(order=work.order, event=event, fills=work.fills)
         _flush_orm(work=work, audit_order=audit_order)
 
 
-def _flush_pipelined(*, work: OrderWork, audit_order: dict[str, Any] | None) -> None:
-    """Postgres: every row of the event in one round trip (see fastpath)."""
-    order = work.order
+def order_work_prepare(*, work: OrderWork, event: str, audit_order: dict[str, Any] | None) -> fastpath.WriteSet:
+    """Postgres: the event's own rows for ``fastpath.work_write``, valued now (the equity
+    snapshot reads the balances as this event left them); pushes scheduled after commit.
+    Balances and position stay in memory: the caller writes their final state once."""
+    after_commit(order=work.order, event=event, fills=work.fills)
     snapshot = _equity_from_memory(work) if work.fills else None
     order_event = None
     if audit_order is not None:
@@ -190,22 +198,22 @@ def _flush_pipelined(*, work: OrderWork, audit_order: dict[str, Any] | None) -> 
     for fill in work.fills:
         _audit_fill_add(work=work, fill=fill)
     fill_events, work.audit.events = work.audit.events, []
-    posting = work.posting
-    fastpath.work_write(
-        rows=fastpath.WriteSet(
-            order=order,
-            order_audit=order_event,
-            fills=work.fills,
-            fill_audits=fill_events,
-            journals=posting.journals,
-            balances=posting.dirty_balances(),
-            position=work.position,
-            snapshot=snapshot,
-        ),
+    journals, work.posting.journals = work.posting.journals, []
+    return fastpath.WriteSet(
+        order=work.order,
+        order_audit=order_event,
+        fills=work.fills,
+        fill_audits=fill_events,
+        journals=journals,
+        snapshot=snapshot,
     )
-    posting.journals = []
-    posting.mark_clean()
-    for event in [order_event, *fill_events] if order_event is not None else fill_events:
+
+
+def write_set_logged(write_set: fastpath.WriteSet) -> None:
+    """The audit log lines, once the rows are written."""
+    if write_set.order_audit is not None:
+        audit_logged(write_set.order_audit)
+    for event in write_set.fill_audits:
         audit_logged(event)
 
 
@@ -282,8 +290,8 @@ def _snapshot_row(*, portfolio: Portfolio, value: Any, reason: str) -> EquitySna
 def after_commit(*, order: Order, event: str, fills: list[Fill]) -> None:
     """Push to the portfolio page, count metrics and update the matcher index once committed.
 
-    Registered before the writes go out (the COMMIT may travel with them) and built when the
-    hook runs, from the same objects: by then they carry their new primary keys."""
+    Built when the hook runs, from the same objects: by then they carry their new primary
+    keys."""
     from apps.portfolio import matcher, metrics, realtime
     from apps.portfolio.services.pushes import portfolio_push
 
