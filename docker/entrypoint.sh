@@ -1,5 +1,5 @@
 #!/bin/sh
-# Starts one process of the platform. Usage: entrypoint.sh web|worker|beat|feeds|manage ...
+# Starts one process of the platform. Usage: entrypoint.sh web|worker|beat|feeds|monitor|manage ...
 set -eu
 
 role="${1:-web}"
@@ -30,6 +30,11 @@ case "$role" in
   feeds)
     export PROCESS_ROLE=feeds
     exec python manage.py run_feeds "$@"
+    ;;
+  monitor)
+    # One per deployment: alerts when Postgres, Redis or the broker is down (apps.ops.monitor).
+    export PROCESS_ROLE=monitor
+    exec python manage.py monitor_dependencies --heartbeat-file /tmp/ptp-monitor.alive "$@"
     ;;
   manage)
     exec python manage.py "$@"

@@ -3,7 +3,14 @@
 ``alert_raise`` is the one entry point (safety, feeds, bots, the watchdog). Per rule and
 channel an alert is dropped when the same dedup key was sent within the rule's window
 (de-duplication) or when the rule already sent ``max_per_hour`` in the last hour (rate
-limit). Survivors are stored and delivered after the caller's transaction commits.
+limit). Survivors are stored and delivered after the caller's transaction commits: by a
+Celery task, or in the calling process with ``inline=True`` (the dependency monitor, which
+must not rely on the broker it may be reporting down).
+
+Without a database there are no rules to read and nowhere to store a row: the dependency
+monitor then sends through the rules it read earlier (``alert_rules_matching``, else the
+settings' rules) with ``alert_send_direct`` and stores what it sent later with
+``alert_notifications_record``.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -84,7 +92,7 @@ def _admission(*, rule: AlertRule, channel: str, dedup_key: str) -> str:
     return AlertNotification.Status.PENDING
 
 
-def _admit(*, rule: AlertRule, channel: str, fields: dict[str, Any]) -> AlertOutcome:
+def _admit(*, rule: AlertRule, channel: str, fields: dict[str, Any], deliver: Callable[[int], Any]) -> AlertOutcome:
     # The row lock on the rule serialises concurrent raisers, so two processes cannot both
     # pass the de-duplication check for the same key.
     AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
@@ -93,7 +101,7 @@ def _admit(*, rule: AlertRule, channel: str, fields: dict[str, Any]) -> AlertOut
     if status != AlertNotification.Status.PENDING:
         return AlertOutcome(rule=rule.name, channel=channel, status=status)
     notification = AlertNotification.objects.create(rule=rule, channel=channel, **fields)
-    transaction.on_commit(lambda: _deliver_enqueue(notification.pk))
+    transaction.on_commit(lambda: deliver(notification.pk))
     return AlertOutcome(rule=rule.name, channel=channel, status=status, notification_id=notification.pk)
 
 
@@ -101,6 +109,28 @@ def _deliver_enqueue(notification_id: int) -> None:
     from apps.ops.tasks import alert_deliver_task
 
     alert_deliver_task.delay(notification_id)
+
+
+def _deliver_inline(notification_id: int) -> None:
+    try:
+        alert_deliver(notification_id=notification_id)
+    except Exception:
+        # Runs after commit: the alert may be out already (the status update failed), and a
+        # raise here would make the caller think the alert was lost and send it again.
+        logger.exception("alert %s: inline delivery failed", notification_id)
+
+
+def _alert_fields(
+    *, kind: str, severity: str, title: str, message: str, dedup_key: str, data: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "severity": Severity(severity),
+        "dedup_key": (dedup_key or f"{kind}:{title}")[:200],
+        "title": title[:200],
+        "message": message,
+        "data": json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
+    }
 
 
 def alert_raise(
@@ -111,22 +141,17 @@ def alert_raise(
     message: str = "",
     dedup_key: str = "",
     data: dict[str, Any] | None = None,
+    inline: bool = False,
 ) -> list[AlertOutcome]:
     """Route one alert to every matching rule's channels (see the module docstring)."""
     alert_rules_sync_from_settings()
-    fields = {
-        "kind": kind,
-        "severity": Severity(severity),
-        "dedup_key": (dedup_key or f"{kind}:{title}")[:200],
-        "title": title[:200],
-        "message": message,
-        "data": json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
-    }
+    fields = _alert_fields(kind=kind, severity=severity, title=title, message=message, dedup_key=dedup_key, data=data)
+    deliver = _deliver_inline if inline else _deliver_enqueue
     outcomes = []
     with transaction.atomic():
         for rule in _matching_rules(kind=kind, severity=severity, data=fields["data"]):
             for channel in _channels(rule):
-                outcomes.append(_admit(rule=rule, channel=channel, fields=fields))
+                outcomes.append(_admit(rule=rule, channel=channel, fields=fields, deliver=deliver))
     logger.warning("alert %s/%s %s: %s", kind, severity, fields["dedup_key"], [o.status for o in outcomes])
     return outcomes
 
@@ -186,10 +211,8 @@ def _send_email(notification: AlertNotification) -> None:
     )
 
 
-def alert_deliver(*, notification_id: int) -> AlertNotification:
-    notification = AlertNotification.objects.select_related("rule").get(pk=notification_id)
-    if notification.status == AlertNotification.Status.SENT:
-        return notification  # a redelivered task must not send twice
+def _send(notification: AlertNotification) -> None:
+    """Send by the notification's channel and set its status (the caller saves it, if it can)."""
     sender = _send_email if notification.channel == AlertNotification.Channel.EMAIL else _send_webhook
     notification.attempts += 1
     try:
@@ -202,5 +225,100 @@ def alert_deliver(*, notification_id: int) -> AlertNotification:
         notification.status = AlertNotification.Status.SENT
         notification.sent_at = timezone.now()
         notification.error = ""
+
+
+def alert_deliver(*, notification_id: int) -> AlertNotification:
+    notification = AlertNotification.objects.select_related("rule").get(pk=notification_id)
+    if notification.status == AlertNotification.Status.SENT:
+        return notification  # a redelivered task must not send twice
+    _send(notification)
     notification.save(update_fields=["status", "error", "attempts", "sent_at"])
     return notification
+
+
+# ---- without a database (the dependency monitor while Postgres is down) ----------------
+
+
+def alert_rules_matching(*, kind: str, severity: str) -> list[AlertRule]:
+    """The operator rules an alert of this kind and severity goes to (reads the database)."""
+    alert_rules_sync_from_settings()
+    return [rule for rule in _matching_rules(kind=kind, severity=severity, data={}) if _channels(rule)]
+
+
+def alert_rules_from_settings(*, kind: str, severity: str) -> list[AlertRule]:
+    """The same from settings alone, unsaved: what a process that never reached the database
+    knows about where alerts go."""
+    rank = SEVERITY_RANK[Severity(severity)]
+    rules = []
+    for spec in settings.OPS_ALERT_RULES:
+        rule = AlertRule(**{**spec, "source": AlertRule.Source.SETTINGS})
+        if (
+            rule.kind in (kind, AlertKind.ANY)
+            and SEVERITY_RANK[Severity(rule.min_severity)] <= rank
+            and _channels(rule)
+        ):
+            rules.append(rule)
+    return rules
+
+
+def alert_send_direct(
+    *,
+    rules: list[AlertRule],
+    kind: str,
+    severity: str,
+    title: str,
+    message: str = "",
+    dedup_key: str = "",
+    data: dict[str, Any] | None = None,
+) -> list[AlertNotification]:
+    """Send now to every channel of ``rules`` without touching the database; returns the
+    unsaved notifications (sent or failed) for ``alert_notifications_record``. No de-duplication
+    or rate limit here: the caller raises once per outage."""
+    fields = _alert_fields(kind=kind, severity=severity, title=title, message=message, dedup_key=dedup_key, data=data)
+    notifications = []
+    for rule in rules:
+        for channel in _channels(rule):
+            notification = AlertNotification(rule=rule, channel=channel, created_at=timezone.now(), **fields)
+            ALERTS.labels(kind=kind, status=AlertNotification.Status.PENDING).inc()
+            _send(notification)
+            notifications.append(notification)
+    statuses = [n.status for n in notifications]
+    logger.warning("alert %s/%s %s sent without the database: %s", kind, severity, fields["dedup_key"], statuses)
+    return notifications
+
+
+_RECORDED_FIELDS = (
+    "channel",
+    "status",
+    "kind",
+    "severity",
+    "dedup_key",
+    "title",
+    "message",
+    "data",
+    "error",
+    "attempts",
+    "sent_at",
+)
+
+
+def alert_notifications_record(*, notifications: list[AlertNotification]) -> int:
+    """Store notifications sent by ``alert_send_direct``, dated when they were sent. Rules
+    are found again by name (a rule deleted meanwhile drops its rows). Raises the database's
+    error while it is still down; ``notifications`` are left untouched for the next try."""
+    alert_rules_sync_from_settings()
+    by_name = {rule.name: rule for rule in AlertRule.objects.filter(name__in={n.rule.name for n in notifications})}
+    stored = 0
+    with transaction.atomic():
+        for notification in notifications:
+            rule = by_name.get(notification.rule.name)
+            if rule is None:
+                logger.warning("alert rule %s is gone: %s not stored", notification.rule.name, notification.dedup_key)
+                continue
+            row = AlertNotification.objects.create(
+                rule=rule, **{name: getattr(notification, name) for name in _RECORDED_FIELDS}
+            )
+            # created_at is auto_now_add: put back when the alert really went out.
+            AlertNotification.objects.filter(pk=row.pk).update(created_at=notification.created_at)
+            stored += 1
+    return stored

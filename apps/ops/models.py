@@ -20,6 +20,7 @@ class AlertKind(models.TextChoices):
     BOT_ERROR = "bot_error"
     KILL_SWITCH = "kill_switch"
     ERROR_RATE = "error_rate"
+    DEPENDENCY_DOWN = "dependency_down"  # Postgres, Redis or the broker (apps.ops.monitor)
     OTHER = "other"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -67,6 +68,33 @@ def channel_layer_probe(alias: str = "default") -> ProbeOutcome:
     for host in config.get("CONFIG", {}).get("hosts", []):
         _redis_ping(host if isinstance(host, str) else host["address"])
     return ProbeOutcome()
+
+
+def redis_urls() -> list[str]:
+    """Every Redis server the caches and the channel layer use, each once, in order."""
+    urls: list[str] = []
+    caches: dict[str, dict[str, Any]] = settings.CACHES
+    layers: dict[str, dict[str, Any]] = settings.CHANNEL_LAYERS
+    for cache in caches.values():
+        if "redis" in cache["BACKEND"].lower():
+            location = cache.get("LOCATION", "")
+            urls += re.split("[;,]", location) if isinstance(location, str) else list(location)
+    for layer in layers.values():
+        if "InMemory" not in layer["BACKEND"]:
+            hosts = layer.get("CONFIG", {}).get("hosts", [])
+            urls += [host if isinstance(host, str) else host["address"] for host in hosts]
+    return list(dict.fromkeys(url.strip() for url in urls if url.strip()))
+
+
+def redis_probe() -> ProbeOutcome:
+    """PING every Redis this process uses, with the probe timeout (no cache round trip: the
+    cache client has no timeout and would hang on an unreachable host)."""
+    urls = redis_urls()
+    if not urls:
+        return ProbeOutcome(status=SKIPPED, detail="no Redis configured")
+    for url in urls:
+        _redis_ping(url)
+    return ProbeOutcome(data={"servers": len(urls)})
 
 
 def celery_broker_probe() -> ProbeOutcome:

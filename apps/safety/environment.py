@@ -15,7 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 MIN_SCORE = Decimal("0.90")
-PRODUCTION_ROLES = frozenset({"web", "worker", "beat", "feeds"})
+PRODUCTION_ROLES = frozenset({"web", "worker", "beat", "feeds", "monitor"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE_OR_UNSET = frozenset({"", "0", "false", "no", "off"})
 

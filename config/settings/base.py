@@ -37,8 +37,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Which process this is (web, worker, beat, feeds, embedded); used by metrics and checks.
-PROCESS_ROLE = env_choice("PROCESS_ROLE", "embedded", ("embedded", "web", "worker", "beat", "feeds", "test"))
+# Which process this is (web, worker, beat, feeds, monitor, embedded); used by metrics and checks.
+PROCESS_ROLE = env_choice("PROCESS_ROLE", "embedded", ("embedded", "web", "worker", "beat", "feeds", "monitor", "test"))
 
 # APPS
 INSTALLED_APPS = [

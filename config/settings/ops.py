@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str, env_url
+from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
 
 MONITORING_ENABLED = env_bool("MONITORING_ENABLED", False)
 
@@ -34,6 +34,14 @@ ALERT_MAX_PER_HOUR = env_int("ALERT_MAX_PER_HOUR", 20, minimum=1)
 ALERT_FEED_DOWN_SECONDS = env_int("ALERT_FEED_DOWN_SECONDS", 120, minimum=1)
 ALERT_ERRORS_PER_MINUTE = env_int("ALERT_ERRORS_PER_MINUTE", 20, minimum=1)
 ALERT_WEBHOOK_TIMEOUT = env_int("ALERT_WEBHOOK_TIMEOUT", 5, minimum=1, maximum=60)
+# The dependency monitor (python manage.py monitor_dependencies, the "monitor" process)
+# probes Postgres, Redis and the broker every ALERT_DEPENDENCY_CHECK_SECONDS;
+# ALERT_DEPENDENCY_FAILURES failed checks in a row raise a "dependency_down" alert and
+# ALERT_DEPENDENCY_RECOVERIES good ones in a row resolve it. A restart shorter than
+# FAILURES x CHECK_SECONDS stays silent by design (readiness still shows it).
+ALERT_DEPENDENCY_CHECK_SECONDS = env_float("ALERT_DEPENDENCY_CHECK_SECONDS", 10.0, minimum=0.1)
+ALERT_DEPENDENCY_FAILURES = env_int("ALERT_DEPENDENCY_FAILURES", 3, minimum=1)
+ALERT_DEPENDENCY_RECOVERIES = env_int("ALERT_DEPENDENCY_RECOVERIES", 2, minimum=1)
 
 # Rules defined here are synced into the AlertRule table (source="settings") and editable
 # copies can be added in the admin. One default rule routes everything to the configured

@@ -64,7 +64,7 @@ def test_prod_compose_has_every_process_with_health_and_limits():
     import yaml
 
     services = yaml.safe_load((DOCKER / "docker-compose.prod.yml").read_text())["services"]
-    expected = {"web", "worker", "beat", "feeds", "postgres", "redis", "rabbitmq"}
+    expected = {"web", "worker", "beat", "feeds", "monitor", "postgres", "redis", "rabbitmq"}
     expected |= {"prometheus", "alertmanager", "grafana", "nginx"}
     assert expected <= set(services)
     for name in expected:

@@ -1,5 +1,6 @@
 """Fault-injection fixtures: private Redis and PostgreSQL servers (never the shared ones),
-feeds subprocesses, and an alert rule whose notifications the tests can count."""
+feeds and monitor subprocesses, an alert rule whose notifications the tests can count, and
+a webhook receiver for the alerts a subprocess sends."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from django.db import connection
 from django.test import override_settings
 
 from tests.conftest import IN_CI
+from tests.ops.conftest import WebhookSink
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -155,26 +158,35 @@ def alert_outbox(db: Any, settings: Any) -> Any:
 
 
 def feeds_env(*, sim: Any, redis_url: str = "", prefix: str = "", **extra: str) -> dict[str, str]:
+    env = app_env(
+        BINANCE_REST_URL=sim.binance_rest_url,
+        BINANCE_WS_URL=sim.binance_ws_url,
+        KUCOIN_REST_URL=sim.kucoin_rest_url,
+        MARKET_BACKFILL_CANDLES="20",
+        MARKET_FEED_STALE_S="2",
+        MARKET_GAP_GRACE_MS="8000",
+        MARKET_REST_MAX_RPS="50",
+        MARKET_LEASE_TTL_S="3",
+        PROCESS_ROLE="feeds",
+        **extra,
+    )
+    if redis_url:
+        env.update(REDIS_URL=redis_url, CACHE_KEY_PREFIX=prefix, CHANNEL_LAYER_PREFIX=prefix)
+    return env
+
+
+def app_env(**extra: str) -> dict[str, str]:
+    """A subprocess environment on the test database, no Redis, embedded Celery: add what the
+    test is about."""
     db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        "BINANCE_REST_URL": sim.binance_rest_url,
-        "BINANCE_WS_URL": sim.binance_ws_url,
-        "KUCOIN_REST_URL": sim.kucoin_rest_url,
-        "MARKET_BACKFILL_CANDLES": "20",
-        "MARKET_FEED_STALE_S": "2",
-        "MARKET_GAP_GRACE_MS": "8000",
-        "MARKET_REST_MAX_RPS": "50",
-        "MARKET_LEASE_TTL_S": "3",
-        "PROCESS_ROLE": "feeds",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         **extra,
     }
     env.pop("REDIS_URL", None)
-    if redis_url:
-        env.update(REDIS_URL=redis_url, CACHE_KEY_PREFIX=prefix, CHANNEL_LAYER_PREFIX=prefix)
     return env
 
 
@@ -200,3 +212,96 @@ def redis_cache_settings(url: str, prefix: str) -> Any:
             }
         }
     )
+
+
+@pytest.fixture
+def webhook_sink() -> Iterator[WebhookSink]:
+    sink = WebhookSink()
+    yield sink
+    sink.close()
+
+
+# The monitor checking five times a second: 3 failed checks (~0.6 s) make an outage.
+MONITOR_FAST = {
+    "ALERT_DEPENDENCY_CHECK_SECONDS": "0.2",
+    "ALERT_DEPENDENCY_FAILURES": "3",
+    "ALERT_DEPENDENCY_RECOVERIES": "2",
+}
+
+
+def spawn_monitor(env: dict[str, str], *, webhook_url: str, log: Path) -> subprocess.Popen:
+    """manage.py monitor_dependencies with the settings rule "default" posting to webhook_url;
+    wait for "monitoring ..." in its log before causing an outage."""
+    env = {**env, **MONITOR_FAST, "PROCESS_ROLE": "monitor", "ALERT_WEBHOOK_URL": webhook_url}
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "monitor_dependencies"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+class TcpProxy:
+    """A loopback TCP forwarder in front of a real server. ``cut()`` closes the listener and
+    every connection through it, so clients see the server gone (refused, reset) without
+    restarting a server other tests share; ``restore()`` listens again on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            # shutdown() first: close() alone does not wake the thread blocked in accept(),
+            # which would keep the port listening.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            if self._listener is not listener:
+                client.close()
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)

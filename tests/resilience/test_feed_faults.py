@@ -1,6 +1,7 @@
 """Feed faults end to end: kill -9 of the feeds process, a Redis restart under it, a stalled
 and a flooding simulator. Each time the feed recovers by itself, the stored candles equal
-the simulator's own (no hole, no duplicate) and the watchdog raised the right alert."""
+the simulator's own (no hole, no duplicate) and the right alert was raised: by the
+watchdog for the feed, by the monitor process for Redis (and resolved when it was back)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from apps.ops.watchdog import feed_watch
 from tests.market.conftest import exchange_sim_factory  # noqa: F401 - fixture
 from tests.market.feeds.helpers import assert_candles_match, last_closed, start_feed, wait_covered, wait_messages
 
-from .conftest import feeds_env, redis_cache_settings, spawn_feeds, wait_for
+from .conftest import feeds_env, redis_cache_settings, spawn_feeds, spawn_monitor, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -92,33 +93,54 @@ def test_kill_9_of_feeds_process_alerts_and_a_restart_fills_the_gap(
 def test_redis_restart_under_the_feeds_process_recovers_on_its_own(
     exchange_sim_factory,  # noqa: F811
     private_redis,
+    alert_outbox,
+    webhook_sink,
     watch_settings,
     tmp_path,
 ):
     sim = exchange_sim_factory(seed=6, clock_speed=60.0, symbols=SYMBOLS)
     start_ms = sim.now_ms()
     prefix = f"res-{secrets.token_hex(4)}"
-    feeds = spawn_feeds(feeds_env(sim=sim, redis_url=private_redis.url, prefix=prefix), SYMBOLS, tmp_path / "f.log")
+    env = feeds_env(sim=sim, redis_url=private_redis.url, prefix=prefix)
+    monitor_log = tmp_path / "monitor.log"
+    monitor = spawn_monitor(env, webhook_url=webhook_sink.url, log=monitor_log)
+    feeds = spawn_feeds(env, SYMBOLS, tmp_path / "f.log")
     try:
         with redis_cache_settings(private_redis.url, prefix):
             assert wait_for(lambda: _covered(sim), 30, step=0.3), (tmp_path / "f.log").read_text()[-3000:]
+            monitoring = wait_for(lambda: "monitoring postgres, redis" in monitor_log.read_text(), 30)
+            assert monitoring, monitor_log.read_text()
+            assert webhook_sink.received == []  # everything up: no alert
             private_redis.stop()
             # While Redis is gone the readiness probe says so (what ops sees and alerts on).
             with pytest.raises(Exception):  # noqa: B017 - any client error is "down"
                 cache_probe()
             time.sleep(2)
+            # ...and the monitor raised the alert (de-duplicated in its memory, not in Redis).
+            assert wait_for(lambda: webhook_sink.states("redis") == ["firing"], 20), monitor_log.read_text()[-3000:]
             private_redis.start()  # same port, empty: state must be rebuilt by the feeds
             assert feeds.poll() is None, "the feeds process died with Redis"
             assert wait_for(lambda: feed_status_get("binance")["state"] == "live", 20), "no fresh feed status"
             assert cache_probe().status != DOWN
+            assert wait_for(lambda: webhook_sink.states("redis") == ["firing", "resolved"], 20), monitor_log.read_text()
             assert wait_for(lambda: _covered(sim), 30, step=0.3), "candles stopped after the Redis restart"
             targets = {tf: last_closed(sim, tf) for tf in TIMEFRAMES}
             assert wait_for(lambda: _covered(sim), 10, step=0.3)
     finally:
-        feeds.terminate()
-        feeds.wait(15)
+        for proc in (feeds, monitor):
+            proc.terminate()
+            proc.wait(15)
     assert_candles_match(sim, "binance", SYMBOLS, targets, since_ms=start_ms)
     _no_duplicates()
+    # One alert and one resolution per rule and channel: the test's email rule and the
+    # monitor's settings rule (webhook). Only Redis went down.
+    rows = [(n.rule.name, n.data["dependency"], n.data["state"], n.status) for n in alert_outbox("dependency_down")]
+    assert sorted(rows) == [
+        ("default", "redis", "firing", "sent"),
+        ("default", "redis", "resolved", "sent"),
+        ("resilience", "redis", "firing", "sent"),
+        ("resilience", "redis", "resolved", "sent"),
+    ]
 
 
 def test_stalled_simulator_alerts_and_the_feed_recovers(exchange_sim_factory, alert_outbox, watch_settings):  # noqa: F811
