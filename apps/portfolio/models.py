@@ -101,7 +101,8 @@ class LedgerEntry(models.Model):
         FEES = "fees"  # fees paid to the (simulated) exchange
 
     journal = models.ForeignKey(Journal, on_delete=models.CASCADE, related_name="entries")
-    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="ledger_entries")
+    # No index of its own: ``ledger_sum`` starts with portfolio (one index less per entry).
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="ledger_entries", db_index=False)
     asset = models.CharField(max_length=16)
     account = models.CharField(max_length=16, choices=Account.choices)
     amount = money_field(help_text="signed: + credits the account")
@@ -142,7 +143,8 @@ class Order(models.Model):
 
     OPEN_STATUSES = (Status.NEW, Status.PARTIALLY_FILLED)
 
-    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="orders")
+    # No index of its own: ``uniq_client_order_id`` starts with portfolio.
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="orders", db_index=False)
     client_order_id = models.CharField(max_length=64)
     request_hash = models.CharField(max_length=64, help_text="fingerprint of the request, for idempotency")
     exchange = models.CharField(max_length=16, choices=Exchange.choices)
@@ -156,7 +158,7 @@ class Order(models.Model):
     quote_quantity = money_field(null=True, blank=True)
     price = money_field(null=True, blank=True)
     stop_price = money_field(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     triggered = models.BooleanField(default=False, help_text="a stop/take-profit that has triggered")
     filled_qty = money_field()
     filled_quote = money_field()
@@ -191,7 +193,11 @@ class Order(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["portfolio", "client_order_id"], name="uniq_client_order_id")]
-        indexes = [models.Index(fields=["exchange", "symbol", "status"], name="order_open_idx")]
+        # A plain index on status (the ``db_index`` one adds a LIKE-pattern twin nobody uses).
+        indexes = [
+            models.Index(fields=["exchange", "symbol", "status"], name="order_open_idx"),
+            models.Index(fields=["status"], name="order_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.side} {self.order_type} {self.symbol} {self.status}"
@@ -259,7 +265,8 @@ class EquitySnapshot(models.Model):
         SCHEDULE = "schedule"
         RESET = "reset"
 
-    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="equity_snapshots")
+    # No index of its own: ``equity_series`` starts with portfolio.
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="equity_snapshots", db_index=False)
     ts = models.DateTimeField(db_index=True)
     equity = money_field()
     cash = money_field()

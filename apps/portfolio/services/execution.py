@@ -115,25 +115,30 @@ def _fill_row(*, order: Order, part: engine.FillSlice, quote: Decimal, fee: Deci
 
 
 def _post_fill(*, posting: Posting, order: Order, qty: Decimal, quote: Decimal, fee: Decimal) -> None:
+    # A resting order pays from what it reserved; a market order, which never rests and so
+    # reserves nothing (its balance was checked under the portfolio lock), pays from free.
+    source = LOCKED if order.locked_asset else FREE
     base, quote_asset = order.base_asset, order.quote_asset
     if order.side == "buy":
         moves = [
-            (quote_asset, LOCKED, -quote),
+            (quote_asset, source, -quote),
             (quote_asset, MARKET, quote),
             (base, MARKET, -qty),
             (base, FREE, qty - fee),
             (base, FEES, fee),
         ]
-        order.locked_amount -= quote
+        spent = quote
     else:
         moves = [
-            (base, LOCKED, -qty),
+            (base, source, -qty),
             (base, MARKET, qty),
             (quote_asset, MARKET, -quote),
             (quote_asset, FREE, quote - fee),
             (quote_asset, FEES, fee),
         ]
-        order.locked_amount -= qty
+        spent = qty
+    if source == LOCKED:
+        order.locked_amount -= spent
     posting.post(kind="fill", order=order, moves=moves, memo=f"fill {order.side} {qty} {order.symbol}")
 
 

@@ -73,22 +73,36 @@ _SNAPSHOT_FIELDS = _columns(EquitySnapshot)
 
 # -- phase 1: lock and read -----------------------------------------------------------------
 
-_LOCK_PORTFOLIO = (
-    f"UPDATE {Portfolio._meta.db_table} SET order_seq = order_seq + %s "  # noqa: S608 - constants only  # nosec B608
-    f"WHERE id = %s RETURNING {_select_list(Portfolio)}"
+# Batch-wide statements (arrays in, one statement whatever the batch size). Row locks are
+# taken in id order (a locking SELECT locks rows as its ORDER BY returns them), so batches
+# sharing portfolios never wait on each other in a cycle; the UPDATE then only touches rows
+# this transaction holds already.
+_PT, _OT, _BT, _PST = (
+    Portfolio._meta.db_table,
+    Order._meta.db_table,
+    Balance._meta.db_table,
+    Position._meta.db_table,
+)
+_LOCK_PORTFOLIOS = f"SELECT id FROM {_PT} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"  # noqa: S608  # nosec B608 - model constants
+_TAKE_SEQUENCES = (
+    f"UPDATE {_PT} AS p SET order_seq = p.order_seq + v.n "  # noqa: S608  # nosec B608 - model constants
+    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, n) WHERE p.id = v.id "
+    f"RETURNING {', '.join('p.' + c for c in _select_list(Portfolio).split(', '))}"
 )
 _ASYNC_COMMIT = "SELECT set_config('synchronous_commit', 'off', true)"
 _EXISTING_ORDERS = (
-    f"SELECT client_order_id, id FROM {Order._meta.db_table} "  # noqa: S608  # nosec B608 - model constants
-    "WHERE portfolio_id = %s AND client_order_id = ANY(%s)"
+    f"SELECT o.portfolio_id, o.client_order_id, o.id FROM {_OT} AS o "  # noqa: S608  # nosec B608 - model constants
+    "JOIN unnest(%s::bigint[], %s::text[]) AS v(portfolio_id, client_order_id) "
+    "ON o.portfolio_id = v.portfolio_id AND o.client_order_id = v.client_order_id"
 )
 _LOCK_BALANCES = (
-    f"SELECT {_select_list(Balance)} FROM {Balance._meta.db_table} "  # noqa: S608  # nosec B608 - model constants
-    "WHERE portfolio_id = %s ORDER BY portfolio_id, asset FOR UPDATE"
+    f"SELECT {_select_list(Balance)} FROM {_BT} "  # noqa: S608  # nosec B608 - model constants
+    "WHERE portfolio_id = ANY(%s::bigint[]) ORDER BY portfolio_id, asset FOR UPDATE"
 )
 _POSITIONS = (
-    f"SELECT {_select_list(Position)} FROM {Position._meta.db_table} "  # noqa: S608  # nosec B608 - model constants
-    "WHERE portfolio_id = %s AND symbol = ANY(%s)"
+    f"SELECT {', '.join('p.' + c for c in _select_list(Position).split(', '))} FROM {_PST} AS p "  # noqa: S608  # nosec B608 - model constants
+    "JOIN unnest(%s::bigint[], %s::text[]) AS v(portfolio_id, symbol) "
+    "ON p.portfolio_id = v.portfolio_id AND p.symbol = v.symbol"
 )
 
 
@@ -131,33 +145,33 @@ def _run(statements: list[tuple[SQL, Any]]) -> list[list[tuple]]:
 
 
 def orders_open(*, wanted: dict[int, OpenRequest], async_commit: bool) -> dict[int, OpenState]:
-    """Lock each portfolio (taking its next sequence numbers) and its balances, read the
-    positions and earlier client order ids: one round trip for the whole batch. Portfolios
-    are locked in id order, so two batches never wait on each other in a cycle; each
-    portfolio's reads follow its lock on the server, so they see the latest committed state.
-    A portfolio that no longer exists is missing from the result."""
+    """Lock the batch's portfolios (taking their next sequence numbers) and their balances,
+    read their positions and earlier client order ids: five statements, one round trip,
+    whatever the batch size. The statements run in that order on the server, so the reads
+    see the latest committed state. A portfolio that no longer exists is missing from the
+    result."""
+    ids = sorted(wanted)
+    keys = [(pid, cid) for pid in ids for cid in sorted(wanted[pid].client_order_ids)]
+    symbols = [(pid, symbol) for pid in ids for symbol in sorted(wanted[pid].symbols)]
     statements: list[tuple[SQL, Any]] = [(_ASYNC_COMMIT, None)] if async_commit else []
-    ordered = sorted(wanted)
-    for portfolio_id in ordered:
-        request = wanted[portfolio_id]
-        statements += [
-            (_LOCK_PORTFOLIO, (request.orders, portfolio_id)),
-            (_EXISTING_ORDERS, (portfolio_id, sorted(request.client_order_ids))),
-            (_LOCK_BALANCES, (portfolio_id,)),
-            (_POSITIONS, (portfolio_id, sorted(request.symbols))),
-        ]
-    results = _run(statements)[1 if async_commit else 0 :]
-    states = {}
-    for index, portfolio_id in enumerate(ordered):
-        locked, existing, balances, positions = results[4 * index : 4 * index + 4]
-        if not locked:
-            continue
-        states[portfolio_id] = OpenState(
-            portfolio=_instance(Portfolio, locked[0]),
-            balances={row.asset: row for row in (_instance(Balance, r) for r in balances)},
-            positions={row.symbol: row for row in (_instance(Position, r) for r in positions)},
-            existing_order_ids=dict(existing),
-        )
+    statements += [
+        (_LOCK_PORTFOLIOS, (ids,)),
+        (_TAKE_SEQUENCES, (ids, [wanted[pid].orders for pid in ids])),
+        (_EXISTING_ORDERS, ([pid for pid, _ in keys], [cid for _, cid in keys])),
+        (_LOCK_BALANCES, (ids,)),
+        (_POSITIONS, ([pid for pid, _ in symbols], [symbol for _, symbol in symbols])),
+    ]
+    _, portfolios, existing, balances, positions = _run(statements)[1 if async_commit else 0 :]
+    states = {
+        portfolio.pk: OpenState(portfolio=portfolio, balances={}, positions={}, existing_order_ids={})
+        for portfolio in (_instance(Portfolio, row) for row in portfolios)
+    }
+    for portfolio_id, client_order_id, order_id in existing:
+        states[portfolio_id].existing_order_ids[client_order_id] = order_id
+    for balance in (_instance(Balance, row) for row in balances):
+        states[balance.portfolio_id].balances[balance.asset] = balance
+    for position in (_instance(Position, row) for row in positions):
+        states[position.portfolio_id].positions[position.symbol] = position
     return states
 
 
