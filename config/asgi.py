@@ -29,3 +29,10 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+if settings.PROCESS_ROLE in ("web", "embedded"):
+    # A long-running server from here on (daphne, `serve`): keep full GC passes off the
+    # WebSocket fan-out's tail latency (apps/core/gc_tuning.py). Not in tests or tools.
+    from apps.core.gc_tuning import gc_server_tune
+
+    gc_server_tune()

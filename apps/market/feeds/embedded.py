@@ -115,6 +115,9 @@ def feed_configs(
                 queue_size=settings.MARKET_WS_QUEUE_SIZE,
                 flush_ms=settings.MARKET_CACHE_FLUSH_MS,
                 push_hz=settings.MARKET_PUSH_HZ,
+                # Stable per exchange (also when run_feeds runs one exchange per process): the
+                # exchanges' pushes interleave rather than coincide.
+                push_phase=EXCHANGES.index(exchange) / len(EXCHANGES) if exchange in EXCHANGES else 0.0,
                 reconnect_max_s=settings.MARKET_RECONNECT_MAX_S,
                 lease_ttl_s=settings.MARKET_LEASE_TTL_S,
                 lease_client=client,

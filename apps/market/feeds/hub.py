@@ -2,15 +2,31 @@
 coalesced cache/push batches out (pure: no ORM, no I/O; the runner does the I/O).
 
 Hot path: ``handle(event)``. Everything per-event is O(1) and allocation-light; the work
-that scales with subscribers (cache writes, channel-layer pushes, forming candles of the
-larger timeframes) happens in ``flush()`` a few times a second, for dirty symbols only.
+that scales with subscribers happens a few times a second, for dirty symbols only, on two
+cadences driven by the runner:
+
+- ``flush_cache()`` every cache flush (``MARKET_CACHE_FLUSH_MS``): cache entries of every
+  symbol changed since the last flush;
+- ``pushes_due(now)`` on every push tick (``push_next_at(now)``): the channel-layer pushes.
+
+Push scheduling. The push interval (``1 / push_hz``) is cut into ticks, one per symbol (but
+at least ``min_push_tick_s`` apart), and each symbol owns one tick's slot; on each tick only
+the symbols of that slot are pushed (if dirty). Pushing every due symbol in the same flush
+made every symbol fall due together, so each push round left as one burst of (symbols x
+subscribers) frames and the last frames waited behind the first (docs/PERFORMANCE.md,
+WebSocket fan-out); slots spread the same frames evenly over the interval. Guarantees: at most one push per symbol per slot occurrence
+(once per push interval); a symbol dirty at time t is pushed by its next slot, within one
+push interval; closed candles and new trades accumulate until that push (nothing dropped).
+Ticks sit on a grid of the monotonic clock (offset by ``push_phase`` of a tick), so two feeds
+with different phases interleave instead of pushing at the same instants.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from apps.market.aggregator import CandleAggregator
@@ -35,6 +51,9 @@ class FeedHub:
         indicator_hook: IndicatorHook | None = None,
         recent_trades: int = 50,
         push_hz: float = 4.0,
+        symbols: Sequence[str] = (),
+        push_phase: float = 0.0,
+        min_push_tick_s: float = 0.02,
     ):
         # candle_source "exchange": closed candles come from the exchange (kline x=true, REST);
         # "trades": the aggregator's own closes are final (replay, bench).
@@ -50,9 +69,20 @@ class FeedHub:
         self._new_trades: dict[str, list[TradeEvent]] = {}
         self._new_closed: dict[str, list[KlineEvent]] = {}
         self._indicators: dict[tuple[str, str], Any] = {}
-        self._dirty: set[str] = set()
-        self._last_push: dict[str, float] = {}
+        self._dirty: set[str] = set()  # changed since the last cache flush
+        self._dirty_push: set[str] = set()  # changed since the symbol's last push
         self._push_interval = 1.0 / push_hz
+        # One slot per symbol, but ticks no finer than min_push_tick_s: waking the loop every
+        # couple of milliseconds for a large symbol list would cost more than the bursts.
+        # Without a symbol list (bench/ingest.py, tests) there is one slot: every dirty symbol
+        # is pushed once per interval, on the interval's boundary.
+        self._push_slots = max(1, min(len(symbols), int(self._push_interval / min_push_tick_s)))
+        self._push_tick_s = self._push_interval / self._push_slots
+        self._push_offset = (push_phase % 1.0) * self._push_tick_s
+        self._slot: dict[str, int] = {}
+        for symbol in symbols:
+            self._slot_of(symbol)
+        self._push_tick_done: int | None = None  # the last tick pushes_due handled
         self.clock_ms = 0  # the exchange's clock, as seen in event timestamps
         self.messages = 0
         self.malformed = 0
@@ -72,6 +102,7 @@ class FeedHub:
         if event.ts_ms > self.clock_ms:
             self.clock_ms = event.ts_ms
         self._dirty.add(symbol)
+        self._dirty_push.add(symbol)
         for listener in event_listeners():
             try:
                 listener(event)
@@ -111,25 +142,62 @@ class FeedHub:
                 except Exception:
                     logger.exception("indicator hook failed on %s %s", c.symbol, c.timeframe)
             self._new_closed.setdefault(c.symbol, []).append(c)
-            self._dirty.add(c.symbol)
+            self.mark_dirty(c.symbol)
+
+    def mark_dirty(self, symbol: str) -> None:
+        """State of ``symbol`` changed outside ``handle`` (e.g. a polled ticker): cache and push it."""
+        self._dirty.add(symbol)
+        self._dirty_push.add(symbol)
 
     # -- periodic ---------------------------------------------------------------------------
-    def flush(self, now: float) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-        """Cache entries for every dirty symbol, and at most one push per symbol per push
-        interval (a symbol that is not due stays dirty for the next flush)."""
+    def flush_cache(self) -> dict[str, Any]:
+        """Cache entries for every symbol changed since the last call."""
         cache_items: dict[str, Any] = {}
-        pushes: list[tuple[str, dict[str, Any]]] = []
-        keep: set[str] = set()
         for symbol in self._dirty:
-            forming = {tf: self.aggregator.forming(symbol, tf) for tf in TIMEFRAMES}
-            cache_items.update(self._cache_entries(symbol, forming))
-            if now - self._last_push.get(symbol, 0.0) < self._push_interval:
-                keep.add(symbol)
-                continue
-            self._last_push[symbol] = now
-            pushes.append((group_name(self.exchange, symbol), self._push_message(symbol, forming)))
-        self._dirty = keep
-        return cache_items, pushes
+            cache_items.update(self._cache_entries(symbol, self._forming(symbol)))
+        self._dirty = set()
+        return cache_items
+
+    def push_next_at(self, now: float) -> float:
+        """The start of the first push tick after ``now`` (same clock as ``pushes_due``)."""
+        return (self._tick_of(now) + 1) * self._push_tick_s + self._push_offset
+
+    def pushes_due(self, now: float) -> list[tuple[str, dict[str, Any]]]:
+        """Pushes for the dirty symbols whose slot came up in the ticks since the last call.
+
+        Ticks are counted, not sampled: a late call (busy loop) covers every tick it missed, so
+        no slot is skipped and no symbol starved; each slot still counts once per occurrence."""
+        tick = self._tick_of(now)
+        last = tick - 1 if self._push_tick_done is None else self._push_tick_done
+        if tick <= last:
+            return []
+        self._push_tick_done = tick
+        slots = self._push_slots
+        due = None if tick - last >= slots else {t % slots for t in range(last + 1, tick + 1)}
+        pushes: list[tuple[str, dict[str, Any]]] = []
+        for symbol in [s for s in self._dirty_push if due is None or self._slot_of(s) in due]:
+            self._dirty_push.discard(symbol)
+            pushes.append((group_name(self.exchange, symbol), self._push_message(symbol, self._forming(symbol))))
+        return pushes
+
+    def flush(self, now: float) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        """Both cadences at once, for callers with one clock (bench/ingest.py): the cache
+        entries, and the pushes due at ``now``."""
+        return self.flush_cache(), self.pushes_due(now)
+
+    def _tick_of(self, now: float) -> int:
+        # The epsilon keeps a call made exactly at push_next_at() from rounding down a tick.
+        return math.floor((now - self._push_offset) / self._push_tick_s + 1e-9)
+
+    def _slot_of(self, symbol: str) -> int:
+        slot = self._slot.get(symbol)
+        if slot is None:
+            # Symbols not given up front take the next slot round-robin, so slots stay even.
+            slot = self._slot[symbol] = len(self._slot) % self._push_slots
+        return slot
+
+    def _forming(self, symbol: str) -> dict[str, KlineEvent | None]:
+        return {tf: self.aggregator.forming(symbol, tf) for tf in TIMEFRAMES}
 
     def _cache_entries(self, symbol: str, forming: dict[str, KlineEvent | None]) -> dict[str, Any]:
         ex = self.exchange

@@ -46,6 +46,10 @@ class FeedConfig:
     gap_check_s: float = 0.5
     flush_ms: int = 100
     push_hz: float = 4.0
+    # Where this feed's push ticks sit within a tick, as a fraction of it: feeds of one host
+    # with different phases interleave their pushes instead of sending them at the same
+    # instants (the tick grid is on the monotonic clock, which all processes share).
+    push_phase: float = 0.0
     reconnect_max_s: float = 30.0
     lease_ttl_s: float = 15.0
     lease_client: Any = None
@@ -65,6 +69,8 @@ class FeedRunner:
             closed_sink=self._closed,
             indicator_hook=indicator_hook(),
             push_hz=config.push_hz,
+            symbols=config.symbols,
+            push_phase=config.push_phase,
         )
         self.adapter: ExchangeAdapter = adapter_build(
             config.exchange, urls=config.urls, rest_rps=config.rest_rps, queue_size=config.queue_size
@@ -149,6 +155,7 @@ class FeedRunner:
             tasks = [
                 asyncio.create_task(self._stream_loop()),
                 asyncio.create_task(self._flush_loop()),
+                asyncio.create_task(self._push_loop()),
                 asyncio.create_task(self._status_loop()),
             ]
             await self._startup()
@@ -361,7 +368,7 @@ class FeedRunner:
             try:
                 for ticker in await self.adapter.tickers(self.config.symbols):
                     self.hub.tickers[ticker.symbol] = ticker
-                    self.hub._dirty.add(ticker.symbol)
+                    self.hub.mark_dirty(ticker.symbol)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -375,15 +382,34 @@ class FeedRunner:
         while True:
             await asyncio.sleep(self.config.flush_ms / 1000)
             try:
-                items, pushes = self.hub.flush(time.monotonic())
-                cache_write_many(items)
+                cache_write_many(self.hub.flush_cache())
                 await self._persist_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s flush failed", self.exchange)
+
+    async def _push_loop(self) -> None:
+        """Pushes on the hub's push ticks, apart from the cache flush: each tick sends only the
+        symbols of its slot, so the frames of a push interval leave spread over it instead of
+        in one burst per flush (see hub.py)."""
+        while True:
+            at = self.hub.push_next_at(time.monotonic())
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            try:
+                # The scheduled tick, not the wake-up time: a timer that fires a hair early must
+                # not land in the previous tick.
+                pushes = self.hub.pushes_due(max(time.monotonic(), at))
+                if pushes:
+                    # Closed candles are stored before they are pushed, as when both ran in one
+                    # flush: a client that reloads after seeing a close finds it (no-op mostly).
+                    await self._persist_pending()
                 for group, message in pushes:
                     await self._push(group, message)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("%s flush failed", self.exchange)
+                logger.exception("%s push failed", self.exchange)
 
     async def _push(self, group: str, message: dict[str, Any]) -> None:
         from channels.layers import get_channel_layer
