@@ -98,6 +98,9 @@ class GroupCommit(Generic[P]):
                     # Our request is in another lane's batch: give the lane back and wait.
                     self._leaders -= 1
                     break
+                # Counted under the lock: two lanes may form batches at once.
+                self.batches += 1
+                self.requests += len(batch)
             self._run(batch)
             if own.done:
                 self._step_down()
@@ -115,8 +118,6 @@ class GroupCommit(Generic[P]):
                 self._leaders -= 1
 
     def _run(self, batch: list[Ticket[P]]) -> None:
-        self.batches += 1
-        self.requests += len(batch)
         try:
             self._run_batch(batch)
         except BaseException as error:  # a bug in run_batch: every caller hears of it

@@ -49,9 +49,9 @@ def _columns(model: type[Model]) -> list[Any]:
     return [field for field in model._meta.concrete_fields if not field.primary_key]
 
 
-def _select_list(model: type[Model]) -> str:
+def _select_list(model: type[Model], prefix: str = "") -> str:
     # A concrete field always has a column; the stubs type Field.column as Optional.
-    return ", ".join(cast(str, field.column) for field in model._meta.concrete_fields)
+    return ", ".join(prefix + cast(str, field.column) for field in model._meta.concrete_fields)
 
 
 def _instance(model: type[_M], row: tuple) -> _M:
@@ -87,7 +87,7 @@ _LOCK_PORTFOLIOS = f"SELECT id FROM {_PT} WHERE id = ANY(%s::bigint[]) ORDER BY 
 _TAKE_SEQUENCES = (
     f"UPDATE {_PT} AS p SET order_seq = p.order_seq + v.n "  # noqa: S608  # nosec B608 - model constants
     "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, n) WHERE p.id = v.id "
-    f"RETURNING {', '.join('p.' + c for c in _select_list(Portfolio).split(', '))}"
+    f"RETURNING {_select_list(Portfolio, 'p.')}"
 )
 _ASYNC_COMMIT = "SELECT set_config('synchronous_commit', 'off', true)"
 _EXISTING_ORDERS = (
@@ -100,7 +100,7 @@ _LOCK_BALANCES = (
     "WHERE portfolio_id = ANY(%s::bigint[]) ORDER BY portfolio_id, asset FOR UPDATE"
 )
 _POSITIONS = (
-    f"SELECT {', '.join('p.' + c for c in _select_list(Position).split(', '))} FROM {_PST} AS p "  # noqa: S608  # nosec B608 - model constants
+    f"SELECT {_select_list(Position, 'p.')} FROM {_PST} AS p "  # noqa: S608  # nosec B608 - model constants
     "JOIN unnest(%s::bigint[], %s::text[]) AS v(portfolio_id, symbol) "
     "ON p.portfolio_id = v.portfolio_id AND p.symbol = v.symbol"
 )

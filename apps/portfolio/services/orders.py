@@ -2,8 +2,9 @@
 
 Order of work: safety guard -> parameter shape (caller's thread) -> one transaction, shared
 with the orders other threads of the process place at the same moment (placement.py:
-portfolio row lock, idempotency, balance row locks, exchange filters, lock funds, fill
-engine, ledger, position, audit) -> pushes after commit. Any error rolls the order back.
+portfolio row lock, idempotency, balance row locks, exchange filters, balance check (and
+funds locked for an order that may rest), fill engine, ledger, position, audit) -> pushes
+after commit. Any error rolls the order back.
 """
 
 from __future__ import annotations
