@@ -19,14 +19,9 @@ A consumer joins the group and forwards the message (or re-renders its fragment)
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
-
-logger = logging.getLogger(__name__)
 
 
 def bot_group(bot_id: int) -> str:
@@ -45,13 +40,9 @@ def event_payload(event: Any) -> dict[str, Any]:
 
 
 def _send(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # a push is best effort: the page reloads the log anyway
-        logger.warning("bot push to %s failed", group, exc_info=True)
+    from apps.portfolio.services.pushes import group_push
+
+    group_push(group=group, message=message)  # best effort: the page reloads the log anyway
 
 
 def bot_event_push(*, bot: Any, event: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MAX_DEPTH = 10
@@ -107,8 +108,44 @@ class PaperViolation:
 
 
 def normalise_key(key: Any) -> str:
-    text = _CAMEL_RE.sub("_", str(key)).lower()
+    return _normalise_text(key if isinstance(key, str) else str(key))
+
+
+# Every order request carries the same dozen keys: normalising and classifying them once
+# per process, not per request, takes the guard off the order hot path's profile. Bounded,
+# so a stream of made-up keys cannot grow memory.
+@lru_cache(maxsize=4096)
+def _normalise_text(text: str) -> str:
+    text = _CAMEL_RE.sub("_", text).lower()
     return _SEP_RE.sub("_", text).strip("_")
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyRules:
+    """Which rules a (normalised) key is subject to, whatever its value."""
+
+    secret: bool
+    mode: bool
+    paper: bool
+    exchange_verb: bool
+    real_flag: bool
+    account: bool
+
+    def any(self) -> bool:
+        return self.secret or self.mode or self.paper or self.exchange_verb or self.real_flag or self.account
+
+
+@lru_cache(maxsize=4096)
+def _key_rules(key: str) -> _KeyRules:
+    tokens = set(key.split("_"))
+    return _KeyRules(
+        secret=any(fragment in key for fragment in SECRET_FRAGMENTS),
+        mode=key in MODE_KEYS,
+        paper=key in PAPER_KEYS,
+        exchange_verb=key in EXCHANGE_VERB_KEYS,
+        real_flag=key in REAL_FLAG_EXACT or bool(tokens & {"live", "real"} and tokens & REAL_FLAG_CONTEXT),
+        account="account" in tokens and bool(tokens & ACCOUNT_QUALIFIERS),
+    )
 
 
 def _tokens(value: Any) -> set[str]:
@@ -138,19 +175,20 @@ def _is_empty(value: Any) -> bool:
 
 def judge_pair(key: str, value: Any) -> str | None:
     """The reason this key/value makes the request a real-trading request, or None."""
-    tokens = set(key.split("_"))
-    if any(fragment in key for fragment in SECRET_FRAGMENTS) and not _is_empty(value):
+    rules = _key_rules(key)
+    if not rules.any():
+        return None
+    if rules.secret and not _is_empty(value):
         return "exchange credentials are never accepted in a trade request"
-    if key in MODE_KEYS and not isinstance(value, Mapping | list) and _tokens(value) & REAL_TOKENS:
+    if rules.mode and not isinstance(value, Mapping | list) and _tokens(value) & REAL_TOKENS:
         return f"asks for real execution ({key}={str(value)[:40]!r}); only paper trading exists"
-    if key in PAPER_KEYS and _truthiness(value) is not True:
+    if rules.paper and _truthiness(value) is not True:
         return f"{key} must be true (paper trading only)"
-    if key in EXCHANGE_VERB_KEYS and _truthiness(value) is not False:
+    if rules.exchange_verb and _truthiness(value) is not False:
         return f"{key}: orders are never sent to an exchange"
-    real_flag = key in REAL_FLAG_EXACT or (tokens & {"live", "real"} and tokens & REAL_FLAG_CONTEXT)
-    if real_flag and _truthiness(value) is not False:
+    if rules.real_flag and _truthiness(value) is not False:
         return f"{key}: real/live trading is refused"
-    if "account" in tokens and tokens & ACCOUNT_QUALIFIERS and not _is_empty(value):
+    if rules.account and not _is_empty(value):
         return f"{key}: real exchange accounts cannot be referenced"
     return None
 

@@ -196,17 +196,18 @@ def order_work_prepare(*, work: OrderWork, event: str, audit_order: dict[str, An
     Balances and position stay in memory: the caller writes their final state once."""
     after_commit(order=work.order, event=event, fills=work.fills)
     snapshot = _equity_from_memory(work) if work.fills else None
-    order_event = None
+    # Events the caller added already (e.g. a downtime replay's) are about the order.
+    order_events, work.audit.events = work.audit.events, []
     if audit_order is not None:
         _audit_order_add(work=work, audit_order=audit_order)
-        order_event = work.audit.events.pop()
+        order_events.insert(0, work.audit.events.pop())
     for fill in work.fills:
         _audit_fill_add(work=work, fill=fill)
     fill_events, work.audit.events = work.audit.events, []
     journals, work.posting.journals = work.posting.journals, []
     return fastpath.WriteSet(
         order=work.order,
-        order_audit=order_event,
+        order_audits=order_events,
         fills=work.fills,
         fill_audits=fill_events,
         journals=journals,
@@ -216,9 +217,7 @@ def order_work_prepare(*, work: OrderWork, event: str, audit_order: dict[str, An
 
 def write_set_logged(write_set: fastpath.WriteSet) -> None:
     """The audit log lines, once the rows are written."""
-    if write_set.order_audit is not None:
-        audit_logged(write_set.order_audit)
-    for event in write_set.fill_audits:
+    for event in (*write_set.order_audits, *write_set.fill_audits):
         audit_logged(event)
 
 

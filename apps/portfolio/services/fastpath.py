@@ -8,9 +8,9 @@ Through the ORM every statement costs a network round trip plus ~0.4 ms of Pytho
   positions; and switch the transaction to asynchronous commit when configured. The
   statements run in that order on the server, so everything after a portfolio lock sees the
   latest committed state, exactly as the ORM path did.
-* ``work_write`` (one statement per order event, all in one pipeline): the order, its audit
-  row, fills (+ their audit rows), journals with their ledger entries and equity snapshot,
-  from one JSON document; the changed balances and positions once; the COMMIT is Django's,
+* ``work_write`` (one statement for the whole batch): each event's order, its audit row,
+  fills (+ their audit rows), journals with their ledger entries and equity snapshot, and
+  the changed balances and positions once, from one JSON document; the COMMIT is Django's,
   when the caller's ``atomic`` block ends.
 
 Transactions stay with Django's ``transaction.atomic`` (``on_commit`` hooks and savepoints
@@ -26,11 +26,13 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import psycopg
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Journal, LedgerEntry, Order, Portfolio, Position
+from apps.portfolio.services.ledger import PendingJournal
 from apps.safety.models import AuditEvent
 
 SQL = str
@@ -177,12 +179,14 @@ def orders_open(*, wanted: dict[int, OpenRequest], async_commit: bool) -> dict[i
 
 # -- phase 2: write -------------------------------------------------------------------------
 #
-# One statement writes the whole event from one JSON document (Decimals travel as strings,
-# so amounts stay exact). A single parameter is far cheaper to send than ~8 statements with
-# typed arrays, and the prepared plan is reused. jsonb_populate_record(NULL::<table>, ...)
-# turns each JSON object into a typed row of that table. Ids that other rows point at
-# (fills, journals) are drawn first in materialized CTEs; a new order's id comes back from
-# its INSERT. Every data-modifying CTE runs exactly once whether or not it is read.
+# One statement writes every order event of the batch from one JSON document (Decimals
+# travel as strings, so amounts stay exact). One parameter is far cheaper to send than ~8
+# statements with typed arrays, and one statement for the batch pays the executor's fixed
+# cost (a dozen CTEs) once, not once per order. The prepared plan is reused.
+# jsonb_populate_record(NULL::<table>, ...) turns each JSON object into a typed row of that
+# table. Ids that other rows point at (orders, fills, journals) are drawn first in
+# materialized CTEs; rows refer to each other by their position in the document ("order_n",
+# "fill_n", "journal_n"). Every data-modifying CTE runs exactly once whether or not it is read.
 
 
 def _cols(fields: list[Any], prefix: str = "") -> str:
@@ -205,6 +209,11 @@ def _elements(table: str, key: str, alias: str) -> str:
     )
 
 
+def _order_of(alias: str = "oi") -> str:
+    """Join the row's order (its ``order_n``) to get the order's id."""
+    return f"JOIN order_ids AS {alias} ON {alias}.n = (x.j->>'order_n')::bigint"
+
+
 _O, _F, _J, _E = Order._meta.db_table, Fill._meta.db_table, Journal._meta.db_table, LedgerEntry._meta.db_table
 _B, _P, _S, _A = (
     Balance._meta.db_table,
@@ -216,42 +225,46 @@ _FILL_FIELDS = [f for f in _columns(Fill) if f.attname != "order_id"]
 _JOURNAL_FIELDS = [f for f in _columns(Journal) if f.attname != "order_id"]
 _ENTRY_FIELDS = [f for f in _columns(LedgerEntry) if f.attname != "journal_id"]
 _AUDIT_FIELDS = [f for f in _columns(AuditEvent) if f.attname != "data"]
+# Journals and ledger entries travel as plain data (ledger.PendingJournal), named here.
+if {f.column for f in _JOURNAL_FIELDS} != {"portfolio_id", "kind", "memo", "created_at"} or {
+    f.column for f in _ENTRY_FIELDS
+} != {"portfolio_id", "asset", "account", "amount"}:
+    raise ImproperlyConfigured("Journal or LedgerEntry columns changed: update fastpath._Document.add")
 
 _WRITE = f"""
 WITH doc AS (SELECT %s::jsonb AS d),
-new_order AS (
-    INSERT INTO {_O} ({_cols(_ORDER_FIELDS)})
-    SELECT {_cols(_ORDER_FIELDS, "r.")}
-    FROM doc CROSS JOIN LATERAL jsonb_populate_record(NULL::{_O}, d->'order') AS r
-    WHERE d->'order_id' = 'null'
-    RETURNING id
-), changed_order AS (
+order_ids AS MATERIALIZED (
+    SELECT x.n, x.j->'id' = 'null' AS is_new,
+           CASE WHEN x.j->'id' = 'null' THEN nextval(pg_get_serial_sequence('{_O}', 'id'))
+                ELSE (x.j->>'id')::bigint END AS id
+    FROM doc CROSS JOIN LATERAL jsonb_array_elements(d->'orders') WITH ORDINALITY AS x(j, n)
+), new_orders AS (
+    INSERT INTO {_O} (id, {_cols(_ORDER_FIELDS)})
+    SELECT i.id, {_cols(_ORDER_FIELDS, "r.")}
+    FROM doc {_elements(_O, "orders", "r")} JOIN order_ids AS i ON i.n = x.n
+    WHERE i.is_new
+), changed_orders AS (
     UPDATE {_O} AS o SET ({_cols(_ORDER_FIELDS)}) = ({_cols(_ORDER_FIELDS, "r.")})
-    FROM doc CROSS JOIN LATERAL jsonb_populate_record(NULL::{_O}, d->'order') AS r
-    WHERE o.id = (d->>'order_id')::bigint
-    RETURNING o.id
-), the_order AS (
-    SELECT id FROM new_order UNION ALL SELECT id FROM changed_order
+    FROM doc {_elements(_O, "orders", "r")} JOIN order_ids AS i ON i.n = x.n
+    WHERE NOT i.is_new AND o.id = i.id
 ), fill_ids AS MATERIALIZED ({_ids(_F, "fills")}
 ), new_fills AS (
     INSERT INTO {_F} (id, order_id, {_cols(_FILL_FIELDS)})
-    SELECT i.id, o.id, {_cols(_FILL_FIELDS, "f.")}
-    FROM the_order AS o CROSS JOIN doc {_elements(_F, "fills", "f")} JOIN fill_ids AS i ON i.n = x.n
-    ORDER BY x.n
+    SELECT i.id, oi.id, {_cols(_FILL_FIELDS, "f.")}
+    FROM doc {_elements(_F, "fills", "f")} JOIN fill_ids AS i ON i.n = x.n {_order_of()}
 ), new_audits AS (
     INSERT INTO {_A} ({_cols(_AUDIT_FIELDS)}, data)
     SELECT {_cols(_AUDIT_FIELDS, "a.")},
-           a.data || CASE WHEN i.id IS NULL THEN jsonb_build_object('order_id', o.id)
-                          ELSE jsonb_build_object('order_id', o.id, 'fill_id', i.id) END
-    FROM the_order AS o CROSS JOIN doc {_elements(_A, "audits", "a")}
+           a.data || CASE WHEN i.id IS NULL THEN jsonb_build_object('order_id', oi.id)
+                          ELSE jsonb_build_object('order_id', oi.id, 'fill_id', i.id) END
+    FROM doc {_elements(_A, "audits", "a")} {_order_of()}
     LEFT JOIN fill_ids AS i ON i.n = (x.j->>'fill_n')::bigint
     ORDER BY x.n
 ), journal_ids AS MATERIALIZED ({_ids(_J, "journals")}
 ), new_journals AS (
     INSERT INTO {_J} (id, order_id, {_cols(_JOURNAL_FIELDS)})
-    SELECT i.id, o.id, {_cols(_JOURNAL_FIELDS, "r.")}
-    FROM the_order AS o CROSS JOIN doc {_elements(_J, "journals", "r")} JOIN journal_ids AS i ON i.n = x.n
-    ORDER BY x.n
+    SELECT i.id, oi.id, {_cols(_JOURNAL_FIELDS, "r.")}
+    FROM doc {_elements(_J, "journals", "r")} JOIN journal_ids AS i ON i.n = x.n {_order_of()}
 ), new_entries AS (
     INSERT INTO {_E} (journal_id, {_cols(_ENTRY_FIELDS)})
     SELECT i.id, {_cols(_ENTRY_FIELDS, "e.")}
@@ -281,8 +294,9 @@ new_order AS (
     INSERT INTO {_S} ({_cols(_SNAPSHOT_FIELDS)})
     SELECT {_cols(_SNAPSHOT_FIELDS, "v.")}
     FROM doc {_elements(_S, "snapshots", "v")}
+    ORDER BY x.n
 )
-SELECT 'order', 0, id FROM the_order
+SELECT 'order', n, id FROM order_ids
 UNION ALL SELECT 'fill', n, id FROM fill_ids
 UNION ALL SELECT 'balance:' || portfolio_id || ':' || asset, 0, id FROM new_balances
 UNION ALL SELECT 'position:' || portfolio_id || ':' || symbol, 0, id FROM new_position
@@ -293,95 +307,130 @@ def _json_row(obj: Model, fields: list[Any]) -> dict[str, Any]:
     return {field.column: getattr(obj, field.attname) for field in fields}
 
 
-def _audit_json(event: AuditEvent, now: datetime, fill_n: int | None = None) -> dict[str, Any]:
-    event.created_at = now
-    row = _json_row(event, _AUDIT_FIELDS)
-    # order_id / fill_id are added by the statement (they are not known yet here).
-    row["data"] = {k: v for k, v in event.data.items() if k not in ("order_id", "fill_id")}
-    if fill_n is not None:
-        row["fill_n"] = fill_n
-    return row
-
-
 @dataclass(slots=True)
 class WriteSet:
     """One order event's own rows, already computed in memory by the execution module."""
 
     order: Order
-    order_audit: AuditEvent | None
+    order_audits: list[AuditEvent]  # about the order as a whole
     fills: list[Fill]
-    fill_audits: list[AuditEvent]
-    journals: list[tuple[Journal, list[LedgerEntry]]]
+    fill_audits: list[AuditEvent]  # one per fill, in the same order
+    journals: list[PendingJournal]
     snapshot: EquitySnapshot | None
 
 
-def _document(rows: WriteSet, now: datetime) -> dict[str, Any]:
-    order = rows.order
-    order.updated_at = now
-    if order.pk is None:
-        order.created_at = now
-    audits = [_audit_json(rows.order_audit, now)] if rows.order_audit is not None else []
-    audits += [_audit_json(event, now, fill_n) for fill_n, event in enumerate(rows.fill_audits, start=1)]
-    for fill in rows.fills:
-        fill.created_at = now
-    journals, entries = [], []
-    for journal_n, (journal, journal_entries) in enumerate(rows.journals, start=1):
-        journal.created_at = now
-        journals.append(_json_row(journal, _JOURNAL_FIELDS))
-        entries += [{**_json_row(entry, _ENTRY_FIELDS), "journal_n": journal_n} for entry in journal_entries]
-    return {
-        "order_id": order.pk,
-        "order": _json_row(order, _ORDER_FIELDS),
-        "fills": [_json_row(fill, _FILL_FIELDS) for fill in rows.fills],
-        "audits": audits,
-        "journals": journals,
-        "entries": entries,
-        "balances": [],
-        "positions": [],
-        "snapshots": [_json_row(rows.snapshot, _SNAPSHOT_FIELDS)] if rows.snapshot is not None else [],
-    }
+@dataclass(slots=True)
+class _Document:
+    """The write statement's one parameter, filled event by event."""
 
+    now: datetime
+    orders: list[dict[str, Any]]
+    fills: list[dict[str, Any]]
+    audits: list[dict[str, Any]]
+    journals: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+    snapshots: list[dict[str, Any]]
 
-def _state_rows(balances: list[Balance], positions: list[Position], now: datetime) -> dict[str, list]:
-    for position in positions:
-        position.updated_at = now
-    return {
-        "balances": [
-            {"id": b.pk, "portfolio_id": b.portfolio_id, "asset": b.asset, "free": b.free, "locked": b.locked}
-            for b in balances
-        ],
-        "positions": [{**_json_row(p, _POSITION_FIELDS), "id": p.pk} for p in positions],
-    }
+    def add(self, rows: WriteSet) -> None:
+        order, now = rows.order, self.now
+        order.updated_at = now
+        if order.pk is None:
+            order.created_at = now
+        self.orders.append({**_json_row(order, _ORDER_FIELDS), "id": order.pk})
+        order_n = len(self.orders)
+        for event in rows.order_audits:
+            self._audit(event, order_n)
+        for fill, event in zip(rows.fills, rows.fill_audits, strict=True):
+            fill.created_at = now
+            self.fills.append({**_json_row(fill, _FILL_FIELDS), "order_n": order_n})
+            self._audit(event, order_n, fill_n=len(self.fills))
+        portfolio_id = order.portfolio_id
+        for journal in rows.journals:
+            self.journals.append(
+                {
+                    "portfolio_id": portfolio_id,
+                    "kind": journal.kind,
+                    "memo": journal.memo,
+                    "created_at": now,
+                    "order_n": order_n,
+                }
+            )
+            journal_n = len(self.journals)
+            self.entries += [
+                {
+                    "portfolio_id": portfolio_id,
+                    "asset": asset,
+                    "account": account,
+                    "amount": amount,
+                    "journal_n": journal_n,
+                }
+                for asset, account, amount in journal.entries
+            ]
+        if rows.snapshot is not None:
+            self.snapshots.append(_json_row(rows.snapshot, _SNAPSHOT_FIELDS))
+
+    def _audit(self, event: AuditEvent, order_n: int, fill_n: int | None = None) -> None:
+        event.created_at = self.now
+        row = _json_row(event, _AUDIT_FIELDS)
+        # order_id / fill_id are added by the statement (they are not known yet here).
+        row["data"] = {k: v for k, v in event.data.items() if k not in ("order_id", "fill_id")}
+        row["order_n"] = order_n
+        if fill_n is not None:
+            row["fill_n"] = fill_n
+        self.audits.append(row)
+
+    def state(self, balances: list[Balance], positions: list[Position]) -> dict[str, Any]:
+        for position in positions:
+            position.updated_at = self.now
+        return {
+            "orders": self.orders,
+            "fills": self.fills,
+            "audits": self.audits,
+            "journals": self.journals,
+            "entries": self.entries,
+            "snapshots": self.snapshots,
+            "balances": [
+                {"id": b.pk, "portfolio_id": b.portfolio_id, "asset": b.asset, "free": b.free, "locked": b.locked}
+                for b in balances
+            ],
+            "positions": [{**_json_row(p, _POSITION_FIELDS), "id": p.pk} for p in positions],
+        }
 
 
 def work_write(*, rows: list[WriteSet], balances: list[Balance], positions: list[Position]) -> None:
-    """Write order events, one statement each, all in one round trip, and the final state of
-    the balances and positions they changed (once, with the last event: one statement must
-    not update a row twice). Sets the new primary keys on the objects in memory. The COMMIT
-    stays with the caller's ``atomic`` block: sending it with the writes would save a
-    loopback round trip but commit before the rest of the block had run."""
+    """Write order events and the final state of the balances and positions they changed,
+    in one statement (one round trip). Sets the new primary keys on the objects in memory.
+    An order appears at most once (one statement must not update a row twice; an order's
+    successive events are one event's final state). The COMMIT stays with the caller's
+    ``atomic`` block: sending it with the writes would save a loopback round trip but
+    commit before the rest of the block had run."""
     if not rows:
         if balances or positions:
             raise ValueError("balances or positions changed without an order event to write")
         return
-    now = timezone.now()
-    documents = [_document(write_set, now) for write_set in rows]
-    documents[-1].update(_state_rows(balances, positions, now))
-    results = _run([(_WRITE, (json.dumps(document, default=str),)) for document in documents])
-    for write_set, result in zip(rows, results, strict=True):
-        ids = {(kind, n): pk for kind, n, pk in result}
+    saved = [write_set.order.pk for write_set in rows if write_set.order.pk is not None]
+    if len(saved) != len(set(saved)):
+        raise ValueError("one order twice in one write: merge its events first")
+    document = _Document(now=timezone.now(), orders=[], fills=[], audits=[], journals=[], entries=[], snapshots=[])
+    for write_set in rows:
+        document.add(write_set)
+    parameter = json.dumps(document.state(balances, positions), default=str)
+    (result,) = _run([(_WRITE, (parameter,))])
+    ids = {(kind, n): pk for kind, n, pk in result}
+    fill_n = 0
+    for order_n, write_set in enumerate(rows, start=1):
         order = write_set.order
-        _mark_saved(order, ids[("order", 0)])
-        for n, fill in enumerate(write_set.fills, start=1):
+        _mark_saved(order, ids[("order", order_n)])
+        for fill in write_set.fills:
+            fill_n += 1
             fill.order_id = order.pk
-            _mark_saved(fill, ids[("fill", n)])
-    created = {kind: pk for kind, _, pk in results[-1]}
+            _mark_saved(fill, ids[("fill", fill_n)])
     for balance in balances:
         if balance.pk is None:
-            _mark_saved(balance, created[f"balance:{balance.portfolio_id}:{balance.asset}"])
+            _mark_saved(balance, ids[(f"balance:{balance.portfolio_id}:{balance.asset}", 0)])
     for position in positions:
         if position.pk is None:
-            _mark_saved(position, created[f"position:{position.portfolio_id}:{position.symbol}"])
+            _mark_saved(position, ids[(f"position:{position.portfolio_id}:{position.symbol}", 0)])
 
 
 def _mark_saved(obj: Model, pk: int) -> None:

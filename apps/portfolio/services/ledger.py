@@ -21,31 +21,42 @@ class LedgerImbalanceError(RuntimeError):
 
 
 @dataclass(slots=True)
+class PendingJournal:
+    """A journal not written yet: plain data (the order hot path writes it as JSON, the ORM
+    path builds its models in ``Posting.flush``)."""
+
+    kind: str
+    order: Order | None
+    memo: str
+    entries: list[tuple[str, str, Decimal]]  # (asset, account, signed amount)
+
+
+@dataclass(slots=True)
 class Posting:
     """Journals collected during one service call, written with two bulk inserts."""
 
     portfolio: Portfolio
     balances: dict[str, Balance]
-    journals: list[tuple[Journal, list[LedgerEntry]]] = field(default_factory=list)
+    journals: list[PendingJournal] = field(default_factory=list)
 
     def post(
         self, *, kind: str, moves: Sequence[tuple[str, str, Decimal]], order: Order | None = None, memo: str = ""
     ) -> None:
         """``moves`` are (asset, account, signed amount). Applies free/locked to balances."""
         totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        entries = []
+        entries: list[tuple[str, str, Decimal]] = []
         for asset, account, amount in moves:
             amount = q18(amount)
             if amount == 0:
                 continue
             totals[asset] += amount
-            entries.append(LedgerEntry(portfolio=self.portfolio, asset=asset, account=account, amount=amount))
+            entries.append((asset, account, amount))
             if account in (FREE, LOCKED):
                 self._apply(asset, account, amount)
         if any(total != 0 for total in totals.values()):
             raise LedgerImbalanceError(f"journal {kind} does not balance: {dict(totals)}")
         if entries:
-            self.journals.append((Journal(portfolio=self.portfolio, kind=kind, order=order, memo=memo[:200]), entries))
+            self.journals.append(PendingJournal(kind=kind, order=order, memo=memo[:200], entries=entries))
 
     def _apply(self, asset: str, account: str, amount: Decimal) -> None:
         balance = self.balances.get(asset)
@@ -71,17 +82,21 @@ class Posting:
     def flush(self) -> None:
         """Write journals, entries and changed balances (a few queries whatever the count)."""
         if self.journals:
-            for journal, _ in self.journals:
-                if journal.order is not None and journal.order.pk is None:
-                    raise LedgerImbalanceError("journal order must be saved first")
-                journal.order_id = journal.order.pk if journal.order is not None else None
-            created = Journal.objects.bulk_create([journal for journal, _ in self.journals])
-            rows = []
-            for journal, entries in zip(created, (e for _, e in self.journals), strict=True):
-                for entry in entries:
-                    entry.journal = journal
-                    rows.append(entry)
-            LedgerEntry.objects.bulk_create(rows)
+            if any(pending.order is not None and pending.order.pk is None for pending in self.journals):
+                raise LedgerImbalanceError("journal order must be saved first")
+            created = Journal.objects.bulk_create(
+                [
+                    Journal(portfolio=self.portfolio, kind=pending.kind, order=pending.order, memo=pending.memo)
+                    for pending in self.journals
+                ]
+            )
+            LedgerEntry.objects.bulk_create(
+                [
+                    LedgerEntry(journal=journal, portfolio=self.portfolio, asset=asset, account=account, amount=amount)
+                    for journal, pending in zip(created, self.journals, strict=True)
+                    for asset, account, amount in pending.entries
+                ]
+            )
             self.journals = []
         new = [b for b in self.balances.values() if b.pk is None and getattr(b, "_ptp_dirty", False)]
         old = [b for b in self.balances.values() if b.pk is not None and getattr(b, "_ptp_dirty", False)]

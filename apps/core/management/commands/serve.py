@@ -29,10 +29,12 @@ class Command(BaseCommand):
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server, twisted_loop
 
+        from apps.portfolio.services.pushes import push_loop_use
         from config.asgi import application
 
-        # Pushes from the feed thread must run on the server's loop: the in-memory channel
-        # layer's queues belong to it.
+        # Pushes from the feed thread, bots and beat must run on the server's loop: the
+        # in-memory channel layer's queues belong to it.
+        push_loop_use(twisted_loop)
         market = self._start_market(options["market"], push_loop=twisted_loop)
         beat = None
         if settings.CELERY_EMBEDDED and not options["no_beat"]:
