@@ -114,10 +114,10 @@ def _portfolio(tag: str):
     return user, portfolio
 
 
-def _place_loop(count: int, tag: str, latencies: list[float], order_ids: list[int]) -> None:
+def _place_loop(count: int, account: tuple, latencies: list[float], order_ids: list[int]) -> None:
     from apps.portfolio.services import order_place
 
-    user, portfolio = _portfolio(tag)
+    user, portfolio = account
     for i in range(count):
         started = time.perf_counter()
         order = order_place(
@@ -134,20 +134,26 @@ def _place_loop(count: int, tag: str, latencies: list[float], order_ids: list[in
         order_ids.append(order.pk)
 
 
-def _in_threads(threads: int, target, *args) -> float:
-    """Run ``target(*args, thread_number)`` in ``threads`` threads; wall seconds."""
+def _in_threads(threads: int, target) -> float:
+    """Run ``target(thread_number)`` in ``threads`` threads, each with its database
+    connection open before the clock starts; wall seconds from the common start."""
     from django.db import connection
+
+    ready = threading.Barrier(threads + 1)
 
     def body(number: int) -> None:
         try:
-            target(*args, number)
+            connection.ensure_connection()
+            ready.wait()
+            target(number)
         finally:
             connection.close()  # each thread has its own Django connection
 
     workers = [threading.Thread(target=body, args=(n,)) for n in range(threads)]
-    started = time.perf_counter()
     for worker in workers:
         worker.start()
+    ready.wait()
+    started = time.perf_counter()
     for worker in workers:
         worker.join()
     return time.perf_counter() - started
@@ -159,11 +165,13 @@ def run_service(*, count: int, threads: int, tag: str) -> dict:
     latencies: list[float] = []
     order_ids: list[int] = []
     per_thread = count // threads
+    # Set up before the clock starts: a portfolio per caller.
+    accounts = [_portfolio(f"{tag}-{number}") for number in range(threads)]
     group = placement._group()
     batches, requests = (group.batches, group.requests) if group is not None else (0, 0)
 
     def work(number: int) -> None:
-        _place_loop(per_thread, f"{tag}-{number}", latencies, order_ids)
+        _place_loop(per_thread, accounts[number], latencies, order_ids)
 
     cpu_started = time.process_time()
     wall = _in_threads(threads, work)
@@ -295,7 +303,7 @@ def _mode(*, async_commit: bool, count: int, threads: int) -> dict:
 
     settings.PAPER_ORDER_ASYNC_COMMIT = async_commit
     tag = "async" if async_commit else "durable"
-    _place_loop(50, f"warmup-{tag}", [], [])
+    _place_loop(50, _portfolio(f"warmup-{tag}"), [], [])
     grouped = run_service(count=count, threads=threads, tag=f"{tag}-group")
     single = run_service(count=max(200, count // 4), threads=1, tag=tag)
     group_max = settings.PAPER_ORDER_GROUP_MAX

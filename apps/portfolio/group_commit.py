@@ -73,6 +73,12 @@ class GroupCommit(Generic[P]):
         self.batches = 0  # counters for metrics and tests
         self.requests = 0
 
+    @property
+    def lanes_in_use(self) -> int:
+        """Lanes held by a leader (or handed to a waiter about to lead); 0 when idle."""
+        with self._lock:
+            return self._leaders
+
     def submit(self, payload: P) -> Any:
         """Run ``payload`` in some leader's batch; returns its result or raises its error."""
         ticket: Ticket[P] = Ticket(payload, self._lock)
@@ -110,9 +116,12 @@ class GroupCommit(Generic[P]):
 
     def _step_down(self) -> None:
         with self._lock:
-            if self._waiting:
-                successor = self._waiting[0]  # stays queued: it drains itself as leader
-                successor.promoted = True
+            # The oldest waiter not handed a lane already: two leaders stepping down before
+            # the first successor woke would otherwise both promote it, and one lane would
+            # be lost for good (the group then runs one batch at a time).
+            successor = next((ticket for ticket in self._waiting if not ticket.promoted), None)
+            if successor is not None:
+                successor.promoted = True  # stays queued: it drains itself as leader
                 successor._cv.notify()
             else:
                 self._leaders -= 1

@@ -99,3 +99,19 @@ def test_async_commit_setting_still_commits(make_portfolio, std_book, user, sett
     with connection.cursor() as cursor:  # the setting was local to the order's transaction
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+def test_audit_rows_carry_exactly_the_columns_the_write_statement_names(user):
+    from apps.portfolio.services.auditing import AUDIT_ROW_COLUMNS, AuditBatch
+
+    batch = AuditBatch(actor=user, actor_label="", source_ip="127.0.0.1", request_id="r-1")
+    batch.add(category="order", action="a", portfolio_id=1, exchange="binance", symbol="BTCUSDT", message="m", data={})
+    (row,) = batch.events
+    assert set(row) == AUDIT_ROW_COLUMNS
+    assert (row["actor_id"], row["actor_label"], row["request_id"]) == (user.pk, user.get_username(), "r-1")
+
+
+def test_free_form_data_orjson_refuses_still_writes(make_portfolio, std_book, user):
+    p = make_portfolio()
+    order = place(p, user, side="buy", order_type="market", quantity="0.5", extra={"note": 2**70})
+    assert Order.objects.get(pk=order.pk).extra == {"note": 2**70}

@@ -60,6 +60,7 @@ def submit_from_threads(group: GroupCommit[int], payloads: list[int]) -> dict[in
     for thread in threads:
         thread.join(timeout=30)
     assert not any(thread.is_alive() for thread in threads), "a caller was left waiting"
+    assert group.lanes_in_use == 0, "a lane was never given back"
     return outcomes
 
 
@@ -114,6 +115,40 @@ def test_leadership_is_handed_on_when_batches_are_small():
     group = GroupCommit(run_batch=recorder, max_batch=1, lanes=2)
     assert submit_from_threads(group, list(range(25))) == {n: n * 2 for n in range(25)}
     assert recorder.sizes == [1] * 25
+
+
+def test_two_leaders_stepping_down_at_once_hand_their_lanes_to_two_waiters():
+    group = GroupCommit(run_batch=Recorder(), max_batch=8, lanes=2)
+    first, second, third = (Ticket(n, group._lock) for n in range(3))
+    group._waiting.extend([first, second, third])
+    group._leaders = 2
+    group._step_down()
+    group._step_down()  # before the first successor woke up and took its requests
+    assert (first.promoted, second.promoted, third.promoted) == (True, True, False)
+    assert group.lanes_in_use == 2
+
+
+def test_callers_that_keep_submitting_keep_every_lane_busy():
+    # Closed loop, as worker threads placing order after order: once a lane is lost the
+    # group runs one batch at a time for good, which this would show as most_running 1 late on.
+    recorder = Recorder(pause=0.002)
+    group = GroupCommit(run_batch=recorder, max_batch=4, lanes=2)
+    late_most_running = []
+
+    def caller(number: int) -> None:
+        for round_number in range(40):
+            assert group.submit(number * 1000 + round_number) == (number * 1000 + round_number) * 2
+            if round_number == 20:
+                recorder.most_running = 0
+        late_most_running.append(recorder.most_running)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert max(late_most_running) == 2 and group.lanes_in_use == 0
 
 
 @pytest.mark.parametrize(("max_batch", "lanes"), [(0, 1), (1, 0)])

@@ -201,6 +201,12 @@ def test_restart_replays_candles_and_marks_the_rest(downtime, user):
         "2023-11-14 22:14:00 UTC (no stored 1m candles)"
     )
     assert AuditEvent.objects.filter(action="order.downtime_replayed").count() == 2
+    # The replay's own audit rows are about the order; each fill's row names its own fill.
+    for order in (limit, stop):
+        events = AuditEvent.objects.filter(data__order_id=order.pk, portfolio_id=p.pk)
+        assert not any("fill_id" in e.data for e in events if e.category != "fill")
+        fill_rows = sorted(e.data["fill_id"] for e in events if e.category == "fill")
+        assert fill_rows == sorted(order.fills.values_list("id", flat=True))
     assert checkpoints_get()[("binance", "BTCUSDT")] == T + 5 * M + 20_000
     assert ledger_problems() == []
 
