@@ -19,8 +19,8 @@ Baselines in the same run, same commit mode:
 * commit floor: ``INSERT`` of one tiny row + ``COMMIT``, i.e. what one durable transaction
   costs on this machine (the WAL flush) whatever it contains.
 
-Database: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/ptp_bench_orders (created if
-missing, migrated on start).
+Database: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/ptp_bench_orders (its own: created if
+missing, migrated, and its order tables emptied on start so that runs compare).
 
 Usage: python bench/orders.py [--quick] [--threads N]   (last line: one JSON object)
 """
@@ -54,6 +54,7 @@ def _ensure_database(url: str) -> None:
 
 
 def _setup() -> None:
+    own_database = "DATABASE_URL" not in os.environ
     os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
     os.environ["PROCESS_ROLE"] = "test"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
@@ -64,7 +65,22 @@ def _setup() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if own_database:
+        _empty_order_tables()
     _market()
+
+
+def _empty_order_tables() -> None:
+    """Every run starts from the same (empty) tables: rows left by earlier runs would make
+    indexes deeper run after run and the figures drift."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE portfolio_portfolio, portfolio_order, portfolio_fill, portfolio_journal, "
+            "portfolio_ledgerentry, portfolio_balance, portfolio_position, portfolio_equitysnapshot, "
+            "safety_auditevent RESTART IDENTITY CASCADE"
+        )
 
 
 def _market() -> None:
@@ -209,7 +225,10 @@ def _order_rows(conn, order_id: int) -> list[tuple[str, list[str], list[tuple]]]
         "portfolio_journal": "SELECT * FROM portfolio_journal WHERE order_id = %s",
         "portfolio_ledgerentry": "SELECT e.* FROM portfolio_ledgerentry e JOIN portfolio_journal j "
         "ON j.id = e.journal_id WHERE j.order_id = %s",
-        "safety_auditevent": "SELECT * FROM safety_auditevent WHERE (data->>'order_id')::bigint = %s",
+        # Through the (portfolio, time) index: the audit rows share the order's timestamp.
+        "safety_auditevent": "SELECT a.* FROM safety_auditevent a JOIN portfolio_order o ON o.id = %s "
+        "AND a.portfolio_id = o.portfolio_id AND a.created_at >= o.created_at "
+        "WHERE (a.data->>'order_id')::bigint = o.id",
         "portfolio_equitysnapshot": "SELECT s.* FROM portfolio_equitysnapshot s JOIN portfolio_order o "
         "ON o.portfolio_id = s.portfolio_id WHERE o.id = %s ORDER BY s.id DESC LIMIT 1",
     }

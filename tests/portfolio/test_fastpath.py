@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 
 from apps.portfolio.ledger_checks import ledger_problems
-from apps.portfolio.models import Balance, EquitySnapshot, Fill, Journal, LedgerEntry, Order, Position
+from apps.portfolio.models import Balance, EquitySnapshot, Fill, Journal, LedgerEntry, Order, Portfolio, Position
 from apps.portfolio.services import order_cancel, order_place
 from apps.safety.models import AuditEvent
 
@@ -115,3 +115,28 @@ def test_free_form_data_orjson_refuses_still_writes(make_portfolio, std_book, us
     p = make_portfolio()
     order = place(p, user, side="buy", order_type="market", quantity="0.5", extra={"note": 2**70})
     assert Order.objects.get(pk=order.pk).extra == {"note": 2**70}
+
+
+def test_rows_read_by_the_hot_path_are_the_models_the_orm_reads(make_portfolio, std_book, user):
+    from django.db import transaction
+
+    from apps.portfolio.services import fastpath
+
+    p = make_portfolio()
+    place(p, user, side="buy", order_type="market", quantity="0.5")
+    wanted = {p.pk: fastpath.OpenRequest(orders=1, symbols=frozenset({"BTCUSDT"}), client_order_ids=frozenset())}
+    with transaction.atomic():
+        (state,) = fastpath.orders_open(wanted=wanted, async_commit=False).values()
+        transaction.set_rollback(True)
+    orm = Portfolio.objects.get(pk=p.pk)
+    fields = [f.attname for f in Portfolio._meta.concrete_fields if f.attname != "order_seq"]
+    assert [getattr(state.portfolio, f) for f in fields] == [getattr(orm, f) for f in fields]
+    assert state.portfolio.order_seq == orm.order_seq + 1 and not state.portfolio._state.adding
+    assert {a: (b.free, b.locked, b.pk) for a, b in state.balances.items()} == {
+        b.asset: (b.free, b.locked, b.pk) for b in Balance.objects.filter(portfolio=p)
+    }
+    position = Position.objects.get(portfolio=p)
+    assert state.positions["BTCUSDT"].quantity == position.quantity
+    assert state.positions["BTCUSDT"].updated_at == position.updated_at
+    state.positions["BTCUSDT"].save()  # a working model: saves as an update of its own row
+    assert Position.objects.filter(portfolio=p).count() == 1
