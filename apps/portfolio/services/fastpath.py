@@ -38,7 +38,7 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Journal, LedgerEntry, Order, Portfolio, Position
-from apps.portfolio.services.auditing import AUDIT_ROW_COLUMNS, AuditRow
+from apps.portfolio.services.auditing import AuditRow
 from apps.portfolio.services.ledger import PendingJournal
 from apps.safety.models import AuditEvent
 
@@ -258,8 +258,6 @@ if {f.column for f in _JOURNAL_FIELDS} != {"portfolio_id", "kind", "memo", "crea
     f.column for f in _ENTRY_FIELDS
 } != {"portfolio_id", "asset", "account", "amount"}:
     raise ImproperlyConfigured("Journal or LedgerEntry columns changed: update fastpath._Document.add")
-if {f.column for f in _AUDIT_FIELDS} | {"data"} != {"created_at", *AUDIT_ROW_COLUMNS}:
-    raise ImproperlyConfigured("AuditEvent columns changed: update auditing.AuditBatch.add")
 
 _WRITE = f"""
 WITH doc AS (SELECT %s::jsonb AS d),
