@@ -287,18 +287,10 @@ def alert_send_direct(
     return notifications
 
 
-_RECORDED_FIELDS = (
-    "channel",
-    "status",
-    "kind",
-    "severity",
-    "dedup_key",
-    "title",
-    "message",
-    "data",
-    "error",
-    "attempts",
-    "sent_at",
+# What a notification sent without the database carries into its stored row: every column
+# but the id, the rule (found again by name) and created_at (auto_now_add, put back below).
+_RECORDED_FIELDS = tuple(
+    field.name for field in AlertNotification._meta.concrete_fields if field.name not in ("id", "rule", "created_at")
 )
 
 

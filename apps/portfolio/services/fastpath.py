@@ -74,14 +74,15 @@ def _instance(model: type[_M], row: tuple) -> _M:
     builds, plus the field converters the ORM would apply (e.g. JSON text -> dict), without
     ``Model.__init__`` (a fifth of the lock phase's Python time) unless something listens
     to its init signals. No deferred fields here: every column is in the row."""
-    values = [
-        value if value is None or from_db_value is None else from_db_value(value, None, connection)
-        for (_, from_db_value), value in zip(_loaders(model), row, strict=True)
-    ]
+    loaders = _loaders(model)
+    values = {
+        attname: value if value is None or from_db_value is None else from_db_value(value, None, connection)
+        for (attname, from_db_value), value in zip(loaders, row, strict=True)
+    }
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
-        return model.from_db(connection.alias, None, values)  # type: ignore[arg-type]
+        return model.from_db(connection.alias, None, list(values.values()))  # type: ignore[arg-type]
     obj = model.__new__(model)
-    obj.__dict__.update(zip((attname for attname, _ in _loaders(model)), values, strict=True))
+    obj.__dict__.update(values)
     state = obj._state = ModelState()
     state.adding, state.db = False, connection.alias
     return obj
