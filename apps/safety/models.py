@@ -26,7 +26,8 @@ class AuditEvent(models.Model):
 
     class Result(models.TextChoices):
         OK = "ok"
-        REFUSED = "refused"
+        REFUSED = "refused"  # a request for real execution, stopped by a safety layer
+        REJECTED = "rejected"  # an ordinary exchange rejection (balance, filters, unknown order)
         ERROR = "error"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -100,7 +100,7 @@ def test_an_error_pauses_the_bot_with_the_reason_and_a_retry_does_not_order(user
     assert bot.status == "error" and "order refused" in bot.status_reason
     assert bot.events.filter(kind="error").exists()
     # The refusal was audited by the order service and survives our transaction.
-    assert AuditEvent.objects.filter(category="trade_attempt", result="refused", portfolio_id=portfolio.pk).count() == 1
+    assert AuditEvent.objects.filter(category="order", result="rejected", portfolio_id=portfolio.pk).count() == 1
     set_book(98)
     bot_start(bot=bot, actor=user)
     assert bot_evaluate(bot=bot, candle_open_time_ms=times[-1]).status == "error"  # the same candle is never retried

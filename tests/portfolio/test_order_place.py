@@ -175,7 +175,7 @@ def test_binance_rejections_leave_everything_untouched(make_portfolio, std_book,
     assert caught.value.fields
     assert Order.objects.count() == 0 and Journal.objects.count() == journals
     assert bal(p, "USDT") == (D("10000"), D(0))
-    refused = AuditEvent.objects.filter(category="trade_attempt", result="refused", portfolio_id=p.pk)
+    refused = AuditEvent.objects.filter(category="order", result="rejected", portfolio_id=p.pk)
     assert refused.count() == 1 and code in refused.get().message
 
 

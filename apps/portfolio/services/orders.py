@@ -29,6 +29,7 @@ from apps.portfolio.services.instruments import instrument_rules_get
 from apps.portfolio.services.ledger import Posting, balances_lock
 from apps.portfolio.services.placement import CONSUMED, CONSUMED_LOCK, PlaceRequest, order_submit
 from apps.safety.audit import audit_record
+from apps.safety.models import AuditEvent
 
 __all__ = ["CONSUMED", "CONSUMED_LOCK", "OrderRequest", "order_cancel", "order_place", "order_request_build"]
 
@@ -168,20 +169,24 @@ def order_place(
             )
         )
     except ApplicationError as error:
-        _audit_refusal(portfolio=portfolio, actor=actor, source_ip=source_ip, payload=payload, error=error)
+        _audit_rejection(
+            portfolio=portfolio, actor=actor, source_ip=source_ip, payload=payload, error=error, action="order.place"
+        )
         metrics.order_rejected(order_type=str(order_type), code=error.code)
         raise
     metrics.order_latency_observe(time.perf_counter() - started)
     return order
 
 
-def _audit_refusal(
-    *, portfolio: Portfolio, actor: Any, source_ip: str | None, payload: dict, error: ApplicationError
+def _audit_rejection(
+    *, portfolio: Portfolio, actor: Any, source_ip: str | None, payload: dict, error: ApplicationError, action: str
 ) -> None:
+    """An ordinary rejection is the exchange saying no: audited as a rejected order, never as
+    a refused trade attempt, which the watchdog alerts as a safety violation."""
     audit_record(
-        category="trade_attempt",
-        action="order.place",
-        result="refused",
+        category=AuditEvent.Category.ORDER,
+        action=action,
+        result=AuditEvent.Result.REJECTED,
         actor=actor,
         actor_label=actor_label_for(actor),
         source_ip=source_ip,
@@ -226,12 +231,13 @@ def order_cancel(*, order: Order, actor: Any, source: str = "api", source_ip: st
                 },
             )
     if error is not None:
-        _audit_refusal(
+        _audit_rejection(
             portfolio=portfolio,
             actor=actor,
             source_ip=source_ip,
-            payload={"symbol": current.symbol, "order_id": current.pk, "action": "cancel"},
+            payload={"symbol": current.symbol, "order_id": current.pk},
             error=error,
+            action="order.cancel",
         )
         raise error
     return current
