@@ -134,4 +134,5 @@ class BacktestCreateInputSerializer(JsonInputSerializer):
 class BotBacktestInputSerializer(JsonInputSerializer):
     start_ms = serializers.IntegerField(required=False, allow_null=True, **_MS)
     end_ms = serializers.IntegerField(required=False, allow_null=True, **_MS)
-    initial_quote = MoneyInputField(min_value=0, default="10000")
+    # Omitted: the bot's portfolio's quote balance.
+    initial_quote = MoneyInputField(min_value=0, required=False)

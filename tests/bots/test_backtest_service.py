@@ -134,3 +134,22 @@ def test_backtest_for_bot_and_management_command(user, portfolio, capsys, tmp_pa
     assert [t["side"] for t in report["trades"]] == ["buy", "sell", "buy", "sell"]
     call_command("backtest", "--strategy", "rsi_mean_reversion", "--params", '{"period": 2}', "--symbol", "btcusdt")
     assert "trade_hash" in capsys.readouterr().out
+
+
+def test_a_bots_backtest_starts_from_what_its_portfolio_holds(user, instrument):
+    from apps.portfolio.services import portfolio_create
+
+    small = portfolio_create(owner=user, name="small", starting_balances={"USDT": "2500"}, latency_ms=0)
+    bot = _live_bot(user, small)
+    assert backtest_create_for_bot(bot=bot, actor=user, enqueue=False).initial_quote == D("2500")
+    chosen = backtest_create_for_bot(bot=bot, actor=user, initial_quote="750", enqueue=False)
+    assert chosen.initial_quote == D("750")
+
+
+def test_a_bots_backtest_needs_an_amount_when_its_portfolio_holds_no_quote(user, instrument):
+    from apps.portfolio.services import portfolio_create
+
+    empty = portfolio_create(owner=user, name="empty", starting_balances={"BTC": "1"}, latency_ms=0)
+    with pytest.raises(ApplicationError) as caught:
+        backtest_create_for_bot(bot=_live_bot(user, empty), actor=user, enqueue=False)
+    assert "initial_quote" in caught.value.fields

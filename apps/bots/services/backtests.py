@@ -94,13 +94,30 @@ def backtest_create_for_bot(
     actor: Any,
     start_ms: int | None = None,
     end_ms: int | None = None,
-    initial_quote: Decimal | str = "10000",
+    initial_quote: Decimal | str | None = None,
     enqueue: bool = True,
 ) -> Backtest:
+    """Backtest the bot's configuration; it starts from what the bot's portfolio holds in its
+    quote asset now, unless the caller chooses an amount."""
+    if initial_quote is None:
+        initial_quote = _portfolio_quote_held(bot=bot)
     return backtest_create(
         owner=bot.owner, strategy=bot.strategy, symbol=bot.symbol, params=bot.params, risk=bot.risk, exchange=bot.exchange,
         timeframe=bot.timeframe, start_ms=start_ms, end_ms=end_ms, initial_quote=initial_quote, bot=bot, enqueue=enqueue,
     )  # fmt: skip
+
+
+def _portfolio_quote_held(*, bot: Bot) -> Decimal:
+    from apps.portfolio.models import Balance
+
+    balance = Balance.objects.filter(portfolio_id=bot.portfolio_id, asset=bot.portfolio.quote_asset).first()
+    held = balance.total if balance is not None else Decimal(0)
+    if held <= 0:
+        raise ApplicationError(
+            f"The bot's portfolio holds no {bot.portfolio.quote_asset}: choose a starting amount.",
+            fields={"initial_quote": [f"The portfolio holds no {bot.portfolio.quote_asset}; enter an amount."]},
+        )
+    return held
 
 
 def _fill_model_for(bot: Bot | None, symbol: str, exchange: str) -> BookWalkFillModel:
