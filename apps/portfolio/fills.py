@@ -90,6 +90,12 @@ class FillSlice:
         return q18(self.price * self.quantity)
 
 
+# Why a book walk ended before the order was done (Execution.stopped_by).
+STOP_BOOK_DEPTH = "book_depth"
+STOP_SLIPPAGE_CAP = "slippage_cap"
+STOP_LIMIT_PRICE = "limit_price"
+
+
 @dataclass(frozen=True, slots=True)
 class Execution:
     """What the engine decided for one order event: zero or more slices at one arrival mid."""
@@ -98,6 +104,8 @@ class Execution:
     slices: tuple[FillSlice, ...]
     arrival_mid: Decimal | None
     exhausted: bool = False  # the book (or slippage band) ran out before the order was done
+    stopped_by: str = ""  # why a walk ended short: STOP_BOOK_DEPTH, STOP_SLIPPAGE_CAP, STOP_LIMIT_PRICE
+    levels: int = 0  # visible levels on the side walked
 
     @property
     def quantity(self) -> Decimal:
@@ -202,8 +210,11 @@ def walk_book(
     bound = slippage_bound(side=side, mid=mid, max_slippage_bps=max_slippage_bps)
     remaining_qty, remaining_quote = quantity, quote_quantity
     slices: list[FillSlice] = []
+    stopped_by = STOP_BOOK_DEPTH
     for level_price, displayed in levels:
-        if not _within(side, level_price, limit_price) or not _within(side, level_price, bound):
+        bounded = _bound_reached(side, level_price, limit_price=limit_price, slippage_bound=bound)
+        if bounded:
+            stopped_by = bounded
             break
         available = (
             consumed.available(book=book, book_side=book_side, price=level_price, displayed=displayed)
@@ -211,7 +222,9 @@ def walk_book(
             else displayed
         )
         price = _worse(side, level_price, gap_price)
-        if not _within(side, price, limit_price) or not _within(side, price, bound):
+        bounded = _bound_reached(side, price, limit_price=limit_price, slippage_bound=bound)
+        if bounded:
+            stopped_by = bounded
             break
         take = available if remaining_qty is None else min(available, remaining_qty)
         if remaining_quote is not None:
@@ -235,7 +248,24 @@ def walk_book(
     done = (remaining_qty is not None and remaining_qty <= 0) or (
         remaining_quote is not None and remaining_quote < remaining_quote_floor(levels, step_size)
     )
-    return Execution(side=side, slices=tuple(slices), arrival_mid=mid, exhausted=not done)
+    return Execution(
+        side=side,
+        slices=tuple(slices),
+        arrival_mid=mid,
+        exhausted=not done,
+        stopped_by="" if done else stopped_by,
+        levels=len(levels),
+    )
+
+
+def _bound_reached(
+    side: str, price: Decimal, *, limit_price: Decimal | None, slippage_bound: Decimal | None
+) -> str | None:
+    if not _within(side, price, limit_price):
+        return STOP_LIMIT_PRICE
+    if not _within(side, price, slippage_bound):
+        return STOP_SLIPPAGE_CAP
+    return None
 
 
 def remaining_quote_floor(levels: Sequence[tuple[Decimal, Decimal]], step_size: Decimal) -> Decimal:

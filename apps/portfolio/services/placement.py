@@ -31,6 +31,7 @@ from apps.core.exceptions import ApplicationError, ConflictError
 from apps.portfolio import books, rules
 from apps.portfolio import fills as engine
 from apps.portfolio.errors import MarketDataUnavailableError
+from apps.portfolio.expiry import expiry_reason
 from apps.portfolio.group_commit import GroupCommit, Ticket
 from apps.portfolio.models import Balance, Order, Portfolio, Position
 from apps.portfolio.services import fastpath
@@ -379,8 +380,13 @@ def _execute_market(*, work: OrderWork, book: Any, instrument: InstrumentRules) 
     execution = engine.walk_book(**walk)
     apply_execution(work=work, execution=execution)
     done = status_after(order, exhausted=execution.exhausted)
-    # A market order never rests: whatever the book could not fill expires.
+    # A market order never rests: whatever the book could not fill expires, and says why.
     order.status = Order.Status.FILLED if done == Order.Status.FILLED else Order.Status.EXPIRED
+    if order.status == Order.Status.EXPIRED:
+        requested = order.quantity if order.quantity is not None else None
+        order.reason = expiry_reason(
+            execution=execution, requested=requested, max_slippage_bps=work.portfolio.max_slippage_bps
+        )[:200]
 
 
 def _lock_for_resting(*, work: OrderWork) -> None:
