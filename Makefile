@@ -40,8 +40,15 @@ run: migrate
 	$(PY) manage.py ensure_demo_user
 	$(PY) manage.py serve --host 127.0.0.1 --port $${PORT:-8000}
 
+# The order, ledger and bot tests run a second time on SQLite (the embedded mode's database),
+# so both databases' write paths are proven in every run.
+SQLITE_TESTS := tests/portfolio tests/core/test_money_db.py tests/bots tests/api/test_portfolio_api.py \
+	tests/api/test_portfolio_admin_api.py tests/api/test_bots_api.py tests/safety/test_guard.py \
+	tests/safety/test_audit.py tests/market/test_services.py
+
 test: install-dev
 	$(VENV)/bin/pytest
+	TEST_DB_ENGINE=sqlite $(VENV)/bin/pytest $(SQLITE_TESTS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

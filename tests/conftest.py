@@ -81,7 +81,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     if settings.USE_POSTGRES:
         return
-    skip = pytest.mark.skip(reason="PostgreSQL unreachable (set DATABASE_URL); this test needs Postgres")
+    reason = (
+        "this run is on SQLite (TEST_DB_ENGINE=sqlite); the Postgres run covers it"
+        if settings.TEST_DB_ENGINE == "sqlite"
+        else "PostgreSQL unreachable (set DATABASE_URL); this test needs Postgres"
+    )
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)

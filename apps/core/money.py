@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import models
+
+from apps.core.money_db import MoneyField
 
 ZERO = Decimal("0")
 
 
-def money_field(**kwargs: object) -> models.DecimalField:
-    """A DecimalField sized for any price, quantity or balance on Binance or KuCoin."""
+def money_field(**kwargs: object) -> MoneyField:
+    """A decimal field sized for any price, quantity or balance on Binance or KuCoin, exact on
+    every database (apps.core.money_db)."""
     kwargs.setdefault("default", ZERO)
-    return models.DecimalField(
+    return MoneyField(
         max_digits=settings.MONEY_MAX_DIGITS,
         decimal_places=settings.MONEY_DECIMAL_PLACES,
         **kwargs,  # type: ignore[arg-type]

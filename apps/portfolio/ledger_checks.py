@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
+from apps.core.money_db import MoneySum
 from apps.portfolio.models import Balance, LedgerEntry, Order
 
 ZERO = Decimal("0")
@@ -21,7 +22,7 @@ def ledger_problems(*, portfolio_id: int | None = None) -> list[str]:
     unbalanced = (
         LedgerEntry.objects.filter(_scope(portfolio_id))
         .values("journal_id", "asset")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .exclude(total=0)
     )
     problems += [f"journal {row['journal_id']} {row['asset']} does not balance: {row['total']}" for row in unbalanced]
@@ -30,7 +31,7 @@ def ledger_problems(*, portfolio_id: int | None = None) -> list[str]:
     rows = (
         LedgerEntry.objects.filter(_scope(portfolio_id), account__in=("free", "locked"))
         .values("portfolio_id", "asset", "account")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
     )
     for row in rows:
         sums[(row["portfolio_id"], row["asset"], row["account"])] = row["total"]
@@ -39,7 +40,7 @@ def ledger_problems(*, portfolio_id: int | None = None) -> list[str]:
     open_rows = (
         Order.objects.filter(_scope(portfolio_id), status__in=Order.OPEN_STATUSES)
         .values("portfolio_id", "locked_asset")
-        .annotate(total=Sum("locked_amount"))
+        .annotate(total=MoneySum("locked_amount"))
     )
     for lock_row in open_rows:
         locks[(lock_row["portfolio_id"], lock_row["locked_asset"])] = lock_row["total"]

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, QuerySet, Sum
+from django.db.models import Avg, QuerySet
 
+from apps.core.money_db import MoneySum
 from apps.portfolio import books, pnl
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Order, Portfolio, Position
 
@@ -140,7 +141,7 @@ def equity_series(*, portfolio: Portfolio, limit: int = 1000) -> list[tuple[Any,
 
 
 def fees_paid_total(*, portfolio: Portfolio) -> Decimal:
-    return Position.objects.filter(portfolio=portfolio).aggregate(total=Sum("fees_paid"))["total"] or ZERO
+    return Position.objects.filter(portfolio=portfolio).aggregate(total=MoneySum("fees_paid"))["total"] or ZERO
 
 
 ORDER_EXPORT_HEADER = (

@@ -18,7 +18,10 @@ from config.services import service_reachable
 
 CI = env_bool("CI", False)
 _pg_url = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-USE_POSTGRES = CI or service_reachable(_pg_url)
+# "sqlite": run on the embedded mode's database (make test runs the order and ledger tests
+# a second time this way, so both write paths are proven in every CI run).
+TEST_DB_ENGINE = env_str("TEST_DB_ENGINE", "postgres")
+USE_POSTGRES = TEST_DB_ENGINE != "sqlite" and (CI or service_reachable(_pg_url))
 if USE_POSTGRES:
     os.environ["DATABASE_URL"] = _pg_url
 else:
@@ -36,3 +39,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_EAGER_PROPAGATES = True
 LOGGING["root"]["level"] = "WARNING"
+if TEST_DB_ENGINE == "sqlite":
+    # A file, as in the embedded mode (WAL, IMMEDIATE transactions): an in-memory shared-cache
+    # database answers "table is locked" at once where the real file waits its busy timeout.
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"ptp-test-{os.getpid()}.sqlite3")}
