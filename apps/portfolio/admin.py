@@ -136,11 +136,11 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected open orders")
     def cancel_orders(self, request: Any, queryset: Any) -> None:
-        from apps.portfolio.services.engine2 import order_cancel_latent
+        from apps.portfolio.services.cancels import order_cancel
 
         canceled = 0
         for order in queryset.filter(status__in=Order.OPEN_STATUSES):
-            order_cancel_latent(order=order, actor=request.user, source="admin")
+            order_cancel(order=order, actor=request.user, source="admin")
             canceled += 1
         self.message_user(request, f"{canceled} order(s) canceled.", messages.SUCCESS)
 

@@ -37,7 +37,7 @@ from apps.portfolio.serializers import (
     PortfolioUpdateInputSerializer,
 )
 from apps.portfolio.services import order_place, portfolio_create, portfolio_reset
-from apps.portfolio.services.engine2 import order_cancel_latent
+from apps.portfolio.services.cancels import order_cancel
 from apps.portfolio.services.portfolio_admin import portfolio_delete, portfolio_update
 
 PORTFOLIO_TAGS, ORDER_TAGS, FILL_TAGS = ["portfolios"], ["orders"], ["fills"]
@@ -268,7 +268,7 @@ class OrderCancelApi(APIView):
         description="Cancel an open order. A closed order is refused with the exchange's unknown-order error.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        order = order_cancel_latent(
+        order = order_cancel(
             order=own_order(request, pk), actor=request.user, source="api", source_ip=request_ip(request)
         )
         return Response(OrderOutputSerializer(order).data)

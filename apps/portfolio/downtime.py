@@ -1,6 +1,6 @@
 """Downtime replay rules (pure: no ORM). FILL_REALISM rule 10: what happened while the
 matcher was down is replayed from stored 1m candles, conservatively, or marked as not
-simulated. Used by ``apps.portfolio.services.engine2``."""
+simulated. Used by ``apps.portfolio.services.replay``."""
 
 from __future__ import annotations
 

@@ -80,8 +80,8 @@ class OrderTicketForm(forms.Form):
         # The same shape and filter rules order_place applies, before anything is sent.
         from apps.market.cache import ticker_get
         from apps.portfolio import rules
+        from apps.portfolio.order_request import order_request_build
         from apps.portfolio.services.instruments import instrument_rules_get
-        from apps.portfolio.services.orders import order_request_build
 
         kwargs = self.order_kwargs()
         try:

@@ -4,7 +4,8 @@ It runs inside the feed process, registered with ``apps.market.events.register_e
 The listener is on the hub's hot path (possibly inside the event loop), so it only does an
 in-memory check against an index of resting orders per (exchange, symbol); orders that the
 event may fill are queued and a worker thread applies them through the service, one
-transaction per order (``order_match_event``), which re-checks everything under lock.
+transaction per order (``services.resting.resting_order_match``), which re-checks everything
+under lock.
 
 The index is loaded from the database on start (open orders survive restarts) and refreshed
 every ``SYNC_SECONDS`` for orders placed by other processes; same-process placements are
@@ -13,7 +14,7 @@ added on commit.
 Downtime (FILL_REALISM rule 10). The matcher remembers the newest event time it saw per
 (exchange, symbol) and saves it every ``SYNC_SECONDS`` (``MatcherCheckpoint``). On start
 (``Matcher.start``) each open resting order is replayed from its symbol's checkpoint (or
-its own arrival) to now against stored 1m candles (``services.engine2.order_downtime_replay``):
+its own arrival) to now against stored 1m candles (``services.replay.order_downtime_replay``):
 only candles wholly inside the window count; a limit fills at its price when a candle traded
 through it, at most ``downtime.REPLAY_VOLUME_SHARE`` of the candle's volume; a stop triggers
 when the candle crossed it and a stop-market fills at the worse of its trigger (the stop, or
@@ -29,8 +30,8 @@ limit's price first eats the book quantity that was ahead of the order on its ar
 (``Order.queue_ahead``, estimated on the first such print); only the excess fills it. Prints
 through the price fill as without the model and clear the queue.
 
-Cancel latency (rule 6). ``services.engine2.order_cancel_latent`` keeps the synchronous
-contract of ``order_cancel`` (the order is ``canceled`` when the call returns) and adds the
+Cancel latency (rule 6). ``services.orders.order_cancel`` keeps the synchronous
+contract of a cancel (the order is ``canceled`` when the call returns) and adds the
 latency the cancel needs to reach the exchange: deadline = cancel time + a latency sampled
 from (portfolio seed, order seq, "cancel"). Before canceling, every print with an exchange
 timestamp between the order's arrival (or the last print applied to it) and that deadline
@@ -47,68 +48,17 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from apps.market.events import BookSnapshot, MarketEvent, TradeEvent
-from apps.portfolio import books
-from apps.portfolio import fills as engine
+from apps.portfolio import books, resting_index
+from apps.portfolio.resting_index import RestingView, may_fill, resting_view
+from apps.portfolio.services.replay import checkpoints_get, checkpoints_save, matcher_downtime_replay
+from apps.portfolio.services.resting import resting_order_match, resting_orders_watch
 
 logger = logging.getLogger(__name__)
 
 SYNC_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class RestingView:
-    """What the cheap check needs to know about one resting order."""
-
-    order_id: int
-    side: str
-    order_type: str
-    price: Decimal | None
-    stop_price: Decimal | None
-    triggered: bool
-    at_touch: bool = False  # queue model: a print exactly at the price may fill it too
-
-
-def _queue_model(order: Any) -> bool:
-    # Only from an already loaded portfolio: this runs on commit hooks and must not query.
-    from apps.portfolio.models import Order
-
-    return Order.portfolio.is_cached(order) and bool(order.portfolio.queue_position_model)
-
-
-def resting_view(order: Any) -> RestingView:
-    return RestingView(
-        order_id=order.pk,
-        side=order.side,
-        order_type=order.order_type,
-        price=order.price,
-        stop_price=order.stop_price,
-        triggered=order.triggered,
-        at_touch=_queue_model(order),
-    )
-
-
-def may_fill(view: RestingView, event: MarketEvent) -> bool:
-    """Could this event change this order? False positives only cost a transaction."""
-    if view.order_type in engine.STOP_TYPES and not view.triggered:
-        return (
-            isinstance(event, TradeEvent)
-            and view.stop_price is not None
-            and engine.stop_triggered(
-                order_type=view.order_type, side=view.side, stop_price=view.stop_price, trade_price=event.price
-            )
-        )
-    if view.order_type in engine.STOP_MARKET_TYPES:
-        return isinstance(event, TradeEvent | BookSnapshot)  # triggered, still filling
-    if not isinstance(event, TradeEvent) or view.price is None:
-        return False
-    if view.at_touch and event.price == view.price:
-        return True
-    return event.price < view.price if view.side == "buy" else event.price > view.price
 
 
 class Matcher:
@@ -127,8 +77,6 @@ class Matcher:
     # -- start, downtime and checkpoints ---------------------------------------------------
     def start(self, *, now_ms: int | None = None) -> list[Any]:
         """Load the open orders and replay (or mark) the downtime since the last checkpoint."""
-        from apps.portfolio.services.engine2 import checkpoints_get, matcher_downtime_replay
-
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         checkpoints = checkpoints_get()
         results = matcher_downtime_replay(now_ms=now_ms, checkpoints=checkpoints)
@@ -137,8 +85,6 @@ class Matcher:
 
     def checkpoint_flush(self) -> int:
         """Save the event times seen since the last flush; returns how many symbols moved."""
-        from apps.portfolio.services.engine2 import checkpoints_save
-
         with self._lock:
             moved = {k: v for k, v in self._marks.items() if v > self._saved_marks.get(k, -1)}
         checkpoints_save(marks=moved)
@@ -153,8 +99,6 @@ class Matcher:
     # -- index -------------------------------------------------------------------
     def load(self) -> int:
         """Rebuild the index from the database (start-up and periodic sync)."""
-        from apps.portfolio.services.engine2 import resting_orders_watch
-
         fresh: dict[tuple[str, str], dict[int, RestingView]] = {}
         for order in resting_orders_watch():
             fresh.setdefault((order.exchange, order.symbol), {})[order.pk] = resting_view(order)
@@ -208,8 +152,6 @@ class Matcher:
     # -- applying ----------------------------------------------------------------------
     def process_pending(self) -> int:
         """Apply queued matches (the worker thread's loop body; tests call it directly)."""
-        from apps.portfolio.services.engine2 import order_match_apply
-
         done = 0
         while True:
             try:
@@ -217,7 +159,7 @@ class Matcher:
             except queue.Empty:
                 return done
             try:
-                order = order_match_apply(order_id=order_id, event=event)
+                order = resting_order_match(order_id=order_id, event=event)
             except Exception:  # one bad order must not stop the others
                 logger.exception("paper matcher could not apply order %s", order_id)
                 continue
@@ -260,24 +202,12 @@ class Matcher:
 
 
 MATCHER = Matcher()
-_enabled = False
 
 
 def enable() -> None:
-    """Register the process-wide matcher as a market event listener (feed processes)."""
-    global _enabled
+    """Register the process-wide matcher as a market event listener (feed processes) and
+    attach it, so the order service's commits reach its index."""
     from apps.market.events import register_event_listener
 
     register_event_listener(MATCHER.on_event)
-    _enabled = True
-
-
-def pending_events(*, order_id: int) -> list[MarketEvent]:
-    """The process matcher's queued events for one order (none outside a matcher process)."""
-    return MATCHER.pending_events(order_id=order_id) if _enabled else []
-
-
-def index_update(*, key: tuple[str, str, int], view: RestingView | None) -> None:
-    """Called on commit by the order service; a no-op outside a matcher process."""
-    if _enabled:
-        MATCHER.update(key=key, view=view)
+    resting_index.matcher_attach(MATCHER)

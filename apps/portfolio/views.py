@@ -111,12 +111,12 @@ def portfolio_fills_fragment(request: HttpRequest, portfolio_id: int) -> HttpRes
 @login_required
 @require_POST
 def order_cancel_view(request: HttpRequest, portfolio_id: int, order_id: int) -> HttpResponse:
-    from apps.portfolio.services.engine2 import order_cancel_latent
+    from apps.portfolio.services.cancels import order_cancel
 
     portfolio = _own_portfolio(request, portfolio_id)
     order = get_object_or_404(Order, pk=order_id, portfolio=portfolio)
     try:
-        order_cancel_latent(order=order, actor=request.user, source="page", source_ip=_client_ip(request))
+        order_cancel(order=order, actor=request.user, source="page", source_ip=_client_ip(request))
     except ApplicationError as exc:
         messages.error(request, f"Order {order.pk} was not canceled: {exc.message}")
     if request.headers.get("HX-Request"):

@@ -8,6 +8,7 @@ from apps.bots.metrics import BOTS_ERRORED, BOTS_RUNNING
 from apps.bots.realtime import bot_group
 from apps.bots.reconcile import LiveRun, TradeLine, reconcile
 from apps.bots.services import bot_create, bot_start, bot_status_set
+from tests.channel_messages import channel_receive
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +20,13 @@ def test_state_changes_are_pushed_after_commit_and_gauges_follow(user, portfolio
     async_to_sync(layer.group_add)(bot_group(bot.pk), channel)
     with django_capture_on_commit_callbacks(execute=True):
         bot = bot_start(bot=bot, actor=user)
-    message = async_to_sync(layer.receive)(channel)
+    message = channel_receive(channel)
     assert message["type"] == "bot.event" and message["bot_id"] == bot.pk
     assert message["status"] == "running" and message["event"]["kind"] == "state"
     assert BOTS_RUNNING._value.get() == 1 and BOTS_ERRORED._value.get() == 0
     with django_capture_on_commit_callbacks(execute=True):
         bot_status_set(bot=bot, status="error", reason="boom", kind="error")
-    assert async_to_sync(layer.receive)(channel)["status_reason"] == "boom"
+    assert channel_receive(channel)["status_reason"] == "boom"
     assert BOTS_RUNNING._value.get() == 0 and BOTS_ERRORED._value.get() == 1
 
 

@@ -14,7 +14,7 @@ from apps.portfolio import books
 from apps.portfolio.errors import OrderRejectedError
 from apps.portfolio.ledger_checks import ledger_problems
 from apps.portfolio.models import Balance, Fill, Order
-from apps.portfolio.services import order_cancel, order_match_event, order_place
+from apps.portfolio.services import order_cancel, order_place, resting_order_match
 from tests.portfolio.conftest import make_book, make_trade
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -77,7 +77,7 @@ def test_concurrent_cancels_and_fills_of_one_order(make_portfolio, btc, user):
         if index % 2 == 0:
             return order_cancel(order=order, actor=user)
         trade = make_trade("99.5", "0.1", trade_id=f"t{index}", ts_ms=3_000 + index)
-        return order_match_event(order_id=order.pk, event=trade)
+        return resting_order_match(order_id=order.pk, event=trade)
 
     results = run_threads(20, act)
     assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, OrderRejectedError)]

@@ -15,6 +15,7 @@ from apps.portfolio.ledger_checks import ledger_problems
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Journal, LedgerEntry, Order, Portfolio, Position
 from apps.portfolio.services import order_cancel, order_place
 from apps.safety.models import AuditEvent
+from tests.channel_messages import channel_receive
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -86,7 +87,7 @@ def test_push_is_sent_once_committed(make_portfolio, std_book, user):
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(f"portfolio.{p.pk}", channel)
     order = place(p, user, side="sell", order_type="market", quantity="0.5")
-    message = async_to_sync(layer.receive)(channel)
+    message = channel_receive(channel)
     assert message["data"]["order"]["id"] == order.pk and message["data"]["order"]["status"] == "filled"
     assert [f["id"] for f in message["data"]["fills"]] == [f.pk for f in order.fills.all()]
 

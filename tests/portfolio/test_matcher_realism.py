@@ -13,7 +13,9 @@ from apps.portfolio.matcher import Matcher
 from apps.portfolio.models import Balance, MatcherCheckpoint, Order, Portfolio
 from apps.portfolio.rules import OrderRejectedError
 from apps.portfolio.services import order_place
-from apps.portfolio.services.engine2 import checkpoints_get, order_arrival_ms, order_cancel_latent
+from apps.portfolio.services.cancels import order_cancel
+from apps.portfolio.services.replay import checkpoints_get
+from apps.portfolio.services.resting import order_arrival_ms
 from apps.safety.models import AuditEvent
 from tests.portfolio.conftest import make_trade
 
@@ -98,7 +100,7 @@ def test_cancel_applies_prints_before_its_deadline_then_cancels(make_portfolio, 
         m.on_event(trade)  # queued by the matcher, not applied yet
     pending = m.pending_events(order_id=order.pk)
     assert len(pending) == 3
-    canceled = order_cancel_latent(order=order, actor=user, now_ms=now, pending=pending)
+    canceled = order_cancel(order=order, actor=user, now_ms=now, pending=pending)
     assert canceled.status == "canceled"
     assert canceled.cancel_deadline_ms == now + 200
     assert [(f.trade_id, f.quantity) for f in canceled.fills.all()] == [("inflight", D("0.5"))]
@@ -113,7 +115,7 @@ def test_cancel_racing_a_complete_fill_gets_unknown_order(make_portfolio, std_bo
     arrival = order_arrival_ms(order)
     trade = make_trade("101.5", "3", trade_id="x", ts_ms=arrival + 150, taker="buy")
     with pytest.raises(OrderRejectedError, match="Unknown order"):
-        order_cancel_latent(order=order, actor=user, now_ms=arrival + 100, pending=[trade])
+        order_cancel(order=order, actor=user, now_ms=arrival + 100, pending=[trade])
     order.refresh_from_db()
     assert order.status == "filled" and order.filled_qty == 1
 
@@ -121,7 +123,7 @@ def test_cancel_racing_a_complete_fill_gets_unknown_order(make_portfolio, std_bo
 def test_cancel_without_prints_in_flight_is_immediate(make_portfolio, std_book, user):
     p = make_portfolio()
     order = place(p, user, side="buy", order_type="limit", quantity="1", price="99")
-    canceled = order_cancel_latent(order=order, actor=user)
+    canceled = order_cancel(order=order, actor=user)
     assert canceled.status == "canceled" and canceled.fills.count() == 0
     assert bal(p, "USDT") == (D("10000"), D("0"))
 

@@ -17,9 +17,9 @@ from apps.portfolio.errors import OrderRejectedError
 from apps.portfolio.group_commit import Ticket
 from apps.portfolio.ledger_checks import ledger_problems
 from apps.portfolio.models import Balance, Fill, Order
+from apps.portfolio.order_request import actor_label_for, order_request_build
 from apps.portfolio.services import order_place, placement
 from apps.portfolio.services.instruments import instrument_rules_get
-from apps.portfolio.services.orders import actor_label_for, order_request_build
 from apps.safety.models import AuditEvent
 from tests.portfolio.conftest import make_book
 

@@ -16,6 +16,7 @@ from apps.portfolio.models import Balance, EquitySnapshot, Order
 from apps.portfolio.services import order_place, portfolio_reset
 from apps.portfolio.services.equity import equity_snapshot_all
 from apps.safety.models import AuditEvent
+from tests.channel_messages import channel_receive
 from tests.portfolio.conftest import STD_BIDS, make_book
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +83,7 @@ def test_live_push_after_commit(make_portfolio, std_book, user, django_capture_o
     assert callbacks  # nothing is pushed before the commit
     for callback in callbacks:
         callback()
-    message = async_to_sync(layer.receive)(channel)
+    message = channel_receive(channel)
     assert message["type"] == "portfolio.update" and message["event"] == "order"
     assert message["portfolio_id"] == p.pk
     assert message["data"]["order"]["id"] == order.pk and message["data"]["order"]["status"] == "filled"

@@ -1,12 +1,12 @@
 """After-commit portfolio pushes from sync code: queued, sent in bursts, none lost."""
 
-import asyncio
 import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from apps.portfolio.services import pushes
+from tests.channel_messages import channel_receive
 
 
 def _listen(portfolio_id: int) -> str:
@@ -14,22 +14,6 @@ def _listen(portfolio_id: int) -> str:
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(f"portfolio.{portfolio_id}", channel)
     return channel
-
-
-def _receive(channel: str) -> dict:
-    """The next message, polling: the in-memory layer's queues do not wake a receiver that
-    waits on another thread's event loop (the pushes are sent from their own loop)."""
-    layer = get_channel_layer()
-
-    async def poll() -> dict:
-        for _ in range(200):
-            try:
-                return await asyncio.wait_for(layer.receive(channel), 0.025)
-            except TimeoutError:
-                continue
-        raise AssertionError("no push arrived within 5 s")
-
-    return async_to_sync(poll)()
 
 
 def test_a_burst_from_many_threads_arrives_whole_and_in_each_threads_order():
@@ -46,7 +30,7 @@ def test_a_burst_from_many_threads_arrives_whole_and_in_each_threads_order():
     for worker in workers:
         worker.join()
     for channel in channels.values():
-        received = [_receive(channel)["data"]["seq"] for _ in range(per_thread)]
+        received = [channel_receive(channel)["data"]["seq"] for _ in range(per_thread)]
         assert received == list(range(per_thread))
 
 
@@ -63,5 +47,5 @@ def test_a_failing_push_does_not_stop_the_ones_queued_after_it(monkeypatch, capl
     monkeypatch.setattr(layer, "group_send", group_send)
     pushes.portfolio_push(portfolio_id=900_100, event="order", data={"poison": True})
     pushes.portfolio_push(portfolio_id=900_100, event="order", data={"seq": 1})
-    assert _receive(channel)["data"] == {"seq": 1}
+    assert channel_receive(channel)["data"] == {"seq": 1}
     assert "push to portfolio.900100 failed" in caplog.text

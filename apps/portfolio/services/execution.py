@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.portfolio import fills as engine
+from apps.portfolio import resting_index
 from apps.portfolio.models import EquitySnapshot, Fill, Order, Portfolio, Position
 from apps.portfolio.pnl import PositionState, position_apply_fill
 from apps.portfolio.services import fastpath
@@ -296,14 +297,14 @@ def after_commit(*, order: Order, event: str, fills: list[Fill]) -> None:
 
     Built when the hook runs, from the same objects: by then they carry their new primary
     keys."""
-    from apps.portfolio import matcher, metrics, realtime
+    from apps.portfolio import metrics, realtime
     from apps.portfolio.services.pushes import portfolio_push
 
     def _run() -> None:
         metrics.order_observed(order_type=order.order_type, status=order.status, fills=len(fills), event=event)
         payload = realtime.order_payload(order=order, fills=fills)
         portfolio_push(portfolio_id=order.portfolio_id, event=event, data=payload)
-        view = matcher.resting_view(order) if order.is_open else None
-        matcher.index_update(key=(order.exchange, order.symbol, order.pk), view=view)
+        view = resting_index.resting_view(order) if order.is_open else None
+        resting_index.index_update(key=(order.exchange, order.symbol, order.pk), view=view)
 
     transaction.on_commit(_run)

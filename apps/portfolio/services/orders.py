@@ -1,4 +1,5 @@
-"""The one order service. API, pages, bots and admin all call ``order_place``/``order_cancel``.
+"""The one order service. API, pages, bots and admin all call ``order_place`` (and
+``services.cancels.order_cancel``).
 
 Order of work: safety guard -> parameter shape (caller's thread) -> one transaction, shared
 with the orders other threads of the process place at the same moment (placement.py:
@@ -9,97 +10,20 @@ after commit. Any error rolls the order back.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-
 from apps.core.exceptions import ApplicationError
 from apps.core.logging import request_id_var
-from apps.core.money import to_decimal
-from apps.portfolio import rules
 from apps.portfolio.models import Order, Portfolio
-from apps.portfolio.services.auditing import AuditBatch
-from apps.portfolio.services.execution import OrderWork, order_work_flush, release_funds
+from apps.portfolio.order_request import actor_label_for, order_request_build
 from apps.portfolio.services.instruments import instrument_rules_get
-from apps.portfolio.services.ledger import Posting, balances_lock
 from apps.portfolio.services.placement import CONSUMED, CONSUMED_LOCK, PlaceRequest, order_submit
 from apps.safety.audit import audit_record
 from apps.safety.models import AuditEvent
 
-__all__ = ["CONSUMED", "CONSUMED_LOCK", "OrderRequest", "order_cancel", "order_place", "order_request_build"]
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    symbol: str
-    side: str
-    order_type: str
-    time_in_force: str
-    quantity: Decimal | None
-    quote_quantity: Decimal | None
-    price: Decimal | None
-    stop_price: Decimal | None
-
-    def fingerprint(self) -> str:
-        body = {k: (str(v.normalize()) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def actor_label_for(actor: Any) -> str:
-    if actor is None:
-        return ""
-    if getattr(actor, "is_authenticated", False):
-        return actor.get_username()
-    return str(actor)[:150]
-
-
-def _decimal_or_none(exchange: str, name: str, value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return to_decimal(value, field=name)
-    except ValueError:
-        raise rules.reject_param(exchange, name) from None
-
-
-def order_request_build(
-    *,
-    exchange: str,
-    symbol: str,
-    side: str,
-    order_type: str,
-    time_in_force: str,
-    quantity: object,
-    quote_quantity: object,
-    price: object,
-    stop_price: object,
-) -> OrderRequest:
-    request = OrderRequest(
-        symbol=str(symbol).upper(),
-        side=str(side).lower(),
-        order_type=str(order_type).lower(),
-        time_in_force=str(time_in_force or "GTC").upper(),
-        quantity=_decimal_or_none(exchange, "quantity", quantity),
-        quote_quantity=_decimal_or_none(exchange, "quote_quantity", quote_quantity),
-        price=_decimal_or_none(exchange, "price", price),
-        stop_price=_decimal_or_none(exchange, "stop_price", stop_price),
-    )
-    rules.check_shape(
-        exchange=exchange,
-        order_type=request.order_type,
-        time_in_force=request.time_in_force,
-        side=request.side,
-        quantity=request.quantity,
-        quote_quantity=request.quote_quantity,
-        price=request.price,
-        stop_price=request.stop_price,
-    )
-    return request
+__all__ = ["CONSUMED", "CONSUMED_LOCK", "order_place"]
 
 
 def order_place(
@@ -169,7 +93,7 @@ def order_place(
             )
         )
     except ApplicationError as error:
-        _audit_rejection(
+        order_rejection_audit(
             portfolio=portfolio, actor=actor, source_ip=source_ip, payload=payload, error=error, action="order.place"
         )
         metrics.order_rejected(order_type=str(order_type), code=error.code)
@@ -178,7 +102,7 @@ def order_place(
     return order
 
 
-def _audit_rejection(
+def order_rejection_audit(
     *, portfolio: Portfolio, actor: Any, source_ip: str | None, payload: dict, error: ApplicationError, action: str
 ) -> None:
     """An ordinary rejection is the exchange saying no: audited as a rejected order, never as
@@ -196,48 +120,3 @@ def _audit_rejection(
         message=f"{error.code}: {error.message}",
         data={"request": {k: v for k, v in payload.items() if isinstance(v, str | int | None)}, "code": error.code},
     )
-
-
-def order_cancel(*, order: Order, actor: Any, source: str = "api", source_ip: str | None = None) -> Order:
-    """Cancel an open order and release what it reserves. A closed order is the exchange's
-    "unknown order" error, so a cancel racing a fill is refused, never applied twice."""
-    with transaction.atomic():
-        portfolio = Portfolio.objects.select_for_update().get(pk=order.portfolio_id)
-        current = Order.objects.select_for_update().get(pk=order.pk)
-        current.portfolio = portfolio
-        if not current.is_open:
-            error = rules.reject_unknown_order(portfolio.exchange)
-        else:
-            error = None
-            work = OrderWork(
-                portfolio=portfolio,
-                order=current,
-                posting=Posting(portfolio=portfolio, balances=balances_lock(portfolio=portfolio)),
-                audit=AuditBatch(actor=actor, actor_label=actor_label_for(actor), source_ip=source_ip),
-            )
-            release_funds(posting=work.posting, order=current, memo="cancel")
-            current.status = Order.Status.CANCELED
-            order_work_flush(
-                work=work,
-                event="cancel",
-                audit_order={
-                    "category": "order",
-                    "action": "order.cancel",
-                    "portfolio_id": portfolio.pk,
-                    "exchange": portfolio.exchange,
-                    "symbol": current.symbol,
-                    "message": f"cancel #{current.pk}",
-                    "data": {"source": source},
-                },
-            )
-    if error is not None:
-        _audit_rejection(
-            portfolio=portfolio,
-            actor=actor,
-            source_ip=source_ip,
-            payload={"symbol": current.symbol, "order_id": current.pk},
-            error=error,
-            action="order.cancel",
-        )
-        raise error
-    return current

@@ -50,7 +50,7 @@ from apps.portfolio.services.instruments import InstrumentRules
 from apps.portfolio.services.ledger import Posting, balances_lock
 
 if TYPE_CHECKING:
-    from apps.portfolio.services.orders import OrderRequest
+    from apps.portfolio.order_request import OrderRequest
 
 BPS = Decimal("10000")
 

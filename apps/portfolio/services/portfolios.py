@@ -11,9 +11,9 @@ from django.utils import timezone
 from apps.core.exceptions import ApplicationError
 from apps.core.money import to_decimal
 from apps.portfolio.models import Order, Portfolio, Position
+from apps.portfolio.order_request import actor_label_for
 from apps.portfolio.services.execution import equity_snapshot_record
 from apps.portfolio.services.ledger import CAPITAL_ACCOUNT, FREE, LOCKED, Posting, balances_lock
-from apps.portfolio.services.orders import actor_label_for
 from apps.safety.audit import audit_record
 
 DEFAULT_BALANCES = {"USDT": "10000"}
