@@ -29,7 +29,6 @@ def _env(pg) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DATABASE_URL": pg.url,
-        "DATABASE_CONN_MAX_AGE": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         "PROCESS_ROLE": "worker",
         "HEALTH_PROBE_TIMEOUT": "1",
