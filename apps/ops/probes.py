@@ -38,6 +38,22 @@ def database_probe(alias: str = "default") -> ProbeOutcome:
     return ProbeOutcome(data={"vendor": connection.vendor})
 
 
+def database_connect_probe(alias: str = "default") -> ProbeOutcome:
+    """A new connection to the server, outside this process's pool, closed at once.
+
+    The dependency monitor uses this one: a connection it keeps would stay healthy while
+    the server refuses every new one ("too many clients"), which is what the other
+    processes then see."""
+    connection = connections[alias]
+    params = connection.get_connection_params()
+    params["connect_timeout"] = max(1, round(settings.HEALTH_PROBE_TIMEOUT))
+    params["application_name"] = f"{params.get('application_name') or 'paperdesk'}-probe"
+    driver: Any = connection.Database  # type: ignore[attr-defined]  # set by every backend
+    with driver.connect(**params) as raw:
+        raw.execute("SELECT 1").fetchone()
+    return ProbeOutcome(data={"vendor": connection.vendor})
+
+
 def cache_probe(alias: str = "default") -> ProbeOutcome:
     cache = caches[alias]
     key = f"ops:health:{uuid.uuid4().hex}"
