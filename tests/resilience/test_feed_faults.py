@@ -64,7 +64,6 @@ def test_kill_9_of_feeds_process_alerts_and_a_restart_fills_the_gap(
     tmp_path,
 ):
     sim = exchange_sim_factory(seed=5, clock_speed=60.0, symbols=SYMBOLS)
-    start_ms = sim.now_ms()
     prefix = f"res-{secrets.token_hex(4)}"
     env = feeds_env(sim=sim, redis_url=private_redis.url, prefix=prefix)
     first = spawn_feeds(env, SYMBOLS, tmp_path / "feeds.log")
@@ -72,6 +71,10 @@ def test_kill_9_of_feeds_process_alerts_and_a_restart_fills_the_gap(
     try:
         with redis_cache_settings(private_redis.url, prefix):
             assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3), (tmp_path / "feeds.log").read_text()[-3000:]
+            # Compared from here, not from before the process started: its start-up backfills
+            # MARKET_BACKFILL_CANDLES, and a slow start (a loaded machine) would otherwise
+            # leave the first simulated minutes outside every window the feeds ever saw.
+            start_ms = sim.now_ms()
             assert feed_watch() == []  # streaming: no alert
             first.kill()
             first.wait(30)
@@ -104,7 +107,6 @@ def test_redis_restart_under_the_feeds_process_recovers_on_its_own(
     tmp_path,
 ):
     sim = exchange_sim_factory(seed=6, clock_speed=60.0, symbols=SYMBOLS)
-    start_ms = sim.now_ms()
     prefix = f"res-{secrets.token_hex(4)}"
     env = feeds_env(sim=sim, redis_url=private_redis.url, prefix=prefix)
     monitor_log = tmp_path / "monitor.log"
@@ -113,6 +115,10 @@ def test_redis_restart_under_the_feeds_process_recovers_on_its_own(
     try:
         with redis_cache_settings(private_redis.url, prefix):
             assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3), (tmp_path / "f.log").read_text()[-3000:]
+            # Compared from here, not from before the process started: its start-up backfills
+            # MARKET_BACKFILL_CANDLES, and a slow start (a loaded machine) would otherwise
+            # leave the first simulated minutes outside every window the feeds ever saw.
+            start_ms = sim.now_ms()
             monitoring = wait_for(lambda: "monitoring postgres, redis" in monitor_log.read_text(), STATE_CHANGE)
             assert monitoring, monitor_log.read_text()
             assert webhook_sink.received == []  # everything up: no alert
