@@ -25,6 +25,14 @@ from apps.ops.services import HEARTBEAT_KEY
 
 def database_probe(alias: str = "default") -> ProbeOutcome:
     connection = connections[alias]
+    pool = getattr(connection, "pool", None)
+    if pool is not None and connection.connection is None:
+        # Borrow with the probe's timeout, not the pool's (DATABASE_POOL_TIMEOUT): during an
+        # outage the pool would wait that long for a connection and answer late, often "ok".
+        pool.open()
+        with pool.connection(timeout=settings.HEALTH_PROBE_TIMEOUT) as raw:
+            raw.execute("SELECT 1").fetchone()
+        return ProbeOutcome(data={"vendor": connection.vendor})
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -31,6 +31,9 @@ def _env(pg) -> dict[str, str]:
         "DATABASE_URL": pg.url,
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         "PROCESS_ROLE": "worker",
+        # A placement waits this long for a pooled connection before it fails and probes
+        # readiness: shorter than the outage, so the probe runs while Postgres is down.
+        "DATABASE_POOL_TIMEOUT": "1",
         "HEALTH_PROBE_TIMEOUT": "1",
     }
     env.pop("REDIS_URL", None)
