@@ -8,6 +8,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-app = Celery("paper_trading")
+# Every task retries, with bounded backoff, when its database connection fails (apps/core/task_retry.py).
+app = Celery("paper_trading", task_cls="apps.core.task_retry:DatabaseRetryTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -38,7 +38,7 @@ from apps.ops.alerting import (
 from apps.ops.health import Component, ProbeOutcome, component_run
 from apps.ops.models import AlertKind, AlertNotification, AlertRule, Severity
 from apps.ops.outages import FIRING, OutageEvent, OutageTracker
-from apps.ops.probes import celery_broker_probe, database_probe, redis_probe, redis_urls
+from apps.ops.probes import celery_broker_probe, database_connect_probe, redis_probe, redis_urls
 
 logger = logging.getLogger(__name__)
 DATABASE = "postgres"
@@ -61,7 +61,7 @@ def dependency_probes() -> dict[str, Callable[[], ProbeOutcome]]:
     """The external services this deployment uses (none in embedded mode)."""
     probes: dict[str, Callable[[], ProbeOutcome]] = {}
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
-        probes[DATABASE] = database_probe
+        probes[DATABASE] = database_connect_probe
     if redis_urls():
         probes["redis"] = redis_probe
     if not settings.CELERY_EMBEDDED:

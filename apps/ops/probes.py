@@ -25,6 +25,14 @@ from apps.ops.services import HEARTBEAT_KEY
 
 def database_probe(alias: str = "default") -> ProbeOutcome:
     connection = connections[alias]
+    pool = getattr(connection, "pool", None)
+    if pool is not None and connection.connection is None:
+        # Borrow with the probe's timeout, not the pool's (DATABASE_POOL_TIMEOUT): during an
+        # outage the pool would wait that long for a connection and answer late, often "ok".
+        pool.open()
+        with pool.connection(timeout=settings.HEALTH_PROBE_TIMEOUT) as raw:
+            raw.execute("SELECT 1").fetchone()
+        return ProbeOutcome(data={"vendor": connection.vendor})
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -35,6 +43,22 @@ def database_probe(alias: str = "default") -> ProbeOutcome:
         if not connection.in_atomic_block:
             connection.close()
         raise
+    return ProbeOutcome(data={"vendor": connection.vendor})
+
+
+def database_connect_probe(alias: str = "default") -> ProbeOutcome:
+    """A new connection to the server, outside this process's pool, closed at once.
+
+    The dependency monitor uses this one: a connection it keeps would stay healthy while
+    the server refuses every new one ("too many clients"), which is what the other
+    processes then see."""
+    connection = connections[alias]
+    params = connection.get_connection_params()
+    params["connect_timeout"] = max(1, round(settings.HEALTH_PROBE_TIMEOUT))
+    params["application_name"] = f"{params.get('application_name') or 'paperdesk'}-probe"
+    driver: Any = connection.Database  # type: ignore[attr-defined]  # set by every backend
+    with driver.connect(**params) as raw:
+        raw.execute("SELECT 1").fetchone()
     return ProbeOutcome(data={"vendor": connection.vendor})
 
 

@@ -7,6 +7,7 @@ Redis and RabbitMQ (or Redis). The concern modules at the bottom add their own s
 
 from __future__ import annotations
 
+from config.database import database_pool_options
 from config.env import (
     BASE_DIR,
     database_from_url,
@@ -106,8 +107,13 @@ else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "db.sqlite3")}}
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    # Every process borrows from a bounded psycopg pool and gives the connection back at
+    # the end of each request/task: daphne runs each request in a thread of its own, so a
+    # persistent per-thread connection (CONN_MAX_AGE > 0) leaked one connection per thread
+    # until the server ran out (config/database.py). The pool requires CONN_MAX_AGE = 0.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"] = database_pool_options(PROCESS_ROLE)
 else:
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
     # SQLite serialises writers, and the embedded server writes from several threads (web

@@ -24,13 +24,18 @@ from .conftest import feeds_env, redis_cache_settings, spawn_feeds, spawn_monito
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+# Ceilings of condition waits (each returns as soon as its condition holds), sized for a
+# machine running other suites beside this one.
+CATCH_UP, STATE_CHANGE = 120, 60
 
 
 @pytest.fixture
 def watch_settings(settings):
     settings.ALERT_FEED_DOWN_SECONDS = 1
     settings.HEALTH_FEED_EXCHANGES = ["binance"]
-    settings.MARKET_FEED_STALE_S = 1  # no heartbeat for 3 s: the feeds process is gone
+    # No heartbeat for 9 s (3 x this): the feeds process is gone. Shorter windows read a
+    # live feed as dead on a loaded machine (load 6-14), where a heartbeat can run late.
+    settings.MARKET_FEED_STALE_S = 3
     return settings
 
 
@@ -59,26 +64,29 @@ def test_kill_9_of_feeds_process_alerts_and_a_restart_fills_the_gap(
     tmp_path,
 ):
     sim = exchange_sim_factory(seed=5, clock_speed=60.0, symbols=SYMBOLS)
-    start_ms = sim.now_ms()
     prefix = f"res-{secrets.token_hex(4)}"
     env = feeds_env(sim=sim, redis_url=private_redis.url, prefix=prefix)
     first = spawn_feeds(env, SYMBOLS, tmp_path / "feeds.log")
     second = None
     try:
         with redis_cache_settings(private_redis.url, prefix):
-            assert wait_for(lambda: _covered(sim), 30, step=0.3), (tmp_path / "feeds.log").read_text()[-3000:]
+            assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3), (tmp_path / "feeds.log").read_text()[-3000:]
+            # Compared from here, not from before the process started: its start-up backfills
+            # MARKET_BACKFILL_CANDLES, and a slow start (a loaded machine) would otherwise
+            # leave the first simulated minutes outside every window the feeds ever saw.
+            start_ms = sim.now_ms()
             assert feed_watch() == []  # streaming: no alert
             first.kill()
-            first.wait(5)
-            assert wait_for(lambda: feed_status_get("binance")["state"] == "down", 10)
+            first.wait(30)
+            assert wait_for(lambda: feed_status_get("binance")["state"] == "down", STATE_CHANGE)
             assert _watch_until_alert() == ["binance"]
             assert [n.kind for n in alert_outbox("feed_down")] == ["feed_down"]
 
             second = spawn_feeds(env, SYMBOLS, tmp_path / "feeds.log")
-            assert wait_for(lambda: _covered(sim), 30, step=0.3), "restarted feeds never caught up"
-            assert wait_for(lambda: feed_watch() == [], 10)  # recovered: the outage is cleared
+            assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3), "restarted feeds never caught up"
+            assert wait_for(lambda: feed_watch() == [], STATE_CHANGE)  # recovered: the outage is cleared
             targets = {tf: last_closed(sim, tf) for tf in TIMEFRAMES}
-            assert wait_for(lambda: _covered(sim), 10, step=0.3)
+            assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3)
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
@@ -99,7 +107,6 @@ def test_redis_restart_under_the_feeds_process_recovers_on_its_own(
     tmp_path,
 ):
     sim = exchange_sim_factory(seed=6, clock_speed=60.0, symbols=SYMBOLS)
-    start_ms = sim.now_ms()
     prefix = f"res-{secrets.token_hex(4)}"
     env = feeds_env(sim=sim, redis_url=private_redis.url, prefix=prefix)
     monitor_log = tmp_path / "monitor.log"
@@ -107,25 +114,32 @@ def test_redis_restart_under_the_feeds_process_recovers_on_its_own(
     feeds = spawn_feeds(env, SYMBOLS, tmp_path / "f.log")
     try:
         with redis_cache_settings(private_redis.url, prefix):
-            assert wait_for(lambda: _covered(sim), 30, step=0.3), (tmp_path / "f.log").read_text()[-3000:]
-            monitoring = wait_for(lambda: "monitoring postgres, redis" in monitor_log.read_text(), 30)
+            assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3), (tmp_path / "f.log").read_text()[-3000:]
+            # Compared from here, not from before the process started: its start-up backfills
+            # MARKET_BACKFILL_CANDLES, and a slow start (a loaded machine) would otherwise
+            # leave the first simulated minutes outside every window the feeds ever saw.
+            start_ms = sim.now_ms()
+            monitoring = wait_for(lambda: "monitoring postgres, redis" in monitor_log.read_text(), STATE_CHANGE)
             assert monitoring, monitor_log.read_text()
             assert webhook_sink.received == []  # everything up: no alert
             private_redis.stop()
             # While Redis is gone the readiness probe says so (what ops sees and alerts on).
             with pytest.raises(Exception):  # noqa: B017 - any client error is "down"
                 cache_probe()
-            time.sleep(2)
             # ...and the monitor raised the alert (de-duplicated in its memory, not in Redis).
-            assert wait_for(lambda: webhook_sink.states("redis") == ["firing"], 20), monitor_log.read_text()[-3000:]
+            assert wait_for(lambda: webhook_sink.states("redis") == ["firing"], STATE_CHANGE), monitor_log.read_text()[
+                -3000:
+            ]
             private_redis.start()  # same port, empty: state must be rebuilt by the feeds
             assert feeds.poll() is None, "the feeds process died with Redis"
-            assert wait_for(lambda: feed_status_get("binance")["state"] == "live", 20), "no fresh feed status"
+            assert wait_for(lambda: feed_status_get("binance")["state"] == "live", STATE_CHANGE), "no fresh feed status"
             assert cache_probe().status != DOWN
-            assert wait_for(lambda: webhook_sink.states("redis") == ["firing", "resolved"], 20), monitor_log.read_text()
-            assert wait_for(lambda: _covered(sim), 30, step=0.3), "candles stopped after the Redis restart"
+            assert wait_for(lambda: webhook_sink.states("redis") == ["firing", "resolved"], STATE_CHANGE), (
+                monitor_log.read_text()
+            )
+            assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3), "candles stopped after the Redis restart"
             targets = {tf: last_closed(sim, tf) for tf in TIMEFRAMES}
-            assert wait_for(lambda: _covered(sim), 10, step=0.3)
+            assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3)
     finally:
         for proc in (feeds, monitor):
             proc.terminate()

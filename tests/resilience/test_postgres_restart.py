@@ -29,9 +29,11 @@ def _env(pg) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DATABASE_URL": pg.url,
-        "DATABASE_CONN_MAX_AGE": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         "PROCESS_ROLE": "worker",
+        # A placement waits this long for a pooled connection before it fails and probes
+        # readiness: shorter than the outage, so the probe runs while Postgres is down.
+        "DATABASE_POOL_TIMEOUT": "1",
         "HEALTH_PROBE_TIMEOUT": "1",
     }
     env.pop("REDIS_URL", None)

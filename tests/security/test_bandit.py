@@ -7,12 +7,15 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BANDIT = ROOT / ".venv" / "bin" / "bandit"
+# Beside the interpreter running the suite: the venv need not be under the repository (a
+# worktree, CI's clone, a shared venv). Not resolved: a venv's python is a symlink.
+BANDIT = Path(sys.executable).parent / "bandit"
 
 
 def _bandit() -> str:

@@ -150,6 +150,12 @@ class Market:
         for i, t in enumerate(ts.tolist()):
             if self.script:
                 out.append(self._scripted(t, self.script.popleft(), sizes[i]))
+                if not self.script and i + 1 < len(ks):
+                    # The path ended inside this batch (a big one when the loop runs late):
+                    # the rest was drawn from the model before its rebase to the path's last
+                    # price, so it is drawn again from the rebased model.
+                    self.next_k = int(ks[i]) + 1
+                    return out + self.generate(now_ms, max_batch)
                 continue
             price = bids[i] + self.spread_ticks * self.tick if buys[i] else bids[i]
             out.append(self._print(t, price, sizes[i], not buys[i]))

@@ -15,12 +15,13 @@ START = 1_767_225_600_000  # 2026-01-01 00:00 UTC, minute aligned
 MINUTE = 60_000
 
 
-def _wait_until(sim: ExchangeSimulator, sim_ms: int, timeout: float = 5.0) -> None:
+def _wait_until(sim: ExchangeSimulator, sim_ms: int, timeout: float = 60.0) -> None:
+    """Until every trade stamped <= sim_ms is printed: booked_ms, read on the engine's own
+    thread between steps (no fixed window: a loaded machine runs the engine late)."""
     deadline = time.monotonic() + timeout
-    while sim.now_ms() < sim_ms:
+    while sim.call(lambda: sim.booked_ms) < sim_ms:
         assert time.monotonic() < deadline, "simulator clock did not advance"
         time.sleep(0.05)
-    time.sleep(0.25)  # one more engine step so the trades up to sim_ms are printed
 
 
 def test_same_seed_same_market(exchange_sim_factory) -> None:
@@ -70,7 +71,7 @@ def test_klines_are_built_from_the_trades(exchange_sim_factory) -> None:
 def test_scripted_price_path(exchange_sim: ExchangeSimulator) -> None:
     path = [Decimal("50000.00"), Decimal("50010.00"), Decimal("49990.50"), Decimal("49000.00")]
     exchange_sim.set_price_path("binance", "BTCUSDT", path)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60  # a condition, not a window: returns as soon as it holds
     while True:
         prices = [t.price for t in exchange_sim.recent_trades("binance", "BTCUSDT")]
         tail = [p for i, p in enumerate(prices) if prices[i : i + len(path)] == path]
@@ -82,13 +83,33 @@ def test_scripted_price_path(exchange_sim: ExchangeSimulator) -> None:
     assert all(abs(p - path[-1]) / path[-1] < Decimal("0.01") for p in after)  # the model resumes from there
 
 
+def test_a_path_that_ends_inside_a_late_batch_resumes_from_its_last_price(exchange_sim_factory) -> None:
+    """A loaded machine runs the engine late, so one step prints many trades: those after the
+    path must come from the rebased model, not the price the model had before the path."""
+    sim = exchange_sim_factory(seed=3, start_time_ms=START, trade_rate_hz=50, symbols=["BTCUSDT"])
+    market = sim.market("binance", "BTCUSDT")
+    path = [Decimal("49000.00"), Decimal("48990.00")]
+
+    def late_step() -> list:
+        sim.set_price_path("binance", "BTCUSDT", path)  # on the loop thread: runs inline
+        return market.generate(sim.now_ms() + 20_000, 10_000)
+
+    trades = sim.call(late_step)
+    prices = [Decimal(t.price).scaleb(-market.pd) for t in trades]
+    start = prices.index(path[0])
+    after = prices[start + len(path) :]
+    assert prices[start : start + len(path)] == path and len(after) >= 20
+    assert all(abs(p - path[-1]) / path[-1] < Decimal("0.01") for p in after), after[:5]
+
+
 def test_replay_recorded_trades(exchange_sim_factory, shared_data) -> None:
     tape_file = shared_data / "binance-XRPETH-trades-2019-10.json.gz"
     sim = exchange_sim_factory(seed=1, symbols=["BTCUSDT"], replay=tape_file, clock_speed=3600)
     rows = json.loads(gzip.decompress(tape_file.read_bytes()))
-    time.sleep(1.0)
-    trades = sim.recent_trades("binance", "XRPETH")
-    assert len(trades) >= 20
+    deadline = time.monotonic() + 60
+    while len(trades := sim.recent_trades("binance", "XRPETH")) < 20:
+        assert time.monotonic() < deadline, len(trades)
+        time.sleep(0.05)
     assert [(t.price, t.taker_side) for t in trades[:20]] == [(Decimal(str(r[4])), r[3]) for r in rows[:20]]
     gaps = [
         (b.ts_ms - a.ts_ms, r2[0] - r1[0]) for a, b, r1, r2 in zip(trades, trades[1:20], rows, rows[1:20], strict=False)
