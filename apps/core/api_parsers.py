@@ -4,16 +4,19 @@ which Django's own size check does not cover)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from rest_framework.parsers import JSONParser, get_encoding
+from django.conf import settings
+from rest_framework.parsers import JSONParser
 
 from apps.core.json_body import body_size_limit, json_body_parse, payload_too_large_error
 
 
 class StrictJSONParser(JSONParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
-        encoding = get_encoding(parser_context or {})
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        # A non-text codec (bz2_codec, ...) is refused by bytes.decode: malformed, never expanded.
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         limit = body_size_limit()
         raw = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(raw) > limit:

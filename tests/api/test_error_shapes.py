@@ -175,3 +175,62 @@ def test_unexpected_error_under_api_is_a_500_json(user, monkeypatch):
     monkeypatch.setattr(apis.PortfolioListCreateApi, "get", boom)
     err = assert_error(_client(user).get("/api/v1/portfolios/"), 500, "server_error")
     assert "unexpected" not in err["message"]  # no internals in the answer
+
+
+def test_broker_down_is_a_503_json_naming_the_broker(user, monkeypatch):
+    from apps.portfolio import apis
+    from tests.core.test_dependency_errors import broker_down_error
+
+    error = broker_down_error()  # what publishing a task raises with the broker unreachable
+
+    def enqueue(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(apis.PortfolioListCreateApi, "get", enqueue)
+    _assert_dependency_503(_client(user).get("/api/v1/portfolios/"), "broker")
+
+
+def test_exception_escaping_the_error_handling_is_still_json(user, monkeypatch):
+    from django.core.signals import got_request_exception
+
+    from apps.portfolio import apis
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    def receiver_fails(**kwargs):
+        raise RuntimeError("the error handling itself failed")
+
+    monkeypatch.setattr(apis.PortfolioListCreateApi, "get", boom)
+    got_request_exception.connect(receiver_fails, dispatch_uid="edge-test-receiver")
+    try:
+        response = _client(user).get("/api/v1/portfolios/")
+    finally:
+        got_request_exception.disconnect(dispatch_uid="edge-test-receiver")
+    assert_error(response, 500, "server_error")
+
+
+def test_debug_technical_page_is_json_under_api(user, monkeypatch):
+    from apps.portfolio import apis
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(apis.PortfolioListCreateApi, "get", boom)
+    with override_settings(DEBUG=True):
+        response = _client(user).get("/api/v1/portfolios/")
+    assert_error(response, 500, "server_error")
+
+
+def test_method_not_allowed_outside_drf_is_json_under_api(user):
+    from django.http import HttpResponseNotAllowed
+    from django.test import RequestFactory
+
+    from apps.core.error_middleware import ErrorShapeMiddleware
+
+    middleware = ErrorShapeMiddleware(lambda request: HttpResponseNotAllowed(["GET"]))
+    response = middleware(RequestFactory().post("/api/v1/anything/"))
+    assert response.status_code == 405 and response["Allow"] == "GET"
+    assert json.loads(response.content)["error"]["code"] == "method_not_allowed"
+    page = ErrorShapeMiddleware(lambda request: HttpResponseNotAllowed(["GET"]))(RequestFactory().post("/x/"))
+    assert page.status_code == 405 and not page.content  # pages are left alone
