@@ -92,6 +92,19 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_ip_networks(name: str, default: list[str] | None = None) -> list[str]:
+    """A comma list of IP addresses or CIDR networks, each checked (``10.0.0.0/8,::1``)."""
+    import ipaddress
+
+    items = env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise EnvError(f"{name}: expected IP addresses or CIDR networks, got {item!r}") from None
+    return items
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env_str(name, default).lower()
     if value not in choices:

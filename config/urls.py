@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
 ]
 
-handler403 = "apps.core.views.error_403"
-handler404 = "apps.core.views.error_404"
-handler500 = "apps.core.views.error_500"
+# JSON under /api/, the styled page elsewhere (apps/core/error_responses.py).
+handler400 = "apps.core.error_responses.error_400"
+handler403 = "apps.core.error_responses.error_403"
+handler404 = "apps.core.error_responses.error_404"
+handler500 = "apps.core.error_responses.error_500"

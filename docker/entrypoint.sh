@@ -11,7 +11,9 @@ case "$role" in
     if [ "${MIGRATE_ON_START:-true}" = "true" ]; then
       python manage.py migrate --noinput
     fi
-    exec daphne -b 0.0.0.0 -p "${PORT:-8000}" --proxy-headers config.asgi:application
+    # No --proxy-headers: daphne would take the first (client-written) X-Forwarded-For entry as
+    # the client. The app resolves it by the trusted-proxy rule instead (apps/core/client_ip.py).
+    exec daphne -b 0.0.0.0 -p "${PORT:-8000}" config.asgi:application
     ;;
   worker)
     export PROCESS_ROLE=worker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -11,7 +12,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from apps.core.dependency_errors import RETRY_AFTER_SECONDS, dependency_message, failed_dependency
 from apps.core.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(*, code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -44,6 +48,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         headers = {"Retry-After": str(retry_after)} if retry_after else None
         body = error_body(code=exc.code, message=exc.message, fields=exc.fields)
         return Response(body, status=exc.status, headers=headers)
+    dependency = failed_dependency(exc)
+    if dependency is not None:
+        logger.warning("%s unavailable: %s: %s", dependency, type(exc).__name__, exc)
+        body = error_body(code="dependency_unavailable", message=dependency_message(dependency))
+        body["error"]["dependency"] = dependency
+        return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):

@@ -1,4 +1,4 @@
-"""Shared list-endpoint helpers: `ordering` with an allow-list, and the client IP."""
+"""Shared list-endpoint helpers: `ordering` with an allow-list, query data, a CSV renderer."""
 
 from __future__ import annotations
 
@@ -33,10 +33,6 @@ def ordering_apply(queryset: QuerySet, *, request: Request, allowed: list[str], 
     # The primary key breaks ties so pages never overlap.
     tie = "-id" if value.startswith("-") else "id"
     return queryset.order_by(value, tie) if value.lstrip("-") != "id" else queryset.order_by(value)
-
-
-def request_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class CsvRenderer:

@@ -23,6 +23,8 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 from rest_framework.request import Request
 
+from apps.core.client_ip import client_ip
+
 _MAX_BATCH = 50
 _MAX_LOCAL_KEYS = 4096
 _redis_clients: dict[int, Any] = {}
@@ -113,6 +115,10 @@ class _FixedWindowMixin:
 
     def wait(self) -> float:
         return max(self._retry_after, 1.0)
+
+    def get_ident(self, request: Request) -> str:
+        # DRF's own reads X-Forwarded-For whole, so every forged value was a fresh budget.
+        return client_ip(request) or "-"
 
 
 class UserRateThrottle(_FixedWindowMixin, throttling.UserRateThrottle):

@@ -11,7 +11,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from apps.core.lockout import client_ip, lockout_register_failure, lockout_reset, lockout_seconds_left
+from apps.core.lockout import lockout_ip, lockout_register_failure, lockout_reset, lockout_seconds_left
 
 
 class LockoutModelBackend(ModelBackend):
@@ -24,7 +24,7 @@ class LockoutModelBackend(ModelBackend):
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if username is None or password is None:
             return None
-        ip = client_ip(request)
+        ip = lockout_ip(request)
         if lockout_seconds_left(username=username, ip=ip):
             # PermissionDenied stops authenticate() trying any other backend.
             raise PermissionDenied("login locked")

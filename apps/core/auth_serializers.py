@@ -9,13 +9,13 @@ from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from apps.core.api_serializers import JsonInputSerializer
-from apps.core.lockout import client_ip, lockout_check
+from apps.core.lockout import lockout_check, lockout_ip
 
 
 class LockoutTokenObtainPairSerializer(TokenObtainPairSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         # Checked before authenticate() so a locked client gets a clear 429, not a 401.
-        lockout_check(username=attrs[self.username_field], ip=client_ip(self.context.get("request")))
+        lockout_check(username=attrs[self.username_field], ip=lockout_ip(self.context.get("request")))
         return super().validate(attrs)
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from apps.core.client_ip import client_ip
 from apps.core.exceptions import ApplicationError
 
 
@@ -26,10 +27,10 @@ class LoginLockedError(ApplicationError):
         self.retry_after = retry_after
 
 
-def client_ip(request: HttpRequest | None) -> str:
-    if request is None:
-        return "-"
-    return request.META.get("REMOTE_ADDR") or "-"
+def lockout_ip(request: HttpRequest | None) -> str:
+    """The IP part of the lockout key: the client address by the trusted-proxy rule
+    (apps/core/client_ip.py), so a forged X-Forwarded-For cannot pick a fresh counter."""
+    return client_ip(request) or "-"
 
 
 def _key(kind: str, username: str, ip: str) -> str:

@@ -84,18 +84,3 @@ def notification_prefs_save(request: HttpRequest) -> HttpResponse:
             return redirect("settings")
     # Invalid: the page again with the errors next to the fields, nothing saved.
     return _settings_page(request, prefs_form=form, status=400)
-
-
-def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "errors/403.html", status=403)
-
-
-def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "errors/404.html", status=404)
-
-
-def error_500(request: HttpRequest) -> HttpResponse:
-    # No context processors that touch the database: the 500 page must render when it is down.
-    from django.template import loader
-
-    return HttpResponse(loader.get_template("errors/500.html").render({}), status=500)

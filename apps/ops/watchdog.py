@@ -7,6 +7,7 @@ so a condition that persists is reported once per rule window, not every run.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -96,13 +97,18 @@ def audit_watch() -> int:
 
 
 def server_error_record(**kwargs: Any) -> None:
-    """got_request_exception receiver: count unhandled errors per minute in the shared cache."""
+    """got_request_exception receiver: count unhandled errors per minute in the shared cache.
+
+    Never raises: it runs inside Django's error handling, and a cache that is down (often the
+    very error being handled) must not turn the error page into a crash; the dependency
+    monitor reports the outage itself."""
     key = ERRORS_KEY.format(minute=int(time.time() // 60))
-    if not cache.add(key, 1, timeout=180):
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=180)
+    with contextlib.suppress(Exception):
+        if not cache.add(key, 1, timeout=180):
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=180)
 
 
 def error_rate_watch(*, now: float | None = None) -> int:

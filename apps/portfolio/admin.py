@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from apps.core.client_ip import client_ip
 from apps.core.exceptions import ApplicationError
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Journal, LedgerEntry, Order, Portfolio, Position
 
@@ -90,7 +91,7 @@ class OrderAddForm(forms.ModelForm):
                 time_in_force=data.get("time_in_force") or "GTC",
                 client_order_id=data.get("client_order_id") or None,
                 source="admin",
-                source_ip=getattr(self.request, "META", {}).get("REMOTE_ADDR"),
+                source_ip=client_ip(getattr(self, "request", None)),
             )
         except ApplicationError as error:
             self.add_error(None, ValidationError(f"{error.code}: {error.message}"))

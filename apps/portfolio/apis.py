@@ -15,8 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api_query import CsvRenderer, ordering_apply, ordering_parameter, query_data, request_ip
+from apps.core.api_query import CsvRenderer, ordering_apply, ordering_parameter, query_data
 from apps.core.api_schema import ERROR_DESCRIPTIONS, ErrorResponseSerializer
+from apps.core.client_ip import client_ip
 from apps.portfolio import selectors
 from apps.portfolio.models import EquitySnapshot, Fill, Order, Portfolio
 from apps.portfolio.serializers import (
@@ -234,7 +235,7 @@ class OrderListCreateApi(ListAPIView):
             actor=request.user,
             order_type=fields.pop("type"),
             source="api",
-            source_ip=request_ip(request),
+            source_ip=client_ip(request),
             **fields,
         )
         code = status.HTTP_200_OK if before == order.pk else status.HTTP_201_CREATED
@@ -269,7 +270,7 @@ class OrderCancelApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         order = order_cancel(
-            order=own_order(request, pk), actor=request.user, source="api", source_ip=request_ip(request)
+            order=own_order(request, pk), actor=request.user, source="api", source_ip=client_ip(request)
         )
         return Response(OrderOutputSerializer(order).data)
 

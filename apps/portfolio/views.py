@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.client_ip import client_ip
 from apps.core.exceptions import ApplicationError
 from apps.portfolio import selectors
 from apps.portfolio.forms import FillFilterForm, OrderTicketForm, PortfolioCreateForm, PortfolioResetForm
@@ -22,10 +23,6 @@ FILLS_PER_PAGE = 25
 
 def _own_portfolio(request: HttpRequest, portfolio_id: int) -> Portfolio:
     return get_object_or_404(Portfolio, pk=portfolio_id, owner=request.user)
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 @login_required
@@ -116,7 +113,7 @@ def order_cancel_view(request: HttpRequest, portfolio_id: int, order_id: int) ->
     portfolio = _own_portfolio(request, portfolio_id)
     order = get_object_or_404(Order, pk=order_id, portfolio=portfolio)
     try:
-        order_cancel(order=order, actor=request.user, source="page", source_ip=_client_ip(request))
+        order_cancel(order=order, actor=request.user, source="page", source_ip=client_ip(request))
     except ApplicationError as exc:
         messages.error(request, f"Order {order.pk} was not canceled: {exc.message}")
     if request.headers.get("HX-Request"):
@@ -160,7 +157,7 @@ def order_ticket_submit(request: HttpRequest, exchange: str, symbol: str) -> Htt
                 portfolio=form.cleaned_data["portfolio"],
                 actor=request.user,
                 source="page",
-                source_ip=_client_ip(request),
+                source_ip=client_ip(request),
                 **form.order_kwargs(),
             )
         except ApplicationError as error:

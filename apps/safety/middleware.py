@@ -3,7 +3,6 @@ reaches a view. Refusals are 403 with the API error shape and are audited."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from apps.core.api_errors import error_body
+from apps.core.client_ip import client_ip
+from apps.core.exceptions import ApplicationError
+from apps.core.json_body import json_body_parse
 from apps.safety.exceptions import RealTradingAttemptError
 from apps.safety.guards import paper_trade_guard
 from apps.safety.violations import LAYER_MIDDLEWARE
@@ -20,10 +22,6 @@ TRADING_PATH_RE = re.compile(r"^/api/v1/(orders|portfolios/[^/]+/orders|bots)(/|
 PAGE_TRADING_PATH_RE = re.compile(r"^/(markets/[^/]+/[^/]+/ticket|portfolios/[^/]+/orders|bots)(/|$)")
 ADMIN_PATH_RE = re.compile(r"^/admin/(portfolio|bots)/")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _request_actor(request: HttpRequest) -> Any:
@@ -49,9 +47,11 @@ def _body_payload(request: HttpRequest) -> Any:
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return {key: values[-1] if len(values) == 1 else values for key, values in request.POST.lists()}
     try:
-        return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return {}  # malformed JSON is the view's 400, not a safety question
+        return json_body_parse(request.body, encoding=request.encoding or "utf-8")
+    except ApplicationError:
+        if content_type == "application/json":
+            raise  # the API parses JSON bodies with the same decoder: refuse now, as it would
+        return {}  # any other type is refused by the view (415) without being read as an order
 
 
 def _query_payload(request: HttpRequest) -> dict[str, Any]:
@@ -82,7 +82,10 @@ class PaperTradingGuardMiddleware:
 
     @staticmethod
     def _check(request: HttpRequest, source: str) -> HttpResponse | None:
-        body = _body_payload(request)
+        try:
+            body = _body_payload(request)
+        except ApplicationError as exc:  # malformed, too deep or too large
+            return JsonResponse(error_body(code=exc.code, message=exc.message, fields={}), status=exc.status)
         # Query flags are judged too, nested so a body key cannot shadow them.
         query = _query_payload(request)
         if isinstance(body, dict):
@@ -94,7 +97,7 @@ class PaperTradingGuardMiddleware:
                 payload=payload,
                 actor=_request_actor(request),
                 source=source,
-                source_ip=_client_ip(request),
+                source_ip=client_ip(request),
                 layer=LAYER_MIDDLEWARE,
             )
         except RealTradingAttemptError as exc:

@@ -1,4 +1,4 @@
-"""Structured JSON logs (request id and user id on every record), plain text in embedded mode."""
+"""Structured JSON logs (request id, user id and client IP on every record), plain text in embedded mode."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ LOGGING: dict[str, Any] = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(process)d",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(client_ip)s %(process)d",
             "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
             # Which process wrote the line: web, worker, beat, feeds (one stream in Loki/ELK).
             "static_fields": {"role": _PROCESS_ROLE},

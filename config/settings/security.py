@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.env import env_int
+from config.env import env_int, env_ip_networks
 
 # Content-Security-Policy without inline scripts or styles. ws:/wss: let the pages open
 # their WebSockets to the same host whatever the scheme; data: covers Swagger UI's icons.
@@ -22,6 +22,10 @@ SECURITY_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment
 
 # Only the API answers cross-origin requests, and only to CORS_ALLOWED_ORIGINS (base.py).
 CORS_URLS_REGEX = r"^/api/.*$"
+
+# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs). Empty: nobody, the
+# socket peer is the client. The one rule is apps/core/client_ip.py.
+TRUSTED_PROXIES = env_ip_networks("TRUSTED_PROXIES", [])
 
 # Brute-force lockout per (username, client IP), shared by the login page, the admin and
 # the JWT obtain endpoint (see apps/core/lockout.py).
