@@ -6,8 +6,6 @@ from datetime import timedelta
 
 from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
 
-MONITORING_ENABLED = env_bool("MONITORING_ENABLED", False)
-
 # READINESS (/health/ready)
 FEED_STALE_SECONDS = env_int("FEED_STALE_SECONDS", 30, minimum=1)
 HEALTH_FEED_EXCHANGES = env_list("HEALTH_FEED_EXCHANGES", ["binance", "kucoin"])
