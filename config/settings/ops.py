@@ -22,6 +22,12 @@ SAFETY_SCORE_MIN = 90
 # scraped at /metrics through django-prometheus.
 METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0, maximum=65535)
 METRICS_QUEUES = env_list("METRICS_QUEUES", ["celery"])
+# /metrics on the web port (apps.ops.views.metrics): with METRICS_TOKEN set, only requests
+# with "Authorization: Bearer <token>" get it (Prometheus: credentials_file). Without a
+# token it is anonymous where METRICS_ANONYMOUS (embedded and dev) and absent (404) in
+# production, which sets METRICS_ANONYMOUS = False.
+METRICS_TOKEN = env_secret("METRICS_TOKEN", "")
+METRICS_ANONYMOUS = True
 
 # ALERTING
 ALERT_WEBHOOK_URL = env_url("ALERT_WEBHOOK_URL", "", schemes=("http", "https"))
