@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
+from config.env import BASE_DIR, env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
 
 # READINESS (/health/ready)
 FEED_STALE_SECONDS = env_int("FEED_STALE_SECONDS", 30, minimum=1)
@@ -62,9 +62,21 @@ if ALERT_EMAIL_TO or ALERT_WEBHOOK_URL:
         }
     )
 
+# RETENTION (apps.ops.retention, daily): days to keep each kind of row; 0 keeps it forever.
+# Audit events are written to gzip JSONL files in AUDIT_ARCHIVE_DIR before they are deleted
+# (the audit trail is kept, only moved out of the database); old equity snapshots are thinned
+# to the last one per portfolio and day.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=0)
+AUDIT_ARCHIVE_DIR = env_str("AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive"))
+ALERT_RETENTION_DAYS = env_int("ALERT_RETENTION_DAYS", 90, minimum=0)
+PAPER_EQUITY_RETENTION_DAYS = env_int("PAPER_EQUITY_RETENTION_DAYS", 90, minimum=0)
+
 from config.settings.celery import CELERY_BEAT_SCHEDULE  # noqa: E402
 
 # The watchdog turns feed outages, bot errors, kill switches and error spikes into alerts.
 CELERY_BEAT_SCHEDULE.update(
-    {"ops-watchdog": {"task": "apps.ops.tasks.watchdog_task", "schedule": timedelta(seconds=30)}}
+    {
+        "ops-watchdog": {"task": "apps.ops.tasks.watchdog_task", "schedule": timedelta(seconds=30)},
+        "ops-retention": {"task": "apps.ops.tasks.retention_task", "schedule": timedelta(days=1)},
+    }
 )
