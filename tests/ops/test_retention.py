@@ -140,13 +140,30 @@ def test_the_daily_beat_task_runs_the_retention(tmp_path):
     assert result["audit_archived"] == 1 and AuditEvent.objects.count() == 0
 
 
+@pytest.mark.skipif(os.environ.get("PTP_RETENTION_CHILD") != "1", reason="only in the SQLite child run")
+def test_the_child_run_is_on_sqlite():
+    from django.db import connection
+
+    assert connection.vendor == "sqlite"
+
+
 @pytest.mark.skipif(os.environ.get("PTP_RETENTION_CHILD") == "1", reason="already the SQLite run")
 def test_retention_on_sqlite():
     """The same tests on SQLite (embedded mode's database), in a child pytest."""
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "DATABASE_URL")}
-    env.update(DATABASE_URL="sqlite:///:memory:", PTP_RETENTION_CHILD="1")
+    env.update(DATABASE_URL="sqlite:///:memory:", TEST_DB_ENGINE="sqlite", PTP_RETENTION_CHILD="1")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "not on_sqlite"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "not test_retention_on_sqlite",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -155,4 +172,4 @@ def test_retention_on_sqlite():
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "6 passed" in result.stdout, result.stdout[-1000:]
+    assert "7 passed" in result.stdout, result.stdout[-1000:]
