@@ -56,3 +56,21 @@ def test_production_settings_refuse_anonymous_metrics():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_prometheus_presents_the_token_the_web_container_reads():
+    import re
+
+    import yaml
+
+    prometheus = yaml.safe_load((ROOT / "monitoring" / "prometheus.yml").read_text())
+    (web_job,) = [job for job in prometheus["scrape_configs"] if job["job_name"] == "web"]
+    token_path = web_job["authorization"]["credentials_file"]
+    assert web_job["authorization"].get("type", "Bearer") == "Bearer"
+    compose = yaml.safe_load((ROOT / "docker" / "docker-compose.prod.yml").read_text())
+    assert "metrics_token" in compose["secrets"]
+    for service in ("web", "prometheus"):
+        assert "metrics_token" in compose["services"][service]["secrets"], service
+    example = (ROOT / ".env.production.example").read_text()
+    assert re.search(rf"^METRICS_TOKEN_FILE={re.escape(token_path)}$", example, flags=re.M)
+    assert token_path == "/run/secrets/metrics_token"  # where compose mounts the secret
