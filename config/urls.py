@@ -16,7 +16,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Split view: the init script is a separate URL, so the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("django_prometheus.urls")),
 ]
 
 # JSON under /api/, the styled page elsewhere (apps/core/error_responses.py).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from rest_framework import serializers
 
 from apps.core.api_serializers import MONEY as _MONEY
@@ -101,4 +104,10 @@ class MarketTradeSerializer(serializers.Serializer):
 
 
 class MarketTradeQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=50, default=50)
+    """``limit``: 1 to MARKET_RECENT_TRADES (read per instance, so the setting is live)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The feed keeps MARKET_RECENT_TRADES per symbol: that many is all there is to serve.
+        kept = settings.MARKET_RECENT_TRADES
+        self.fields["limit"] = serializers.IntegerField(min_value=1, max_value=kept, default=kept)

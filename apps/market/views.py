@@ -46,7 +46,7 @@ def market_page(request: HttpRequest, exchange: str, symbol: str) -> HttpRespons
         "ticker": ticker_get(exchange, symbol),
         "bids": list(book.bids[:12]) if book else [],
         "asks": list(book.asks[:12]) if book else [],
-        "trades": recent_trades_get(exchange, symbol, 25),
+        "trades": recent_trades_get(exchange, symbol, min(25, settings.MARKET_RECENT_TRADES)),
         "markets": [(ex, sym) for ex in Exchange.values for sym in settings.MARKET_SYMBOLS],
         "ticket": OrderTicketForm(user=request.user, exchange=exchange, symbol=symbol),
     }

@@ -32,3 +32,10 @@ def watchdog_task() -> dict[str, Any]:
     from apps.ops.watchdog import watchdog_run
 
     return watchdog_run()
+
+
+@shared_task(name="apps.ops.tasks.retention_task")
+def retention_task() -> dict[str, int]:
+    from apps.ops.retention import retention_run
+
+    return retention_run()

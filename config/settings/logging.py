@@ -9,8 +9,10 @@ from config.env import env_choice, env_int, env_str
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 LOG_FILE = env_str("LOG_FILE", "")
-# Rotation by size; retention = LOG_FILE_MAX_MB x (LOG_FILE_BACKUPS + 1) on disk per process
-# (docs/OPERATIONS.md "Logs"). Container stdout is rotated by the docker json-file driver.
+# One file per process (apps.core.logfiles: app.json -> app.<role>.json, and
+# app.<role>.<pid>.json in the Celery worker's prefork children), rotated by size; retention
+# = LOG_FILE_MAX_MB x (LOG_FILE_BACKUPS + 1) on disk per process (docs/OPERATIONS.md "Logs").
+# Production logs to stdout, which the docker json-file driver rotates per container.
 LOG_FILE_MAX_MB = env_int("LOG_FILE_MAX_MB", 50, minimum=1, maximum=1024)
 LOG_FILE_BACKUPS = env_int("LOG_FILE_BACKUPS", 10, minimum=1, maximum=100)
 _PROCESS_ROLE = env_str("PROCESS_ROLE", "embedded")
@@ -24,8 +26,9 @@ _handlers: dict[str, dict[str, object]] = {
 }
 if LOG_FILE:
     _handlers["file"] = {
-        "class": "logging.handlers.RotatingFileHandler",
+        "class": "apps.core.logfiles.ProcessRotatingFileHandler",
         "filename": LOG_FILE,
+        "role": _PROCESS_ROLE,
         "maxBytes": LOG_FILE_MAX_MB * 1024 * 1024,
         "backupCount": LOG_FILE_BACKUPS,
         "formatter": "json",

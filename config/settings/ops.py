@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
-
-MONITORING_ENABLED = env_bool("MONITORING_ENABLED", False)
+from config.env import BASE_DIR, env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
 
 # READINESS (/health/ready)
 FEED_STALE_SECONDS = env_int("FEED_STALE_SECONDS", 30, minimum=1)
@@ -24,6 +22,12 @@ SAFETY_SCORE_MIN = 90
 # scraped at /metrics through django-prometheus.
 METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0, maximum=65535)
 METRICS_QUEUES = env_list("METRICS_QUEUES", ["celery"])
+# /metrics on the web port (apps.ops.views.metrics): with METRICS_TOKEN set, only requests
+# with "Authorization: Bearer <token>" get it (Prometheus: credentials_file). Without a
+# token it is anonymous where METRICS_ANONYMOUS (embedded and dev) and absent (404) in
+# production, which sets METRICS_ANONYMOUS = False.
+METRICS_TOKEN = env_secret("METRICS_TOKEN", "")
+METRICS_ANONYMOUS = True
 
 # ALERTING
 ALERT_WEBHOOK_URL = env_url("ALERT_WEBHOOK_URL", "", schemes=("http", "https"))
@@ -58,9 +62,21 @@ if ALERT_EMAIL_TO or ALERT_WEBHOOK_URL:
         }
     )
 
+# RETENTION (apps.ops.retention, daily): days to keep each kind of row; 0 keeps it forever.
+# Audit events are written to gzip JSONL files in AUDIT_ARCHIVE_DIR before they are deleted
+# (the audit trail is kept, only moved out of the database); old equity snapshots are thinned
+# to the last one per portfolio and day.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=0)
+AUDIT_ARCHIVE_DIR = env_str("AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive"))
+ALERT_RETENTION_DAYS = env_int("ALERT_RETENTION_DAYS", 90, minimum=0)
+PAPER_EQUITY_RETENTION_DAYS = env_int("PAPER_EQUITY_RETENTION_DAYS", 90, minimum=0)
+
 from config.settings.celery import CELERY_BEAT_SCHEDULE  # noqa: E402
 
 # The watchdog turns feed outages, bot errors, kill switches and error spikes into alerts.
 CELERY_BEAT_SCHEDULE.update(
-    {"ops-watchdog": {"task": "apps.ops.tasks.watchdog_task", "schedule": timedelta(seconds=30)}}
+    {
+        "ops-watchdog": {"task": "apps.ops.tasks.watchdog_task", "schedule": timedelta(seconds=30)},
+        "ops-retention": {"task": "apps.ops.tasks.retention_task", "schedule": timedelta(days=1)},
+    }
 )

@@ -22,3 +22,5 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 WHITENOISE_USE_FINDERS = False
+# /metrics on the web port answers only with the METRICS_TOKEN bearer token (apps.ops.views).
+METRICS_ANONYMOUS = False

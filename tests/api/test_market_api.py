@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-import pytest
+from decimal import Decimal
 
+import pytest
+from django.test import override_settings
+
+from apps.market.cache import cache_key, cache_write_many
+from apps.market.events import TradeEvent
 from tests.api.conftest import assert_error
 from tests.api.factories import candles_make, instrument_make, market_state_seed
 
@@ -92,3 +97,17 @@ def test_indicators_mounted(api):
     assert body["symbol"] == "BTCUSDT" and len(body["series"]) == 40
     assert_error(api.get("/api/v1/markets/binance/BTCUSDT/indicators/?rsi_period=1"), 400)
     assert_error(api.get("/api/v1/markets/ftx/BTCUSDT/indicators/"), 404)
+
+
+def _trade(n: int) -> TradeEvent:
+    return TradeEvent("binance", "BTCUSDT", str(n), Decimal("100") + n, Decimal("1"), "buy", 60_000 + n)
+
+
+@override_settings(MARKET_RECENT_TRADES=7)
+def test_trades_api_serves_at_most_market_recent_trades(api):
+    instrument_make()
+    cache_write_many({cache_key("binance", "BTCUSDT", "trades"): [_trade(n) for n in range(10)]})
+    default = api.get("/api/v1/markets/binance/BTCUSDT/trades/").json()
+    assert [t["trade_id"] for t in default] == ["9", "8", "7", "6", "5", "4", "3"]
+    assert len(api.get("/api/v1/markets/binance/BTCUSDT/trades/?limit=3").json()) == 3
+    assert_error(api.get("/api/v1/markets/binance/BTCUSDT/trades/?limit=8"), 400)

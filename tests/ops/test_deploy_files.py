@@ -115,7 +115,7 @@ def test_env_example_covers_every_setting_variable():
     # Defaults derived from PROCESS_ROLE per container: setting them globally would be wrong.
     local_only |= {"HEALTH_CHECK_FEEDS", "PAPER_MATCHER_ENABLED"}
     assert sorted(names - documented - local_only) == []
-    assert "MONITORING_ENABLED=true" in ENV_EXAMPLE.read_text()
+    assert "MONITORING_ENABLED" not in ENV_EXAMPLE.read_text()  # removed: it switched nothing
 
 
 def test_self_signed_certificate_target(tmp_path):

@@ -115,6 +115,7 @@ def feed_configs(
                 queue_size=settings.MARKET_WS_QUEUE_SIZE,
                 flush_ms=settings.MARKET_CACHE_FLUSH_MS,
                 push_hz=settings.MARKET_PUSH_HZ,
+                recent_trades=settings.MARKET_RECENT_TRADES,
                 # Stable per exchange (also when run_feeds runs one exchange per process): the
                 # exchanges' pushes interleave rather than coincide.
                 push_phase=EXCHANGES.index(exchange) / len(EXCHANGES) if exchange in EXCHANGES else 0.0,

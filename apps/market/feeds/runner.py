@@ -46,6 +46,7 @@ class FeedConfig:
     gap_check_s: float = 0.5
     flush_ms: int = 100
     push_hz: float = 4.0
+    recent_trades: int = 50  # per symbol, in the cache (MARKET_RECENT_TRADES)
     # Where this feed's push ticks sit within a tick, as a fraction of it: feeds of one host
     # with different phases interleave their pushes instead of sending them at the same
     # instants (the tick grid is on the monotonic clock, which all processes share).
@@ -69,6 +70,7 @@ class FeedRunner:
             closed_sink=self._closed,
             indicator_hook=indicator_hook(),
             push_hz=config.push_hz,
+            recent_trades=config.recent_trades,
             symbols=config.symbols,
             push_phase=config.push_phase,
         )
