@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 from binance.async_client import AsyncClient
 from binance.ws.streams import BinanceSocketManager
 
+from apps.safety.endpoints import exchange_endpoint_register
 from apps.safety.exceptions import RealTradingAttemptError
-from apps.safety.process_guard import exchange_endpoint_register
 from apps.safety.rules import BINANCE, KUCOIN
 from apps.safety.surface import is_trading_name
 from apps.safety.transport import (

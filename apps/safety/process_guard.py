@@ -15,6 +15,7 @@ open in-process are listed in docs/SECURITY.md.
 
 from __future__ import annotations
 
+import contextvars
 import re
 import sys
 import threading
@@ -28,45 +29,16 @@ import websockets.asyncio.client
 from yarl import URL
 
 from apps.safety import transport
-from apps.safety.rules import BINANCE, KUCOIN, WS_FORBIDDEN_RE
+from apps.safety.endpoints import exchange_for, exchange_for_url
+from apps.safety.rules import WS_FORBIDDEN_RE
 
-_REAL_DOMAINS = {"binance.com": BINANCE, "binance.vision": BINANCE, "kucoin.com": KUCOIN}
-_ENDPOINTS: dict[tuple[str, int], str] = {}
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _REQUEST_LINE_RE = re.compile(rb"^([A-Z]+) (\S+) HTTP/1\.[01]\r\n")
 _ORIGINALS: dict[tuple[type, str], Any] = {}
 _WRAPPERS: dict[tuple[type, str], Any] = {}
 _in_hook = threading.local()
-
-
-def exchange_endpoint_register(*, exchange: str, url: str) -> None:
-    """Mark a base URL's host and port as an exchange endpoint (the factory calls this)."""
-    parts = urlsplit(url)
-    if parts.hostname:
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 443)
-        _ENDPOINTS[(parts.hostname.lower(), port)] = exchange
-
-
-def exchange_for(*, host: str | None, port: int | None) -> str | None:
-    """The exchange a host:port belongs to, or None for anything else."""
-    if not host:
-        return None
-    host = host.lower().rstrip(".")
-    if port is not None and (host, port) in _ENDPOINTS:
-        return _ENDPOINTS[(host, port)]
-    for domain, exchange in _REAL_DOMAINS.items():
-        if host == domain or host.endswith("." + domain):
-            return exchange
-    return None
-
-
-def exchange_for_url(url: str) -> str | None:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    except ValueError:
-        port = None
-    return exchange_for(host=parts.hostname, port=port)
+# Set while a checked request runs: a socket to an exchange endpoint opened outside one (a raw
+# socket, or an unwrapped original called by hand) is refused by the socket.connect hook.
+_checked_request: contextvars.ContextVar[bool] = contextvars.ContextVar("ptp_checked_request", default=False)
 
 
 def _check_url(*, method: str, url: str, headers: Any = None, body: str = "") -> None:
@@ -95,7 +67,11 @@ def _aiohttp_request(original: Any) -> Any:
             url = str(URL(url).extend_query(kwargs["params"]))
         headers = dict(kwargs.get("headers") or {})
         _check_url(method=method, url=url, headers=headers, body=_text(kwargs.get("data")))
-        return await original(self, method, str_or_url, *args, **kwargs)
+        token = _checked_request.set(True)
+        try:
+            return await original(self, method, str_or_url, *args, **kwargs)
+        finally:
+            _checked_request.reset(token)
 
     return _request
 
@@ -105,7 +81,11 @@ def _requests_send(original: Any) -> Any:
         _check_url(
             method=request.method or "GET", url=request.url or "", headers=request.headers, body=_text(request.body)
         )
-        return original(self, request, *args, **kwargs)
+        token = _checked_request.set(True)
+        try:
+            return original(self, request, *args, **kwargs)
+        finally:
+            _checked_request.reset(token)
 
     return send
 
@@ -114,7 +94,11 @@ def _urllib3_urlopen(original: Any) -> Any:
     def urlopen(self: Any, method: str, url: str, body: Any = None, headers: Any = None, *args: Any, **kw: Any) -> Any:
         full = url if "://" in url else f"{self.scheme}://{self.host}" + (f":{self.port}" if self.port else "") + url
         _check_url(method=method, url=full, headers=headers, body=_text(body))
-        return original(self, method, url, body, headers, *args, **kw)
+        token = _checked_request.set(True)
+        try:
+            return original(self, method, url, body, headers, *args, **kw)
+        finally:
+            _checked_request.reset(token)
 
     return urlopen
 
@@ -125,6 +109,18 @@ def _websocket_connect_init(original: Any) -> Any:
         original(self, uri, *args, **kwargs)
 
     return __init__
+
+
+def _websocket_open(original: Any) -> Any:
+    async def open_tcp_connection(self: Any) -> Any:
+        _websocket_check(str(self.uri))  # checked again: the URI may have been changed since
+        token = _checked_request.set(True)
+        try:
+            return await original(self)
+        finally:
+            _checked_request.reset(token)
+
+    return open_tcp_connection
 
 
 def _websocket_check(url: str) -> None:
@@ -140,6 +136,7 @@ _TARGETS: list[tuple[type, str, Any]] = [
     (requests.adapters.HTTPAdapter, "send", _requests_send),
     (urllib3.connectionpool.HTTPConnectionPool, "urlopen", _urllib3_urlopen),
     (websockets.asyncio.client.connect, "__init__", _websocket_connect_init),
+    (websockets.asyncio.client.connect, "open_tcp_connection", _websocket_open),
 ]
 
 
@@ -180,13 +177,17 @@ def _socket_connect_check(sock: Any, address: Any) -> None:
     if not (isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str)):
         return
     exchange = exchange_for(host=address[0], port=address[1])
-    if exchange is not None and not process_guard_intact():
-        raise transport.transport_refuse(
-            exchange=exchange,
-            method="CONNECT",
-            url=f"{address[0]}:{address[1]}",
-            reason="the process-wide transport guard was removed; no connection to the exchange",
-        )
+    if exchange is None:
+        return
+    if not process_guard_intact():
+        reason = "the process-wide transport guard was removed; no connection to the exchange"
+    elif not _checked_request.get():
+        reason = "a socket to the exchange outside a checked request (raw socket or unwrapped client)"
+    else:
+        return
+    raise transport.transport_refuse(
+        exchange=exchange, method="CONNECT", url=f"{address[0]}:{address[1]}", reason=reason
+    )
 
 
 def process_guard_install() -> None:

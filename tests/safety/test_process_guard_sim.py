@@ -140,11 +140,18 @@ async def test_market_data_still_flows_through_every_client(sim, binance_raw, ku
     assert urllib3.PoolManager().request("GET", f"{sim.kucoin_rest_url}/api/v1/timestamp").status == 200
 
 
-async def test_raw_socket_with_hand_written_http_is_the_documented_open_route(sim, tripwires):
-    """docs/SECURITY.md: a raw socket that writes HTTP by hand is not seen by any guard."""
-    reader, writer = await asyncio.open_connection(sim.host, sim.binance_port)
-    writer.write(b"POST /api/v3/order HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-    await writer.drain()
-    await reader.read()
-    writer.close()
-    assert len(tripwires()) == 1
+async def test_a_raw_socket_to_the_exchange_is_refused(sim, tripwires, binance_raw):
+    """Hand-written HTTP over a raw socket: refused at socket.connect (outside a checked request)."""
+    with pytest.raises(RealTradingAttemptError, match="raw socket"):
+        await asyncio.open_connection(sim.host, sim.binance_port)
+    with pytest.raises(RealTradingAttemptError, match="raw socket"):
+        http.client.HTTPConnection(sim.host, sim.binance_port).connect()
+    assert tripwires() == []
+
+
+async def test_calling_an_unwrapped_original_by_hand_is_refused(sim, tripwires, binance_raw):
+    original = process_guard._ORIGINALS[(aiohttp.ClientSession, "_request")]
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(RealTradingAttemptError, match="raw socket or unwrapped"):
+            await original(session, "POST", f"{sim.binance_rest_url}/api/v3/order")
+    assert tripwires() == []
