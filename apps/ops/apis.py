@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_query import query_data
-from apps.core.exceptions import NotFoundError
+from apps.core.exceptions import ApplicationError, NotFoundError
 from apps.ops.models import AlertNotification, AlertRule, NotificationPreference
 from apps.ops.preferences import (
     notification_preference_get,
@@ -100,6 +100,9 @@ class AlertPreferenceSecretApi(APIView):
         description="A new signing secret for your webhook, shown only in this response.",
     )
     def post(self, request: Request) -> Response:
+        if request.data:  # takes no input: anything sent is refused, not ignored
+            names = sorted(request.data) if isinstance(request.data, dict) else ["body"]
+            raise ApplicationError("This endpoint takes no body.", fields={n: ["unknown field"] for n in names})
         secret = notification_webhook_secret_rotate(user=request.user)
         return Response(WebhookSecretOutputSerializer({"signing_secret": secret}).data)
 

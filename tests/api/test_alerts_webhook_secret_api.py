@@ -31,3 +31,9 @@ def test_the_signing_secret_is_shown_once_and_rotates(api, user):
     assert AlertRule.objects.get(pk=first["rule"]).signing_secret == rotated.json()["signing_secret"]
     assert _save(api, webhook_url="").json()["signing_secret"] is None
     assert AlertRule.objects.get(pk=first["rule"]).signing_secret == ""
+
+
+def test_rotation_takes_no_body(api, user):
+    _save(api)
+    err = assert_error(api.post(SECRET, {"secret": "mine"}, format="json"), 400, "invalid")
+    assert "secret" in err["fields"]
