@@ -115,14 +115,10 @@ def notification_preference_save(
 def _signing_secret_sync(*, rule: AlertRule, webhook_url: str, rotate: bool = False) -> str | None:
     """Give the rule a signing secret when it first gets a webhook (or on rotation); returns
     the new secret, else None. No webhook: no secret."""
-    if not webhook_url:
-        rule.signing_secret = ""
-    elif rotate or not rule.signing_secret:
-        rule.signing_secret = secrets.token_hex(32)
-        rule.save(update_fields=["signing_secret", "updated_at"])
-        return rule.signing_secret
+    made = secrets.token_hex(32) if webhook_url and (rotate or not rule.signing_secret) else None
+    rule.signing_secret = made or (rule.signing_secret if webhook_url else "")
     rule.save(update_fields=["signing_secret", "updated_at"])
-    return None
+    return made
 
 
 def notification_webhook_secret_rotate(*, user: Any) -> str:
