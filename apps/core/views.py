@@ -76,11 +76,15 @@ def notification_prefs_save(request: HttpRequest) -> HttpResponse:
     form = NotificationPrefsForm(request.POST, user=request.user)
     if form.is_valid():
         try:
-            notification_preference_save(user=request.user, **form.cleaned_data)
+            preference = notification_preference_save(user=request.user, **form.cleaned_data)
         except ApplicationError as exc:
             form.apply_errors(exc.fields or {"__all__": [exc.message]})
         else:
             messages.success(request, "Notification preferences saved.")
+            if preference.new_signing_secret:  # shown this once; deliveries are signed with it
+                messages.info(
+                    request, f"Webhook signing secret (shown once, store it now): {preference.new_signing_secret}"
+                )
             return redirect("settings")
     # Invalid: the page again with the errors next to the fields, nothing saved.
     return _settings_page(request, prefs_form=form, status=400)

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from apps.ops import webhook_delivery
 from apps.ops.metrics import ALERTS
 from apps.ops.models import SEVERITY_RANK, AlertKind, AlertNotification, AlertRule, Severity
 
@@ -176,18 +176,32 @@ def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+def webhook_signing_secret(rule: AlertRule) -> str:
+    """A trader's webhook is signed with their own secret; the operator's ALERT_WEBHOOK_SECRET
+    signs only operator rules (admin and settings)."""
+    if rule.source == AlertRule.Source.USER:
+        return rule.signing_secret
+    return settings.ALERT_WEBHOOK_SECRET
+
+
 def _send_webhook(notification: AlertNotification) -> None:
     body = json.dumps(alert_payload(notification), sort_keys=True).encode()
     timestamp = str(int(time.time()))
     headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp}
-    if settings.ALERT_WEBHOOK_SECRET:
-        headers[SIGNATURE_HEADER] = webhook_signature(
-            secret=settings.ALERT_WEBHOOK_SECRET, timestamp=timestamp, body=body
-        )
-    response = requests.post(
-        notification.rule.webhook_url, data=body, headers=headers, timeout=settings.ALERT_WEBHOOK_TIMEOUT
+    secret = webhook_signing_secret(notification.rule)
+    if secret:
+        headers[SIGNATURE_HEADER] = webhook_signature(secret=secret, timestamp=timestamp, body=body)
+    status = webhook_delivery.webhook_post(
+        url=notification.rule.webhook_url,
+        body=body,
+        headers=headers,
+        timeout=settings.ALERT_WEBHOOK_TIMEOUT,
+        public_only=notification.rule.source == AlertRule.Source.USER,
+        resolver=webhook_delivery.webhook_resolver,
+        ssl_context=webhook_delivery.webhook_ssl_context,
     )
-    response.raise_for_status()
+    if status >= 300:  # a redirect is a failure: it is never followed
+        raise webhook_delivery.WebhookRefused(f"webhook answered {status}", code="webhook_failed")
 
 
 def _send_email(notification: AlertNotification) -> None:

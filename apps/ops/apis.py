@@ -17,9 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_query import query_data
-from apps.core.exceptions import NotFoundError
+from apps.core.exceptions import ApplicationError, NotFoundError
 from apps.ops.models import AlertNotification, AlertRule, NotificationPreference
-from apps.ops.preferences import notification_preference_get, notification_preference_save
+from apps.ops.preferences import (
+    notification_preference_get,
+    notification_preference_save,
+    notification_webhook_secret_rotate,
+)
 from apps.ops.selectors import alert_notification_list, alert_rule_list
 from apps.ops.serializers import (
     AlertNotificationFilterSerializer,
@@ -28,6 +32,7 @@ from apps.ops.serializers import (
     AlertPreferenceOutputSerializer,
     AlertPreferencePatchSerializer,
     AlertRuleOutputSerializer,
+    WebhookSecretOutputSerializer,
     preference_values,
 )
 from apps.ops.services import notification_preference_delete
@@ -84,6 +89,22 @@ class AlertRuleDetailApi(APIView):
 
 def _preference_response(preference: NotificationPreference) -> Response:
     return Response(AlertPreferenceOutputSerializer(preference).data)
+
+
+class AlertPreferenceSecretApi(APIView):
+    @extend_schema(
+        tags=TAGS,
+        operation_id="alerts_preferences_secret_rotate",
+        request=None,
+        responses={200: WebhookSecretOutputSerializer},
+        description="A new signing secret for your webhook, shown only in this response.",
+    )
+    def post(self, request: Request) -> Response:
+        if request.data:  # takes no input: anything sent is refused, not ignored
+            names = sorted(request.data) if isinstance(request.data, dict) else ["body"]
+            raise ApplicationError("This endpoint takes no body.", fields={n: ["unknown field"] for n in names})
+        secret = notification_webhook_secret_rotate(user=request.user)
+        return Response(WebhookSecretOutputSerializer({"signing_secret": secret}).data)
 
 
 class AlertPreferenceApi(APIView):

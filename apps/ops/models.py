@@ -39,6 +39,9 @@ class AlertRule(models.Model):
     enabled = models.BooleanField(default=True)
     email_to = models.TextField(blank=True, help_text="comma-separated recipients")
     webhook_url = models.URLField(blank=True)
+    # Signs a trader's (source "user") webhook; shown to them once. Operator rules are signed
+    # with ALERT_WEBHOOK_SECRET.
+    signing_secret = models.CharField(max_length=64, blank=True, editable=False)
     dedup_seconds = models.PositiveIntegerField(
         default=900, help_text="the same dedup key is sent at most once in this window"
     )
@@ -71,6 +74,8 @@ class NotificationPreference(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
     )
+    # Set by notification_preference_save when a signing secret was just made (shown once).
+    new_signing_secret: str | None = None
     email_enabled = models.BooleanField(default=False)
     email = models.EmailField(blank=True, help_text="blank: the account's address")
     webhook_url = models.URLField(blank=True)

@@ -9,6 +9,7 @@ backing AlertRule (source "user"), which ``alert_raise`` hands only the owner's 
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 
 from apps.core.exceptions import ApplicationError
+from apps.ops import webhook_delivery
 from apps.ops.models import USER_ALERT_KINDS, AlertKind, AlertRule, NotificationPreference, Severity
 from apps.safety.audit import audit_record
 
@@ -35,9 +37,19 @@ def webhook_url_problem(url: str) -> str | None:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return None
+        return _resolved_problem(url)
     if not address.is_global:
         return "The webhook must be on a public host."
+    return None
+
+
+def _resolved_problem(url: str) -> str | None:
+    """Refuse names that resolve to internal addresses (127.0.0.1.nip.io, localtest.me) now;
+    a name that does not resolve yet is checked again, with the address pinned, at delivery."""
+    try:
+        webhook_delivery.webhook_target(url=url, resolver=webhook_delivery.webhook_resolver, public_only=True)
+    except webhook_delivery.WebhookRefused as exc:
+        return None if "does not resolve" in exc.message else "The webhook must be on a public host."
     return None
 
 
@@ -86,8 +98,10 @@ def notification_preference_save(
                 "enabled": bool(chosen) and (email_enabled or bool(webhook_url)),
             },
         )
+        new_secret = _signing_secret_sync(rule=rule, webhook_url=webhook_url)
         preference.rule = rule
         preference.save()
+        preference.new_signing_secret = new_secret  # shown once, never stored in the clear elsewhere
         audit_record(
             category="config",
             action="notification_preference.save",
@@ -96,6 +110,32 @@ def notification_preference_save(
             data={"email_enabled": email_enabled, "webhook": bool(webhook_url), "kinds": chosen},
         )
     return preference
+
+
+def _signing_secret_sync(*, rule: AlertRule, webhook_url: str, rotate: bool = False) -> str | None:
+    """Give the rule a signing secret when it first gets a webhook (or on rotation); returns
+    the new secret, else None. No webhook: no secret."""
+    made = secrets.token_hex(32) if webhook_url and (rotate or not rule.signing_secret) else None
+    rule.signing_secret = made or (rule.signing_secret if webhook_url else "")
+    rule.save(update_fields=["signing_secret", "updated_at"])
+    return made
+
+
+def notification_webhook_secret_rotate(*, user: Any) -> str:
+    """A new signing secret for the trader's webhook (the old one stops verifying); audited."""
+    with transaction.atomic():
+        preference = NotificationPreference.objects.select_for_update().filter(user=user).first()
+        if preference is None or preference.rule is None or not preference.webhook_url:
+            raise ApplicationError("Save a webhook URL first.", code="invalid", fields={"webhook_url": ["no webhook"]})
+        secret = _signing_secret_sync(rule=preference.rule, webhook_url=preference.webhook_url, rotate=True)
+        audit_record(
+            category="config",
+            action="notification_preference.rotate_secret",
+            actor=user,
+            message=f"webhook signing secret of user {user.pk} rotated",
+            data={},
+        )
+    return secret or ""  # never empty: rotate=True always makes one
 
 
 def notification_preference_get(*, user: Any) -> NotificationPreference | None:

@@ -64,14 +64,34 @@ class AlertPreferenceOutputSerializer(serializers.ModelSerializer):
     kinds = serializers.ListField(child=serializers.ChoiceField(choices=PREFERENCE_KINDS))
     rule = serializers.IntegerField(source="rule_id", allow_null=True, read_only=True)
     email_address = serializers.SerializerMethodField(help_text="Where email goes: `email`, else the account's.")
+    signing_secret = serializers.SerializerMethodField(
+        help_text="The webhook's new signing secret, only in the response that created it (else null)."
+    )
 
     class Meta:
         model = NotificationPreference
-        fields = ["email_enabled", "email", "email_address", "webhook_url", "kinds", "rule", "created_at", "updated_at"]
+        fields = [
+            "email_enabled",
+            "email",
+            "email_address",
+            "webhook_url",
+            "kinds",
+            "rule",
+            "signing_secret",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_email_address(self, preference: NotificationPreference) -> str:
         return preference.email_address()
+
+    def get_signing_secret(self, preference: NotificationPreference) -> str | None:
+        return getattr(preference, "new_signing_secret", None)
+
+
+class WebhookSecretOutputSerializer(serializers.Serializer):
+    signing_secret = serializers.CharField(read_only=True, help_text="Shown once: store it now.")
 
 
 class AlertPreferenceInputSerializer(JsonInputSerializer):

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from binance.async_client import AsyncClient
 from binance.ws.streams import BinanceSocketManager
 
+from apps.safety.endpoints import exchange_endpoint_register
 from apps.safety.exceptions import RealTradingAttemptError
 from apps.safety.rules import BINANCE, KUCOIN
 from apps.safety.surface import is_trading_name
@@ -204,6 +205,8 @@ async def binance_market_client(
 ) -> BinanceMarketClient:
     """Build a Binance market client (calls /api/v3/ping and /api/v3/time, like AsyncClient.create)."""
     base = rest_url.rstrip("/")
+    exchange_endpoint_register(exchange=BINANCE, url=base)
+    exchange_endpoint_register(exchange=BINANCE, url=ws_url)
     client_cls: type[_GuardedAsyncClient] = type(
         "GuardedBinanceAsyncClient",
         (_GuardedAsyncClient,),
@@ -364,6 +367,7 @@ def _rate_hook(store: dict[str, str]) -> Any:
 def kucoin_market_client(
     *, rest_url: str, api_key: str = "", api_secret: str = "", passphrase: str = ""
 ) -> KucoinMarketClient:
+    exchange_endpoint_register(exchange=KUCOIN, url=rest_url)
     return KucoinMarketClient(rest_url=rest_url, api_key=api_key, api_secret=api_secret, passphrase=passphrase)
 
 

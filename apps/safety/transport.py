@@ -1,8 +1,10 @@
 """Transport guard: the HTTP and WebSocket sessions of the exchange clients refuse every
 request that is not market data or a permission/fee look-up, before it leaves the process.
 
-This layer does not trust the factory: even code that reaches the raw aiohttp or requests
-session and sends a trading request by hand is stopped here (rules in apps.safety.rules).
+This layer does not trust the factory: code that reaches the raw aiohttp or requests session
+and sends a trading request through it is stopped here (rules in apps.safety.rules). Code that
+replaces these per-session guards is stopped by apps.safety.process_guard; the routes that
+stay open in-process are listed in docs/SECURITY.md.
 """
 
 from __future__ import annotations

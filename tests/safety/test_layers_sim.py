@@ -52,11 +52,18 @@ def _raw(client):
     return object.__getattribute__(client, "_inner")
 
 
-async def test_control_an_unguarded_request_does_hit_the_tripwire(sim, tripwires):
-    url = f"{sim.binance_rest_url}/api/v3/order"
-    async with aiohttp.ClientSession() as session, session.post(url, data={"symbol": "BTCUSDT"}) as response:
-        await response.read()
-    assert len(tripwires()) == 1
+async def test_control_an_unguarded_request_does_hit_the_tripwire(tmp_path):
+    """A simulator no exchange client was ever built for: its ports are not exchange endpoints
+    to the process-wide guard (apps.safety.process_guard), so the request gets through."""
+    fresh = ExchangeSimulator(seed=6, symbols=["BTCUSDT"], tripwire_log=tmp_path / "tripwires.jsonl")
+    fresh.start_in_thread()
+    try:
+        url = f"{fresh.binance_rest_url}/api/v3/order"
+        async with aiohttp.ClientSession() as session, session.post(url, data={"symbol": "BTCUSDT"}) as response:
+            await response.read()
+        assert len(fresh.tripwire_hits) == 1
+    finally:
+        fresh.stop_thread()
 
 
 async def test_market_data_and_public_streams_work_through_the_guards(sim, tripwires):

@@ -181,6 +181,15 @@ class ExchangeSimulator:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        self._forget_endpoints()
+
+    def _forget_endpoints(self) -> None:
+        """Tell the process-wide transport guard these ports are no longer an exchange: the OS
+        may hand them to any other server next."""
+        from apps.safety.endpoints import exchange_endpoint_forget
+
+        for url in (self.binance_rest_url, self.kucoin_rest_url):
+            exchange_endpoint_forget(url=url)
 
     def start_in_thread(self, timeout: float = 10.0) -> ExchangeSimulator:
         ready: concurrent.futures.Future[None] = concurrent.futures.Future()
