@@ -127,8 +127,8 @@ async def all_tickers(sim: ExchangeSimulator, request: web.Request) -> web.Respo
         row.pop("time")
         row.update(
             symbolName=row["symbol"],
-            bestBidSize=kc_fmt.qty(market, bids[0][1]),
-            bestAskSize=kc_fmt.qty(market, asks[0][1]),
+            bestBidSize=kc_fmt.qty(market, bids[0][1]) if bids else None,
+            bestAskSize=kc_fmt.qty(market, asks[0][1]) if asks else None,
         )
         tickers.append(row)
     return ok({"time": now, "ticker": tickers})

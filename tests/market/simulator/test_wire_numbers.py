@@ -24,6 +24,7 @@ from .wire_check import (
 )
 
 SYMBOLS = sorted(DEFAULT_SPECS)
+THIN = {s for s, spec in DEFAULT_SPECS.items() if spec.thin}  # trades every few minutes: not waited for
 
 
 async def test_binance_rest_and_streams_of_every_instrument(exchange_sim: ExchangeSimulator) -> None:
@@ -45,11 +46,13 @@ async def test_binance_rest_and_streams_of_every_instrument(exchange_sim: Exchan
             check.value("binance", p["symbol"], "price", p["price"], "ticker/price")
         streams = [f"{s.lower()}@{k}" for s in SYMBOLS for k in ("trade", "kline_1m", "ticker", "bookTicker")]
         streams += [f"{s.lower()}@depth5@100ms" for s in SYMBOLS] + [f"{s.lower()}@miniTicker" for s in SYMBOLS]
+        quiet = ("@trade", "@bookTicker", "@depth5@100ms")  # on a thin pair these move only with its trades
+        awaited = {s for s in streams if not (s.endswith(quiet) and s.split("@")[0].upper() in THIN)}
         seen: set[str] = set()
         async with binance_sockets(exchange_sim, client).multiplex_socket(streams) as socket:
             loop = asyncio.get_running_loop()
             end = loop.time() + 30
-            while len(seen) < len(streams) and loop.time() < end:
+            while not awaited <= seen and loop.time() < end:
                 frame = await asyncio.wait_for(socket.recv(), 10)
                 stream, data = frame["stream"], frame["data"]
                 seen.add(stream)
@@ -65,7 +68,7 @@ async def test_binance_rest_and_streams_of_every_instrument(exchange_sim: Exchan
                     check.fields("binance", sym, data, BINANCE_BOOK_TICKER, stream)
                 else:
                     check.levels("binance", sym, data["bids"] + data["asks"], stream)
-        assert seen == set(streams)
+        assert awaited <= seen
     finally:
         await client.close_connection()
     check.assert_clean(minimum=2000)
@@ -101,7 +104,7 @@ async def test_kucoin_rest_and_topics_of_every_instrument(exchange_sim: Exchange
             await client.subscribe(topic)
         loop = asyncio.get_running_loop()
         end = loop.time() + 30
-        while len({f["topic"] for f in frames}) < 4 * len(names) and loop.time() < end:
+        while len({f["topic"] for f in frames}) < 4 * len(names) - 4 * len(THIN) and loop.time() < end:
             await asyncio.sleep(0.2)
     finally:
         await kucoin_ws_close(client)
@@ -116,5 +119,5 @@ async def test_kucoin_rest_and_topics_of_every_instrument(exchange_sim: Exchange
             check.levels("kucoin", sym, data["bids"] + data["asks"], f["topic"])
         else:
             check.row("kucoin", data["symbol"], data["candles"], KUCOIN_CANDLE_ROW, f["topic"])
-    assert len({f["topic"] for f in frames}) == 4 * len(names)
+    assert len({f["topic"] for f in frames}) >= 4 * len(names) - 4 * len(THIN)  # a thin pair pushes only on its trades
     check.assert_clean(minimum=2000)
