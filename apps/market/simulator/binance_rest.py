@@ -43,9 +43,10 @@ def _weight(request: web.Request) -> int:
 @web.middleware
 async def binance_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
-    if request.path.startswith("/__sim__/") or request.path.startswith("/ws") or request.path.startswith("/stream"):
+    public_ws = request.path == "/ws" or request.path.startswith(("/ws/", "/stream"))  # not /ws-api/v3
+    if (request.path.startswith("/__sim__/") or public_ws) and _routed(request):
         return await handler(request)
-    if is_tripwire(BINANCE, request.method, request.path):
+    if is_tripwire(BINANCE, request.method, request.path, routed=_routed(request)):
         return await _tripwire(sim, request)
     forced = sim.faults.take_rate_limit(BINANCE)
     used = sim.weights.add(_weight(request), sim.clock.now_ms())
@@ -80,6 +81,11 @@ async def binance_middleware(request: web.Request, handler):  # type: ignore[no-
         response = error(-1100, f"Illegal characters found in a parameter. ({exc})")
     response.headers.update(headers)
     return sim.rest_logged(BINANCE, request, response)
+
+
+def _routed(request: web.Request) -> bool:
+    """A route serves this exact path and method (aiohttp matches case-sensitively)."""
+    return getattr(request.match_info, "http_exception", None) is None
 
 
 async def _tripwire(sim: ExchangeSimulator, request: web.Request) -> web.Response:

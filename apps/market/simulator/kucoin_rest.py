@@ -30,9 +30,10 @@ def error(code: str, msg: str, status: int = 400, headers: dict[str, str] | None
 @web.middleware
 async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
-    if request.path.startswith("/__sim__/") or request.path == "/":
+    routed = getattr(request.match_info, "http_exception", None) is None  # exact path and method
+    if (request.path.startswith("/__sim__/") or request.path == "/") and routed:
         return await handler(request)
-    if is_tripwire(KUCOIN, request.method, request.path):
+    if is_tripwire(KUCOIN, request.method, request.path, routed=routed):
         body = await request.text()
         sim.record_tripwire(KUCOIN, request, body, request.headers.get("KC-API-KEY", ""))
         return error("400007", "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
