@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -24,6 +25,10 @@ RATE_LIMITS = [
     {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
 ]
 _WEIGHTS = {"/api/v3/exchangeInfo": 20, "/api/v3/klines": 2, "/api/v3/trades": 25, "/api/v3/ticker/bookTicker": 2}
+
+
+_LEGAL = "^[A-Z0-9-_.]{1,20}$"  # rest-api.md: symbol parameters; anything else is -1100
+_LEGAL_SYMBOL = re.compile(_LEGAL)
 
 
 def error(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> web.Response:
@@ -98,6 +103,8 @@ def _market(sim: ExchangeSimulator, request: web.Request, param: str = "symbol")
     symbol = request.query.get(param, "")
     if not symbol:
         raise RestAbort(error(-1102, f"Mandatory parameter '{param}' was not sent, was empty/null, or malformed."))
+    if not _LEGAL_SYMBOL.match(symbol):
+        raise RestAbort(error(-1100, f"Illegal characters found in parameter '{param}'; legal range is '{_LEGAL}'."))
     market = sim.markets.get((BINANCE, symbol))
     if market is None:
         raise RestAbort(error(-1121, "Invalid symbol."))
