@@ -220,6 +220,37 @@ async def book_ticker(sim: ExchangeSimulator, request: web.Request) -> web.Respo
     return web.json_response(out[0] if "symbol" in request.query else out)
 
 
+async def avg_price(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    recent = [t for t in market.recent if t.ts > sim.clock.now_ms() - 300_000] or list(market.recent)[-1:]
+    qty = sum(t.qty for t in recent)
+    units = sum(t.price * t.qty for t in recent) // qty if qty else market.last_price
+    return web.json_response({"mins": 5, "price": fmt.bn_price(market, units), "closeTime": sim.clock.now_ms()})
+
+
+async def agg_trades(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
+    rows = [
+        {
+            "a": t.trade_id,
+            "p": fmt.bn_price(market, t.price),
+            "q": fmt.bn_qty(market, t.qty),
+            "f": t.trade_id,
+            "l": t.trade_id,
+            "T": t.ts,
+            "m": t.buyer_is_maker,
+            "M": True,
+        }
+        for t in list(market.recent)[-limit:]
+    ]
+    return web.json_response(rows)
+
+
+async def system_status(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    return web.json_response({"status": 0, "msg": "normal"})
+
+
 def _signed(request: web.Request, sim: ExchangeSimulator, body: str = ""):  # type: ignore[no-untyped-def]
     raw_query = request.raw_path.partition("?")[2]
     try:
@@ -265,6 +296,9 @@ def build_binance_app(sim: ExchangeSimulator) -> web.Application:
         ("/api/v3/trades", trades),
         ("/api/v3/ticker/price", ticker_price),
         ("/api/v3/ticker/bookTicker", book_ticker),
+        ("/api/v3/avgPrice", avg_price),
+        ("/api/v3/aggTrades", agg_trades),
+        ("/sapi/v1/system/status", system_status),
         ("/sapi/v1/account/apiRestrictions", api_restrictions),
         ("/sapi/v1/asset/tradeFee", trade_fee),
     ):

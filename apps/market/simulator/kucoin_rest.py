@@ -159,6 +159,21 @@ async def histories(sim: ExchangeSimulator, request: web.Request) -> web.Respons
     return ok([kc_fmt.history_trade(market, t) for t in reversed(list(market.recent)[-100:])])
 
 
+async def server_status(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    return ok({"status": "open", "msg": ""})
+
+
+async def currencies(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    names = sorted({c for s in sim.specs.values() for c in (s.base, s.quote)})
+    return ok(
+        [
+            {"currency": c, "name": c, "fullName": c, "precision": 8, "confirms": None, "contractAddress": None}
+            | {"isMarginEnabled": True, "isDebitEnabled": True, "chains": []}
+            for c in names
+        ]
+    )
+
+
 def _signed(sim: ExchangeSimulator, request: web.Request, body: str = ""):  # type: ignore[no-untyped-def]
     try:
         return kucoin_verify(
@@ -212,6 +227,8 @@ def build_kucoin_app(sim: ExchangeSimulator) -> web.Application:
     r.add_post("/api/v1/bullet-public", rest_handler(bullet_public))
     for path, fn in (
         ("/api/v1/timestamp", timestamp),
+        ("/api/v1/status", server_status),
+        ("/api/v3/currencies", currencies),
         ("/api/v2/symbols", symbols),
         ("/api/v1/symbols", symbols),
         ("/api/v1/market/candles", candles),
