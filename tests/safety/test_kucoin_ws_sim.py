@@ -55,8 +55,8 @@ def tripwires(sim, monkeypatch):
     """Hits during this test, with private WebSocket use counted as a tripwire too."""
     real_is_tripwire, real_handle = kucoin_rest.is_tripwire, kucoin_ws._handle
 
-    def is_tripwire(exchange, method, path):
-        return path.endswith("/bullet-private") or real_is_tripwire(exchange, method, path)
+    def is_tripwire(exchange, method, path, **kwargs):
+        return path.endswith("/bullet-private") or real_is_tripwire(exchange, method, path, **kwargs)
 
     def handle(simulator, hub, conn, text):
         try:

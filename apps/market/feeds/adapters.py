@@ -116,7 +116,7 @@ class BinanceAdapter:
         cursor = start_ms
         while cursor <= end_ms:
             rows = await self._rest(lambda c=cursor: self.client.klines(symbol, timeframe, c, end_ms, 1000))
-            out += [binance_parse.kline_row(symbol, timeframe, r) for r in rows]
+            out += [k for r in rows if (k := binance_parse.kline_row(symbol, timeframe, r)) is not None]
             if len(rows) < 1000:
                 break
             cursor = int(rows[-1][0]) + TIMEFRAME_MS[timeframe]
@@ -243,7 +243,7 @@ class KucoinAdapter:
             )
             for row in rows if isinstance(rows, list) else []:
                 k = kucoin_parse.candle_row(symbol, timeframe, row)
-                if start_ms <= k.open_time_ms <= end_ms:
+                if k is not None and start_ms <= k.open_time_ms <= end_ms:
                     out[k.open_time_ms] = k
             cursor = chunk_end + step
         return [out[t] for t in sorted(out)]  # KuCoin answers newest first
@@ -254,11 +254,9 @@ class KucoinAdapter:
     async def tickers(self, symbols: list[str]) -> list[TickerEvent]:
         data = await self._rest(self.client.all_tickers)
         wanted = {to_kucoin(s): s for s in symbols}
-        return [
-            kucoin_parse.stats_ticker(wanted[row["symbol"]], {**row, "time": data.get("time", 0)})
-            for row in data.get("ticker", [])
-            if row.get("symbol") in wanted
-        ]
+        rows = [row for row in data.get("ticker") or [] if row and row.get("symbol") in wanted]
+        tickers = (kucoin_parse.stats_ticker(wanted[r["symbol"]], {**r, "time": data.get("time") or 0}) for r in rows)
+        return [t for t in tickers if t is not None]  # a never-traded pair has no ticker
 
     async def stream(self, symbols: list[str], on_event: OnMessage, *, stall_s: float) -> None:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -13,9 +13,11 @@ import orjson
 
 from apps.market.events import BookSnapshot, KlineEvent, MarketEvent, TickerEvent, TradeEvent
 from apps.market.feeds.control import FeedControl, MalformedMessage
+from apps.market.feeds.nulls import dec, dec_or, levels, top
 
 EXCHANGE = "binance"
 _HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
 
 
 def parse_raw(raw: bytes | str, *, now_ms: int = 0) -> MarketEvent | FeedControl | None:
@@ -28,11 +30,16 @@ def parse_raw(raw: bytes | str, *, now_ms: int = 0) -> MarketEvent | FeedControl
 
 def parse_message(message: Any, *, now_ms: int = 0) -> MarketEvent | FeedControl | None:
     """One decoded frame -> an event, a FeedControl, or None for replies we ignore
-    (``{"result": null, "id": 1}``). Raises MalformedMessage for anything unexpected."""
+    (``{"result": null, "id": 1}``) and for payloads whose essential values are null.
+    Raises MalformedMessage for anything unexpected."""
+    if message is None:
+        return None
     if not isinstance(message, dict):
         raise MalformedMessage(f"binance: expected an object, got {type(message).__name__}")
     stream = message.get("stream")
-    data = message["data"] if stream is not None and "data" in message else message
+    data = message["data"] if "stream" in message and "data" in message else message
+    if data is None:
+        return None
     if not isinstance(data, dict):
         raise MalformedMessage("binance: data is not an object")
     try:
@@ -47,107 +54,106 @@ def _dispatch(data: dict[str, Any], stream: str, now_ms: int) -> MarketEvent | F
         handler = _BY_EVENT.get(kind)
         if handler is None:
             return None
-        return handler(data)
+        return handler(data, now_ms)
     if "lastUpdateId" in data:
         return _partial_depth(data, stream, now_ms)
     if "u" in data and "b" in data and "a" in data:
         return _book_ticker(data, now_ms)
     if "result" in data or "id" in data:
         return None
+    if "e" in data:
+        return None  # an event type of null: no event
     raise MalformedMessage("binance: unknown payload")
 
 
-def _trade(d: dict[str, Any]) -> TradeEvent:
-    return TradeEvent(
-        EXCHANGE, d["s"], str(d["t"]), Decimal(d["p"]), Decimal(d["q"]), "sell" if d["m"] else "buy", d["T"]
-    )
+def _trade_event(d: dict[str, Any], id_key: str, now_ms: int) -> TradeEvent | None:
+    price, qty = dec(d["p"]), dec(d["q"])
+    if price is None or qty is None or d["s"] is None or d[id_key] is None or d["m"] is None:
+        return None
+    ts = d["T"] if d["T"] is not None else d.get("E") or now_ms
+    return TradeEvent(EXCHANGE, d["s"], str(d[id_key]), price, qty, "sell" if d["m"] else "buy", ts)
 
 
-def _agg_trade(d: dict[str, Any]) -> TradeEvent:
-    return TradeEvent(
-        EXCHANGE, d["s"], str(d["a"]), Decimal(d["p"]), Decimal(d["q"]), "sell" if d["m"] else "buy", d["T"]
-    )
+def _trade(d: dict[str, Any], now_ms: int) -> TradeEvent | None:
+    return _trade_event(d, "t", now_ms)
 
 
-def _kline(d: dict[str, Any]) -> KlineEvent:
+def _agg_trade(d: dict[str, Any], now_ms: int) -> TradeEvent | None:
+    return _trade_event(d, "a", now_ms)
+
+
+def _kline(d: dict[str, Any], now_ms: int) -> KlineEvent | None:
     k = d["k"]
-    return KlineEvent(
-        EXCHANGE,
-        d["s"],
-        k["i"],
-        k["t"],
-        Decimal(k["o"]),
-        Decimal(k["h"]),
-        Decimal(k["l"]),
-        Decimal(k["c"]),
-        Decimal(k["v"]),
-        Decimal(k["q"]),
-        bool(k["x"]),
-        d["E"],
+    if k is None:
+        return None
+    symbol = d["s"] if d["s"] is not None else k.get("s")
+    return _kline_values(
+        symbol, k["i"], k["t"], (k["o"], k["h"], k["l"], k["c"], k["v"], k["q"]), bool(k["x"]), d["E"] or now_ms
     )
 
 
-def _ticker(d: dict[str, Any]) -> TickerEvent:
-    return TickerEvent(
-        EXCHANGE,
-        d["s"],
-        Decimal(d["c"]),
-        Decimal(d["o"]),
-        Decimal(d["h"]),
-        Decimal(d["l"]),
-        Decimal(d["v"]),
-        Decimal(d["q"]),
-        Decimal(d["P"]),
-        d["E"],
-    )
+def _kline_values(
+    symbol: str | None, timeframe: str | None, open_ms: Any, values: tuple, closed: bool, ts_ms: int
+) -> KlineEvent | None:
+    o, h, low, c = (dec(v) for v in values[:4])
+    if symbol is None or timeframe is None or open_ms is None or None in (o, h, low, c):
+        return None  # a candle without its prices is no candle
+    volume, quote = dec_or(values[4], _ZERO), dec_or(values[5], _ZERO)
+    return KlineEvent(EXCHANGE, symbol, timeframe, int(open_ms), o, h, low, c, volume, quote, closed, ts_ms)  # type: ignore[arg-type]
 
 
-def _mini_ticker(d: dict[str, Any]) -> TickerEvent:
-    last, opened = Decimal(d["c"]), Decimal(d["o"])
-    change = (last - opened) / opened * _HUNDRED if opened else Decimal(0)
+def _ticker_values(d: dict[str, Any], now_ms: int, change_pct: Decimal | None) -> TickerEvent | None:
+    last = dec(d["c"])
+    if last is None or d["s"] is None:
+        return None
+    opened = dec_or(d["o"], last)
+    if change_pct is None:
+        change_pct = (last - opened) / opened * _HUNDRED if opened else Decimal(0)
     return TickerEvent(
         EXCHANGE,
         d["s"],
         last,
         opened,
-        Decimal(d["h"]),
-        Decimal(d["l"]),
-        Decimal(d["v"]),
-        Decimal(d["q"]),
-        change,
-        d["E"],
+        dec_or(d["h"], last),
+        dec_or(d["l"], last),
+        dec_or(d["v"], _ZERO),
+        dec_or(d["q"], _ZERO),
+        change_pct,
+        d["E"] or now_ms,
     )
 
 
-def _book_ticker(d: dict[str, Any], now_ms: int) -> BookSnapshot:
-    return BookSnapshot(
-        EXCHANGE,
-        d["s"],
-        ((Decimal(d["b"]), Decimal(d["B"])),),
-        ((Decimal(d["a"]), Decimal(d["A"])),),
-        d.get("E", now_ms),
-        d["u"],
-    )
+def _ticker(d: dict[str, Any], now_ms: int) -> TickerEvent | None:
+    return _ticker_values(d, now_ms, dec(d["P"]))
 
 
-def _partial_depth(d: dict[str, Any], stream: str, now_ms: int) -> BookSnapshot:
+def _mini_ticker(d: dict[str, Any], now_ms: int) -> TickerEvent | None:
+    return _ticker_values(d, now_ms, None)
+
+
+def _book_ticker(d: dict[str, Any], now_ms: int) -> BookSnapshot | None:
+    if d["s"] is None:
+        return None
+    return BookSnapshot(EXCHANGE, d["s"], top(d["b"], d["B"]), top(d["a"], d["A"]), d.get("E") or now_ms, d["u"] or 0)
+
+
+def _partial_depth(d: dict[str, Any], stream: str, now_ms: int) -> BookSnapshot | None:
     # Partial depth carries no symbol: it is only in the stream name ("btcusdt@depth5@100ms").
     symbol = stream.split("@", 1)[0].upper()
     if not symbol:
-        raise MalformedMessage("binance: partial depth without a stream name")
-    bids = tuple((Decimal(p), Decimal(q)) for p, q in d["bids"])
-    asks = tuple((Decimal(p), Decimal(q)) for p, q in d["asks"])
-    return BookSnapshot(EXCHANGE, symbol, bids, asks, d.get("E", now_ms), d["lastUpdateId"])
+        return None  # no (or a null) stream name: whose book it is has no value
+    bids, asks = levels(d.get("bids")), levels(d.get("asks"))
+    return BookSnapshot(EXCHANGE, symbol, bids, asks, d.get("E") or now_ms, d["lastUpdateId"] or 0)
 
 
-def _server_shutdown(d: dict[str, Any]) -> FeedControl:
-    return FeedControl("shutdown", str(d.get("E", "")))
+def _server_shutdown(d: dict[str, Any], now_ms: int) -> FeedControl:
+    return FeedControl("shutdown", str(d.get("E") or ""))
 
 
-def _library_error(d: dict[str, Any]) -> FeedControl:
+def _library_error(d: dict[str, Any], now_ms: int) -> FeedControl:
     # python-binance reports socket trouble in-band: {"e": "error", "type": ..., "m": ...}.
-    kind = "closed" if "Closed" in str(d.get("type", "")) else "error"
-    return FeedControl(kind, f"{d.get('type', '')}: {d.get('m', '')}")
+    kind = "closed" if "Closed" in str(d.get("type") or "") else "error"
+    return FeedControl(kind, f"{d.get('type') or ''}: {d.get('m') or ''}")
 
 
 _BY_EVENT = {
@@ -161,22 +167,13 @@ _BY_EVENT = {
 }
 
 
-def kline_row(symbol: str, timeframe: str, row: list[Any]) -> KlineEvent:
-    """A REST /api/v3/klines row (open time, o, h, l, c, v, close time, quote volume, ...)."""
-    return KlineEvent(
-        EXCHANGE,
-        symbol,
-        timeframe,
-        int(row[0]),
-        Decimal(row[1]),
-        Decimal(row[2]),
-        Decimal(row[3]),
-        Decimal(row[4]),
-        Decimal(row[5]),
-        Decimal(row[7]),
-        True,
-        int(row[6]),
-    )
+def kline_row(symbol: str, timeframe: str, row: list[Any] | None) -> KlineEvent | None:
+    """A REST /api/v3/klines row (open time, o, h, l, c, v, close time, quote volume, ...);
+    None when the row or its prices are null."""
+    if row is None:
+        return None
+    close_ms = int(row[6]) if row[6] is not None else 0
+    return _kline_values(symbol, timeframe, row[0], (row[1], row[2], row[3], row[4], row[5], row[7]), True, close_ms)
 
 
 def stream_names(symbols: list[str], timeframes: tuple[str, ...], *, depth: int = 5) -> list[str]:

@@ -13,10 +13,12 @@ import orjson
 
 from apps.market.events import BookSnapshot, KlineEvent, MarketEvent, TickerEvent, TradeEvent
 from apps.market.feeds.control import FeedControl, MalformedMessage
+from apps.market.feeds.nulls import dec, dec_or, levels, top
 from apps.market.feeds.symbols import KUCOIN_TYPES, KUCOIN_TYPES_REVERSE, TIMEFRAME_MS, to_kucoin
 
 EXCHANGE = "kucoin"
 _HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
 
 
 def parse_raw(raw: bytes | str) -> MarketEvent | FeedControl | None:
@@ -28,6 +30,10 @@ def parse_raw(raw: bytes | str) -> MarketEvent | FeedControl | None:
 
 
 def parse_message(message: Any) -> MarketEvent | FeedControl | None:
+    """One decoded frame -> an event, a FeedControl, or None (control replies, and payloads
+    whose essential values are null). Raises MalformedMessage for anything unexpected."""
+    if message is None:
+        return None
     if not isinstance(message, dict):
         raise MalformedMessage(f"kucoin: expected an object, got {type(message).__name__}")
     kind = message.get("type")
@@ -37,6 +43,8 @@ def parse_message(message: Any) -> MarketEvent | FeedControl | None:
         return None  # welcome, ack, pong, notice
     topic = message.get("topic")
     data = message.get("data")
+    if topic is None or data is None:
+        return None
     if not isinstance(topic, str) or not isinstance(data, dict):
         raise MalformedMessage("kucoin: message without topic or data")
     prefix, _, tail = topic.partition(":")
@@ -53,41 +61,42 @@ def _neutral(symbol: str) -> str:
     return symbol.replace("-", "")
 
 
-def _match(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> TradeEvent:
+def _match(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> TradeEvent | None:
+    price, size, symbol = dec(d["price"]), dec(d["size"]), d.get("symbol") or tail
+    if price is None or size is None or not symbol or d["tradeId"] is None or d["side"] is None or d["time"] is None:
+        return None
     return TradeEvent(
-        EXCHANGE,
-        _neutral(d.get("symbol") or tail),
-        str(d["tradeId"]),
-        Decimal(d["price"]),
-        Decimal(d["size"]),
-        d["side"],
-        int(d["time"]) // 1_000_000,
+        EXCHANGE, _neutral(symbol), str(d["tradeId"]), price, size, d["side"], int(d["time"]) // 1_000_000
     )
 
 
-def _ticker(d: dict[str, Any], tail: str, m: dict[str, Any]) -> BookSnapshot:
+def _ticker(d: dict[str, Any], tail: str, m: dict[str, Any]) -> BookSnapshot | None:
     # /market/ticker is KuCoin's top of book (+ last trade); 24h stats come from REST stats.
-    symbol = m["subject"] if tail == "all" else tail
+    symbol = m.get("subject") if tail == "all" else tail
+    if not symbol or d["time"] is None:
+        return None
     return BookSnapshot(
         EXCHANGE,
         _neutral(symbol),
-        ((Decimal(d["bestBid"]), Decimal(d["bestBidSize"])),),
-        ((Decimal(d["bestAsk"]), Decimal(d["bestAskSize"])),),
+        top(d["bestBid"], d["bestBidSize"]),  # a quiet pair's empty side is null: an empty side
+        top(d["bestAsk"], d["bestAskSize"]),
         int(d["time"]),
         int(d.get("sequence") or 0),
     )
 
 
-def _depth5(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> BookSnapshot:
-    bids = tuple((Decimal(p), Decimal(q)) for p, q, *_ in d["bids"])
-    asks = tuple((Decimal(p), Decimal(q)) for p, q, *_ in d["asks"])
-    return BookSnapshot(EXCHANGE, _neutral(tail), bids, asks, int(d["timestamp"]))
+def _depth5(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> BookSnapshot | None:
+    if d["timestamp"] is None:
+        return None
+    return BookSnapshot(EXCHANGE, _neutral(tail), levels(d["bids"]), levels(d["asks"]), int(d["timestamp"]))
 
 
-def _candles(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> KlineEvent:
+def _candles(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> KlineEvent | None:
     symbol, _, ktype = tail.rpartition("_")
     row = d["candles"]
     timeframe = KUCOIN_TYPES_REVERSE[ktype]
+    if d["time"] is None:
+        return None
     ts = int(d["time"])
     # The doc says "us" but the example has 19 digits (ns): normalise by magnitude.
     while ts > 10**13:
@@ -95,21 +104,14 @@ def _candles(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> KlineEvent:
     return _candle(_neutral(d.get("symbol") or symbol), timeframe, row, closed=False, ts_ms=ts)
 
 
-def _candle(symbol: str, timeframe: str, row: list[Any], *, closed: bool, ts_ms: int) -> KlineEvent:
-    return KlineEvent(
-        EXCHANGE,
-        symbol,
-        timeframe,
-        int(row[0]) * 1000,
-        Decimal(row[1]),
-        Decimal(row[3]),
-        Decimal(row[4]),
-        Decimal(row[2]),
-        Decimal(row[5]),
-        Decimal(row[6]),
-        closed,
-        ts_ms,
-    )
+def _candle(symbol: str, timeframe: str, row: list[Any] | None, *, closed: bool, ts_ms: int) -> KlineEvent | None:
+    if row is None or row[0] is None:
+        return None
+    o, c, h, low = dec(row[1]), dec(row[2]), dec(row[3]), dec(row[4])
+    if o is None or c is None or h is None or low is None:
+        return None  # a candle without its prices is no candle
+    volume, turnover = dec_or(row[5], _ZERO), dec_or(row[6], _ZERO)
+    return KlineEvent(EXCHANGE, symbol, timeframe, int(row[0]) * 1000, o, h, low, c, volume, turnover, closed, ts_ms)
 
 
 _BY_TOPIC = {
@@ -120,27 +122,35 @@ _BY_TOPIC = {
 }
 
 
-def candle_row(symbol: str, timeframe: str, row: list[Any]) -> KlineEvent:
-    """A REST /api/v1/market/candles row; ``ts_ms`` is the candle's close time."""
+def candle_row(symbol: str, timeframe: str, row: list[Any] | None) -> KlineEvent | None:
+    """A REST /api/v1/market/candles row; ``ts_ms`` is the candle's close time. None for a null row."""
+    if row is None or row[0] is None:
+        return None
     open_ms = int(row[0]) * 1000
     return _candle(symbol, timeframe, row, closed=True, ts_ms=open_ms + TIMEFRAME_MS[timeframe] - 1)
 
 
-def stats_ticker(symbol: str, d: dict[str, Any]) -> TickerEvent:
-    """A REST /api/v1/market/stats (or allTickers entry) -> 24h ticker."""
-    last = Decimal(d["last"])
-    change_price = Decimal(d.get("changePrice") or 0)
-    opened = last - change_price
+def stats_ticker(symbol: str, d: dict[str, Any] | None) -> TickerEvent | None:
+    """A REST /api/v1/market/stats (or allTickers entry) -> 24h ticker.
+
+    A quiet pair sends null for what it lacks: no last price (never traded) is no ticker; no
+    high/low/change (nothing traded in 24 h) is a range at the last price, 0 % change, 0 volume."""
+    if d is None:
+        return None
+    last = dec(d.get("last"))
+    if last is None:
+        return None
+    opened = last - dec_or(d.get("changePrice"), _ZERO)
     return TickerEvent(
         EXCHANGE,
         symbol,
         last,
         opened,
-        Decimal(d["high"]),
-        Decimal(d["low"]),
-        Decimal(d["vol"]),
-        Decimal(d["volValue"]),
-        Decimal(d.get("changeRate") or 0) * _HUNDRED,
+        dec_or(d.get("high"), last),
+        dec_or(d.get("low"), last),
+        dec_or(d.get("vol"), _ZERO),
+        dec_or(d.get("volValue"), _ZERO),
+        dec_or(d.get("changeRate"), _ZERO) * _HUNDRED,
         int(d.get("time") or 0),
     )
 

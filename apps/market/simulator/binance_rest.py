@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -26,6 +27,10 @@ RATE_LIMITS = [
 _WEIGHTS = {"/api/v3/exchangeInfo": 20, "/api/v3/klines": 2, "/api/v3/trades": 25, "/api/v3/ticker/bookTicker": 2}
 
 
+_LEGAL = "^[A-Z0-9-_.]{1,20}$"  # rest-api.md: symbol parameters; anything else is -1100
+_LEGAL_SYMBOL = re.compile(_LEGAL)
+
+
 def error(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response({"code": code, "msg": msg}, status=status, headers=headers)
 
@@ -43,9 +48,10 @@ def _weight(request: web.Request) -> int:
 @web.middleware
 async def binance_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
-    if request.path.startswith("/__sim__/") or request.path.startswith("/ws") or request.path.startswith("/stream"):
+    public_ws = request.path == "/ws" or request.path.startswith(("/ws/", "/stream"))  # not /ws-api/v3
+    if (request.path.startswith("/__sim__/") or public_ws) and _routed(request):
         return await handler(request)
-    if is_tripwire(BINANCE, request.method, request.path):
+    if is_tripwire(BINANCE, request.method, request.path, routed=_routed(request)):
         return await _tripwire(sim, request)
     forced = sim.faults.take_rate_limit(BINANCE)
     used = sim.weights.add(_weight(request), sim.clock.now_ms())
@@ -82,6 +88,11 @@ async def binance_middleware(request: web.Request, handler):  # type: ignore[no-
     return sim.rest_logged(BINANCE, request, response)
 
 
+def _routed(request: web.Request) -> bool:
+    """A route serves this exact path and method (aiohttp matches case-sensitively)."""
+    return getattr(request.match_info, "http_exception", None) is None
+
+
 async def _tripwire(sim: ExchangeSimulator, request: web.Request) -> web.Response:
     body = await request.text()
     sim.record_tripwire(BINANCE, request, body, request.headers.get("X-MBX-APIKEY", ""))
@@ -92,6 +103,8 @@ def _market(sim: ExchangeSimulator, request: web.Request, param: str = "symbol")
     symbol = request.query.get(param, "")
     if not symbol:
         raise RestAbort(error(-1102, f"Mandatory parameter '{param}' was not sent, was empty/null, or malformed."))
+    if not _LEGAL_SYMBOL.match(symbol):
+        raise RestAbort(error(-1100, f"Illegal characters found in parameter '{param}'; legal range is '{_LEGAL}'."))
     market = sim.markets.get((BINANCE, symbol))
     if market is None:
         raise RestAbort(error(-1121, "Invalid symbol."))
@@ -207,6 +220,37 @@ async def book_ticker(sim: ExchangeSimulator, request: web.Request) -> web.Respo
     return web.json_response(out[0] if "symbol" in request.query else out)
 
 
+async def avg_price(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    recent = [t for t in market.recent if t.ts > sim.clock.now_ms() - 300_000] or list(market.recent)[-1:]
+    qty = sum(t.qty for t in recent)
+    units = sum(t.price * t.qty for t in recent) // qty if qty else market.last_price
+    return web.json_response({"mins": 5, "price": fmt.bn_price(market, units), "closeTime": sim.clock.now_ms()})
+
+
+async def agg_trades(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    market = _market(sim, request)
+    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
+    rows = [
+        {
+            "a": t.trade_id,
+            "p": fmt.bn_price(market, t.price),
+            "q": fmt.bn_qty(market, t.qty),
+            "f": t.trade_id,
+            "l": t.trade_id,
+            "T": t.ts,
+            "m": t.buyer_is_maker,
+            "M": True,
+        }
+        for t in list(market.recent)[-limit:]
+    ]
+    return web.json_response(rows)
+
+
+async def system_status(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    return web.json_response({"status": 0, "msg": "normal"})
+
+
 def _signed(request: web.Request, sim: ExchangeSimulator, body: str = ""):  # type: ignore[no-untyped-def]
     raw_query = request.raw_path.partition("?")[2]
     try:
@@ -252,6 +296,9 @@ def build_binance_app(sim: ExchangeSimulator) -> web.Application:
         ("/api/v3/trades", trades),
         ("/api/v3/ticker/price", ticker_price),
         ("/api/v3/ticker/bookTicker", book_ticker),
+        ("/api/v3/avgPrice", avg_price),
+        ("/api/v3/aggTrades", agg_trades),
+        ("/sapi/v1/system/status", system_status),
         ("/sapi/v1/account/apiRestrictions", api_restrictions),
         ("/sapi/v1/asset/tradeFee", trade_fee),
     ):

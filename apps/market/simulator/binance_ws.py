@@ -69,7 +69,7 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     conn.combined = request.path.startswith("/stream")
     hub = sim.binance_hub
     hub.conns.add(conn)
-    hub.subscribe(conn, [s for s in _url_streams(request) if valid_stream(sim, s)])
+    hub.subscribe(conn, [s for s in _url_streams(request) if valid_stream(sim, s)], sim.clock.now_ms())
     limit = IncomingLimit()
     try:
         async for msg in ws:
@@ -100,7 +100,10 @@ def _control(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | 
     if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
         if not isinstance(params, list) or not all(isinstance(p, str) and valid_stream(sim, p) for p in params):
             return {"error": {"code": 2, "msg": "Invalid request: invalid stream"}, "id": rid}
-        (hub.subscribe if method == "SUBSCRIBE" else hub.unsubscribe)(conn, params)
+        if method == "SUBSCRIBE":
+            hub.subscribe(conn, params, sim.clock.now_ms())
+        else:
+            hub.unsubscribe(conn, params)
         return {"result": None, "id": rid}
     if method == "LIST_SUBSCRIPTIONS":
         return {"result": sorted(conn.subs), "id": rid}
@@ -112,9 +115,9 @@ def _control(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | 
     return {"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r}"}, "id": rid}
 
 
-def send(hub: Hub, stream: str, payload: str) -> None:
+def send(hub: Hub, stream: str, payload: str, closed_ms: int | None = None) -> None:
     wrapped = None
-    for conn in hub.subs.get(stream, ()):
+    for conn in hub.members(stream, closed_ms):
         if conn.combined:
             if wrapped is None:
                 wrapped = f'{{"stream":"{stream}","data":{payload}}}'
@@ -201,6 +204,7 @@ class BinancePublisher:
         for interval, (length, _) in BINANCE_INTERVALS.items():
             stream = f"{name}@kline_{interval}"
             if not self.hub.wants(stream):
+                self.kline_open.pop(stream, None)  # a later subscriber starts at its current candle
                 continue
             current = align(now, interval)
             prev = self.kline_open.get(stream, current)
@@ -209,7 +213,8 @@ class BinancePublisher:
             for opened in range(max(prev, current - 100 * length), current, length):
                 row = book.bucket(interval, opened, now)
                 if row is not None:
-                    send(self.hub, stream, fmt.binance_kline_event(m, row, interval, length, True, now))
+                    frame = fmt.binance_kline_event(m, row, interval, length, True, now)
+                    send(self.hub, stream, frame, closed_ms=opened + length)
             self.kline_open[stream] = current
             if periodic or prev != current or stream in self.hub.fresh:
                 row = book.bucket(interval, current, now)

@@ -6,13 +6,15 @@ v, q, n, vb, qb, first_id, last_id).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 
 import numpy as np
 
-from .market import FIRST, LAST, MAX_LIVE_SECONDS, MINUTE_MS, SECOND_MS, Market
+from .market import FIRST, LAST, MAX_LIVE_SECONDS, MINUTE_MS, SECOND_MS, Market, V
 from .market import H as _H
 from .market import L as _L
+from .symbols import KUCOIN
 
 DAY_MS = 86_400_000
 # name -> (length ms, alignment offset ms). Weeks open on Monday; 1970-01-01 was a Thursday.
@@ -50,6 +52,9 @@ KUCOIN_TYPES: dict[str, str] = {
 }
 TO_KUCOIN_TYPE = {v: k for k, v in KUCOIN_TYPES.items()}
 _CACHE_ROWS = 200_000
+COARSE_MINUTES = 120  # intervals this long or longer are built from hourly bars
+MINUTE_BAR_BUDGET = 2_000_000  # model samples per history fill, minute bars
+HOUR_BAR_BUDGET = 200_000 * 60  # ... hourly bars (in minutes covered)
 # Shared by every simulator in the process: history is a pure function of the market's
 # identity, so test suites that start many simulators compute each bucket once.
 _HISTORY_CACHE: OrderedDict[tuple, list[int]] = OrderedDict()
@@ -66,7 +71,7 @@ class KlineBook:
     def __init__(self, market: Market) -> None:
         self.market = market
         m = market
-        self._identity = (m.model.key, m.basis, m.tick, m.pd, m.step, m.trades_per_min, m.size_units)
+        self._identity = (m.model.key, m.basis, m.tick, m.pd, m.step, m.trades_per_min, m.size_units, m.listed_ms)
         self._cache = _HISTORY_CACHE
 
     def klines(
@@ -78,6 +83,7 @@ class KlineBook:
         if start_ms is not None:
             first = align(start_ms, interval)
             first = first if first == start_ms else first + length
+            first = max(first, align(self.market.listed_ms, interval))  # from the listing on, as both venues do
             opens = range(first, min(last, first + (limit - 1) * length) + 1, length)
         else:
             opens = range(last - (limit - 1) * length, last + 1, length)
@@ -92,6 +98,8 @@ class KlineBook:
         if interval == "1s":
             return self._second(open_ms, now_ms)
         length, _ = BINANCE_INTERVALS[interval]
+        if open_ms + length <= self.market.listed_ms:
+            return None  # before the listing there is nothing, as both venues answer
         epoch = self.market.epoch_minute * MINUTE_MS
         parts: list[list[int]] = []
         if open_ms < epoch:
@@ -101,13 +109,37 @@ class KlineBook:
         if open_ms + length > epoch:
             first_min = max(open_ms, epoch) // MINUTE_MS
             parts.extend(self.market.live_minutes(first_min, (open_ms + length) // MINUTE_MS))
-        if not parts or open_ms > now_ms:
+        if open_ms > now_ms:
             return None
-        return merge_rows(open_ms, parts)
+        if not parts:
+            return self._quiet(open_ms)
+        row = merge_rows(open_ms, parts)
+        if row[V] == 0 and self.market.exchange == KUCOIN:
+            return None  # KuCoin omits intervals without trades
+        return row
+
+    def _quiet(self, open_ms: int) -> list[int] | None:
+        """A live interval without trades: KuCoin omits it; Binance reports it flat at the
+        previous close with zero volume."""
+        market = self.market
+        if market.exchange == KUCOIN:
+            return None
+        minute = open_ms // MINUTE_MS
+        i = bisect_left(market.minute_keys, minute)
+        if i:
+            close = market.minutes[market.minute_keys[i - 1]][4]
+        else:
+            before = self._history("1m", (market.epoch_minute - 1) * MINUTE_MS)
+            if before is None:
+                return None
+            close = before[4]
+        return [open_ms, close, close, close, close, 0, 0, 0, 0, 0, 0, 0]
 
     def _second(self, open_ms: int, now_ms: int) -> list[int] | None:
         market = self.market
         if open_ms > now_ms:
+            return None
+        if open_ms < market.listed_ms:
             return None
         if open_ms < market.epoch_minute * MINUTE_MS:
             return market.history_second(open_ms)
@@ -123,24 +155,50 @@ class KlineBook:
         return self._fill_history(interval, open_ms)
 
     def _fill_history(self, interval: str, open_ms: int) -> list[int] | None:
-        """Compute a run of consecutive history buckets at once (vectorized); cache the complete ones."""
+        """Compute a run of consecutive history buckets at once (vectorized); cache the complete ones.
+
+        Buckets of 2h and more are reduced from hourly bars (minute bars only at the edges), so
+        a 1w x 1000 request costs ~170k model samples, not ~10M: long history never stalls the
+        loop both exchanges and all streams share (bench/sim_history.py)."""
         length, _ = BINANCE_INTERVALS[interval]
         per = length // MINUTE_MS
-        epoch_min = self.market.epoch_minute
-        n_buckets = max(1, min(1000, 2_000_000 // per))
+        market = self.market
         first_min = open_ms // MINUTE_MS
-        end_min = min(first_min + n_buckets * per, epoch_min)
-        bars = self.market.history_bars(first_min, end_min - first_min)
-        rows = _reduce(bars, np.arange(0, end_min - first_min, per))
+        n_buckets = max(1, min(1000, (HOUR_BAR_BUDGET if per >= COARSE_MINUTES else MINUTE_BAR_BUDGET) // per))
+        opens = first_min + np.arange(n_buckets, dtype=np.int64) * per
+        span_start = max(first_min, -(-market.listed_ms // MINUTE_MS))
+        span_end = min(first_min + n_buckets * per, market.epoch_minute)
+        opens = opens[(opens < span_end) & (opens + per > span_start)]
+        if span_end <= span_start or not len(opens):
+            return None
+        bars = self._bars(span_start, span_end, coarse=per >= COARSE_MINUTES)
+        starts = np.searchsorted(bars["minute"], np.maximum(opens, span_start))
+        rows = _reduce(bars, starts, opens * MINUTE_MS)
         for r in rows:
-            if r[0] + length <= epoch_min * MINUTE_MS:  # a bucket cut by the live epoch is not history
+            if r[0] + length <= market.epoch_minute * MINUTE_MS:  # a bucket cut by the live epoch is not history
                 self._cache[(self._identity, interval, r[0])] = r
         while len(self._cache) > _CACHE_ROWS:
             self._cache.popitem(last=False)
-        return rows[0] if rows else None
+        return rows[0] if rows and rows[0][0] == open_ms else None
+
+    def _bars(self, start_min: int, end_min: int, *, coarse: bool) -> dict[str, np.ndarray]:
+        """Model bars covering [start_min, end_min): minute bars, or hourly bars with minute bars
+        for the partial hours at either end."""
+        market = self.market
+        if not coarse:
+            return market.history_bars(start_min, end_min - start_min)
+        first_hour, end_hour = -(-start_min // 60) * 60, end_min // 60 * 60
+        if end_hour <= first_hour:
+            return market.history_bars(start_min, end_min - start_min)
+        pieces = [
+            market.history_bars(start_min, first_hour - start_min),
+            market.history_hour_bars(first_hour, (end_hour - first_hour) // 60),
+            market.history_bars(end_hour, end_min - end_hour),
+        ]
+        return {k: np.concatenate([p[k] for p in pieces]) for k in pieces[1]}
 
 
-def _reduce(bars: dict[str, np.ndarray], starts: np.ndarray) -> list[list[int]]:
+def _reduce(bars: dict[str, np.ndarray], starts: np.ndarray, opens_ms: np.ndarray) -> list[list[int]]:
     ends = np.append(starts[1:], len(bars["o"])) - 1
     cols = {
         "o": bars["o"][starts],
@@ -152,7 +210,7 @@ def _reduce(bars: dict[str, np.ndarray], starts: np.ndarray) -> list[list[int]]:
         "n": np.add.reduceat(bars["n"], starts),
         "vb": np.add.reduceat(bars["vb"], starts),
         "qb": np.add.reduceat(bars["qb"], starts),
-        "t": bars["minute"][starts] * MINUTE_MS,
+        "t": opens_ms,
     }
     lists = {k: np.rint(v).astype(np.int64).tolist() if v.dtype.kind == "f" else v.tolist() for k, v in cols.items()}
     return [

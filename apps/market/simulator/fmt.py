@@ -10,11 +10,12 @@ from .symbols import fmt_units
 
 
 def _bn(n: int, decimals: int) -> str:
-    """Binance style: always 8 decimals."""
+    """Binance style: always 8 decimals (a step of 1 is "2702.00000000", not scaled)."""
     if decimals > 8:
         n = (n + 5 * 10 ** (decimals - 9)) // 10 ** (decimals - 8)
-        decimals = 8
-    return fmt_units(n, decimals, True) + "0" * (8 - decimals)
+    else:
+        n *= 10 ** (8 - decimals)
+    return fmt_units(n, 8, True)
 
 
 def bn_price(m: Market, n: int) -> str:

@@ -22,6 +22,7 @@ class Conn:
         self.ws = ws
         self.request = request
         self.subs: set[str] = set()
+        self.since: dict[str, int] = {}  # key -> simulated ms it was subscribed at
         self.buf: list[str] = []
         self.wake = asyncio.Event()
         self.closed = False
@@ -85,8 +86,10 @@ class Hub:
     def stalled(self) -> bool:
         return time.monotonic() < self.stalled_until
 
-    def subscribe(self, conn: Conn, keys: Iterable[str]) -> None:
+    def subscribe(self, conn: Conn, keys: Iterable[str], now_ms: int = 0) -> None:
         for key in keys:
+            if key not in conn.subs:  # a duplicate subscribe keeps the original start
+                conn.since[key] = now_ms
             conn.subs.add(key)
             self.fresh.add(key)
             self.subs.setdefault(key, set()).add(conn)
@@ -94,6 +97,7 @@ class Hub:
     def unsubscribe(self, conn: Conn, keys: Iterable[str]) -> None:
         for key in keys:
             conn.subs.discard(key)
+            conn.since.pop(key, None)
             members = self.subs.get(key)
             if members is not None:
                 members.discard(conn)
@@ -104,6 +108,14 @@ class Hub:
         self.unsubscribe(conn, list(conn.subs))
         self.conns.discard(conn)
         conn.stop()
+
+    def members(self, key: str, closed_ms: int | None = None) -> Iterable[Conn]:
+        """Subscribers of ``key``; with ``closed_ms``, only those subscribed before that instant:
+        a candle that closed before a connection subscribed is not streamed to it (REST has it)."""
+        conns = self.subs.get(key, ())
+        if closed_ms is None:
+            return conns
+        return [c for c in conns if c.since.get(key, 0) < closed_ms]
 
     def wants(self, key: str) -> bool:
         return key in self.subs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from .market import Market, Trade
@@ -71,24 +72,30 @@ def candle_row(m: Market, r: list[int]) -> list[str]:
     ]
 
 
+def _top(m: Market, rows: list[tuple[int, int]]) -> tuple[str | None, str | None]:
+    """Best level as (price, size); (None, None) for an empty side, sent as null as KuCoin does."""
+    return (price(m, rows[0][0]), qty(m, rows[0][1])) if rows else (None, None)
+
+
 def stats(m: Market, s: list[int] | None, now: int) -> dict:
-    s = s or [now, m.last_price, m.last_price, m.last_price, m.last_price, 0, 0, 0, 0, 0, 0, 0]
-    o, h, low, c, v, q = s[1], s[2], s[3], s[4], s[5], s[6]
+    """24 h stats; with no trade in the window the price fields are null, as on a quiet KuCoin pair."""
     bids, asks = m.book(1)
+    traded = s is not None and s[5] > 0
+    o, h, low, c, v, q = s[1:7] if s is not None and traded else (0, 0, 0, 0, 0, 0)
     avg = (q // v) if v else c
     return {
         "time": now,
         "symbol": m.spec.kucoin_symbol,
-        "buy": price(m, bids[0][0]),
-        "sell": price(m, asks[0][0]),
-        "changeRate": f"{Decimal(c - o) / Decimal(o):.4f}" if o else "0",
-        "changePrice": price(m, c - o),
-        "high": price(m, h),
-        "low": price(m, low),
+        "buy": _top(m, bids)[0],
+        "sell": _top(m, asks)[0],
+        "changeRate": (f"{Decimal(c - o) / Decimal(o):.4f}" if o else "0") if traded else None,
+        "changePrice": price(m, c - o) if traded else None,
+        "high": price(m, h) if traded else None,
+        "low": price(m, low) if traded else None,
         "vol": qty(m, v),
         "volValue": quote(m, q),
-        "last": price(m, c),
-        "averagePrice": price(m, avg),
+        "last": price(m, m.last_price) if m.total_trades or traded else None,
+        "averagePrice": price(m, avg) if traded else None,
         "takerFeeRate": "0.001",
         "makerFeeRate": "0.001",
         "takerCoefficient": "1",
@@ -98,15 +105,16 @@ def stats(m: Market, s: list[int] | None, now: int) -> dict:
 
 def level1(m: Market, now: int) -> dict:
     bids, asks = m.book(1)
+    (bid, bid_size), (ask, ask_size) = _top(m, bids), _top(m, asks)
     return {
         "time": now,
         "sequence": str(m.book_version),
         "price": price(m, m.last_price),
         "size": qty(m, m.last_qty),
-        "bestBid": price(m, bids[0][0]),
-        "bestBidSize": qty(m, bids[0][1]),
-        "bestAsk": price(m, asks[0][0]),
-        "bestAskSize": qty(m, asks[0][1]),
+        "bestBid": bid,
+        "bestBidSize": bid_size,
+        "bestAsk": ask,
+        "bestAskSize": ask_size,
     }
 
 
@@ -133,8 +141,9 @@ def match_message(m: Market, t: Trade) -> str:
 
 def ticker_data(m: Market, now: int) -> str:
     bids, asks = m.book(1)
+    (bid, bid_size), (ask, ask_size) = _top(m, bids), _top(m, asks)
+    tops = json.dumps({"bestAsk": ask, "bestAskSize": ask_size, "bestBid": bid, "bestBidSize": bid_size})
     return (
         f'{{"sequence":"{m.book_version}","price":"{price(m, m.last_price)}","size":"{qty(m, m.last_qty)}",'
-        f'"bestAsk":"{price(m, asks[0][0])}","bestAskSize":"{qty(m, asks[0][1])}",'
-        f'"bestBid":"{price(m, bids[0][0])}","bestBidSize":"{qty(m, bids[0][1])}","time":{now}}}'
+        f'{tops[1:-1]},"time":{now}}}'
     )

@@ -30,9 +30,10 @@ def error(code: str, msg: str, status: int = 400, headers: dict[str, str] | None
 @web.middleware
 async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
-    if request.path.startswith("/__sim__/") or request.path == "/":
+    routed = getattr(request.match_info, "http_exception", None) is None  # exact path and method
+    if (request.path.startswith("/__sim__/") or request.path == "/") and routed:
         return await handler(request)
-    if is_tripwire(KUCOIN, request.method, request.path):
+    if is_tripwire(KUCOIN, request.method, request.path, routed=routed):
         body = await request.text()
         sim.record_tripwire(KUCOIN, request, body, request.headers.get("KC-API-KEY", ""))
         return error("400007", "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
@@ -127,8 +128,8 @@ async def all_tickers(sim: ExchangeSimulator, request: web.Request) -> web.Respo
         row.pop("time")
         row.update(
             symbolName=row["symbol"],
-            bestBidSize=kc_fmt.qty(market, bids[0][1]),
-            bestAskSize=kc_fmt.qty(market, asks[0][1]),
+            bestBidSize=kc_fmt.qty(market, bids[0][1]) if bids else None,
+            bestAskSize=kc_fmt.qty(market, asks[0][1]) if asks else None,
         )
         tickers.append(row)
     return ok({"time": now, "ticker": tickers})
@@ -156,6 +157,21 @@ async def level2(sim: ExchangeSimulator, request: web.Request) -> web.Response:
 async def histories(sim: ExchangeSimulator, request: web.Request) -> web.Response:
     market = _market(sim, request)
     return ok([kc_fmt.history_trade(market, t) for t in reversed(list(market.recent)[-100:])])
+
+
+async def server_status(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    return ok({"status": "open", "msg": ""})
+
+
+async def currencies(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+    names = sorted({c for s in sim.specs.values() for c in (s.base, s.quote)})
+    return ok(
+        [
+            {"currency": c, "name": c, "fullName": c, "precision": 8, "confirms": None, "contractAddress": None}
+            | {"isMarginEnabled": True, "isDebitEnabled": True, "chains": []}
+            for c in names
+        ]
+    )
 
 
 def _signed(sim: ExchangeSimulator, request: web.Request, body: str = ""):  # type: ignore[no-untyped-def]
@@ -211,6 +227,8 @@ def build_kucoin_app(sim: ExchangeSimulator) -> web.Application:
     r.add_post("/api/v1/bullet-public", rest_handler(bullet_public))
     for path, fn in (
         ("/api/v1/timestamp", timestamp),
+        ("/api/v1/status", server_status),
+        ("/api/v3/currencies", currencies),
         ("/api/v2/symbols", symbols),
         ("/api/v1/symbols", symbols),
         ("/api/v1/market/candles", candles),

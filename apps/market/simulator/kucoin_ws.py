@@ -82,13 +82,16 @@ def _handle(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | N
         keys = topic_keys(sim, topic)
         if keys is None:
             return {"id": rid, "type": "error", "code": 404, "data": f"topic {topic} is not found"}
-        (hub.subscribe if kind == "subscribe" else hub.unsubscribe)(conn, keys)  # duplicates are harmless
+        if kind == "subscribe":
+            hub.subscribe(conn, keys, sim.clock.now_ms())  # duplicates are harmless
+        else:
+            hub.unsubscribe(conn, keys)
         return {"id": rid, "type": "ack"} if req.get("response", True) else None
     return {"id": rid, "type": "error", "code": 400, "data": f"type {kind} is not supported"}
 
 
-def send(hub: Hub, key: str, text: str) -> None:
-    for conn in hub.subs.get(key, ()):
+def send(hub: Hub, key: str, text: str, closed_ms: int | None = None) -> None:
+    for conn in hub.members(key, closed_ms):
         conn.push(text)
     hub.messages_sent += 1
 
@@ -137,6 +140,7 @@ class KucoinPublisher:
         for interval, ctype in TO_KUCOIN_TYPE.items():
             key = f"/market/candles:{sym}_{ctype}"
             if not self.hub.wants(key):
+                self.candle_open.pop(key, None)  # a later subscriber starts at its current bucket
                 continue
             length = BINANCE_INTERVALS[interval][0]
             current = align(now, interval)
@@ -151,10 +155,7 @@ class KucoinPublisher:
                     continue
                 subject = "trade.candles.add" if opened == current and prev != current else "trade.candles.update"
                 data = {"symbol": sym, "candles": kc_fmt.candle_row(m, row), "time": now * 1_000_000}
-                send(
-                    self.hub,
-                    key,
-                    json.dumps(
-                        {"type": "message", "topic": key, "subject": subject, "data": data}, separators=(",", ":")
-                    ),
+                text = json.dumps(
+                    {"type": "message", "topic": key, "subject": subject, "data": data}, separators=(",", ":")
                 )
+                send(self.hub, key, text, closed_ms=None if opened == current else opened + length)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .model import MINUTE_MS, PriceModel, hash_normal, hash_uniform, stable_key
 from .symbols import SymbolSpec, decimals_of
+from .thin import EMPTY_SIDE_PROBABILITY, THIN_SPACING_MS, day_start
 
 # Candle row fields (ints): open_ms, o, h, l, c, v, q, n, vb, qb, first_id, last_id.
 # q/qb are in units of 10**-(price_decimals + qty_decimals).
@@ -79,10 +80,13 @@ class Market:
         self.factor = math.exp(0.0003 * float(hash_normal(np.array([self.key]), 3)[0]))
         self.basis = self.factor  # history keeps the original basis whatever scripts do later
         self.spacing_ms = 1000.0 * self.clock_speed / max(self.trade_rate_hz, 1e-6)
+        if self.spec.thin:
+            self.spacing_ms = float(THIN_SPACING_MS)
         self.trades_per_min = MINUTE_MS / self.spacing_ms
         self.size_units = max(self.spec.trade_size * 10**self.qd, float(self.step))
         self.spread_ticks = 1 if self.spec.price > 1 else 1
         self.epoch_minute = self.start_ms // MINUTE_MS
+        self.listed_ms = min(rules.listed_ms, self.start_ms)  # a market trades from its listing
         self.next_k = 0
         self.next_id = 100_000_000 + self.key % 50_000_000
         self.last_price = self._mid_units(np.array([self.start_ms]))[0]
@@ -101,6 +105,23 @@ class Market:
         return (np.maximum(np.floor(mid / self.tick), 1) * self.tick).astype(np.int64)
 
     def history_bars(self, first_minute: int, count: int) -> dict[str, np.ndarray]:
+        # A thin market's quiet minutes carry the last traded close: start at the day's
+        # first (always traded) minute so the carry is the same whatever window is asked.
+        lead = first_minute - day_start(first_minute) if self.spec.thin else 0
+        bars = self.model.minute_bars(
+            first_minute - lead,
+            count + lead,
+            price_unit=self.price_unit / self.basis,
+            tick_units=self.tick,
+            trades_per_min=self.trades_per_min,
+            trade_size_units=self.size_units,
+            thin=self.spec.thin,
+        )
+        return {k: v[lead:] for k, v in bars.items()} if lead else bars
+
+    def history_hour_bars(self, first_minute: int, count: int) -> dict[str, np.ndarray]:
+        """Hourly bars for long history (2h and longer intervals): 60x fewer model samples, the
+        same opens and closes at every hour boundary as the minute bars."""
         return self.model.minute_bars(
             first_minute,
             count,
@@ -108,6 +129,7 @@ class Market:
             tick_units=self.tick,
             trades_per_min=self.trades_per_min,
             trade_size_units=self.size_units,
+            bar_minutes=60,
         )
 
     def rebase_to(self, ts: int, price_units: int) -> None:
@@ -240,6 +262,10 @@ class Market:
         size_a = self._level_sizes(levels, salt + 2)
         bids = [(best_bid - off, q) for off, q in zip(offsets.tolist(), size_b, strict=True) if best_bid - off > 0]
         asks = [(best_ask + off, q) for off, q in zip(offsets.tolist(), size_a, strict=True)]
+        if self.spec.thin and self.exchange == "kucoin":  # a quiet KuCoin book: a side is sometimes empty
+            empty = hash_uniform(np.array([2 * self.book_version, 2 * self.book_version + 1]), self.key + 41)
+            bids = [] if empty[0] < EMPTY_SIDE_PROBABILITY else bids
+            asks = [] if empty[1] < EMPTY_SIDE_PROBABILITY else asks
         return bids, asks
 
     def _level_sizes(self, levels: np.ndarray, salt: int) -> list[int]:

@@ -13,6 +13,8 @@ import zlib
 
 import numpy as np
 
+from .thin import flatten_quiet, thin_trade_counts
+
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
 _M3 = np.uint64(0x94D049BB133111EB)
@@ -90,28 +92,53 @@ class PriceModel:
         tick_units: int,
         trades_per_min: float,
         trade_size_units: float,
+        thin: bool = False,
+        bar_minutes: int = 1,
     ) -> dict[str, np.ndarray]:
-        """Deterministic 1m bars for minutes [first, first+count) in integer price/qty units.
+        """Deterministic bars of ``bar_minutes`` (1m, or 60 for long history) for ``count`` bars
+        from ``first_minute``, in integer price/qty units.
 
-        open(m) == close(m-1) exactly: both are the model at the same instant."""
-        minutes = np.arange(first_minute, first_minute + count + 1, dtype=np.int64)
+        open(m) == close(m-1) exactly: both are the model at the same instant, so bars of any
+        size agree on every open and close at their common boundaries."""
+        minutes = first_minute + np.arange(count + 1, dtype=np.int64) * bar_minutes
         edge = self.mid(minutes * MINUTE_MS) / price_unit
         edge = np.maximum(np.rint(edge / tick_units), 1).astype(np.int64) * tick_units
         o, c = edge[:-1], edge[1:]
         m = minutes[:-1]
-        wick = self.sigma_per_min * 0.6
+        sigma = self.sigma_per_min * math.sqrt(bar_minutes)
+        trades_per_min *= bar_minutes  # per bar from here on
+        if bar_minutes > 1:
+            m = m + (1 << 40)  # hash keys of their own: a long bar is not its first minute
+        wick = sigma * 0.6
         hi = np.maximum(o, c) * np.exp(np.abs(hash_logistic(m, self.key + 11)) * wick)
         lo = np.minimum(o, c) * np.exp(-np.abs(hash_logistic(m, self.key + 17)) * wick)
         h = np.maximum(np.rint(hi / tick_units).astype(np.int64) * tick_units, np.maximum(o, c))
         low = np.minimum(np.rint(lo / tick_units).astype(np.int64) * tick_units, np.minimum(o, c))
         low = np.maximum(low, tick_units)
         ret = np.abs(np.log(c / o))
-        activity = np.exp(0.45 * hash_logistic(m, self.key + 23)) * (1.0 + ret / max(self.sigma_per_min, 1e-9))
-        n = np.maximum(np.rint(trades_per_min * activity), 1).astype(np.int64)
+        activity = np.exp(0.45 * hash_logistic(m, self.key + 23)) * (1.0 + ret / max(sigma, 1e-9))
+        if thin:
+            n = thin_trade_counts(m, trades_per_min * activity, hash_uniform(m, self.key + 37))
+        else:
+            n = np.maximum(np.rint(trades_per_min * activity), 1).astype(np.int64)
         v = np.maximum(np.rint(n * trade_size_units * np.exp(0.3 * hash_logistic(m, self.key + 29))), 1).astype(
             np.int64
         )
         buy_frac = np.clip(0.5 + 0.3 * np.sign(c - o) * hash_uniform(m, self.key + 31), 0.05, 0.95)
         vb = np.rint(v * buy_frac).astype(np.int64)
         vwap = (o + c + h + low) / 4.0
-        return {"minute": m, "o": o, "h": h, "l": low, "c": c, "v": v, "q": v * vwap, "n": n, "vb": vb, "qb": vb * vwap}
+        bars = {
+            "minute": minutes[:-1],
+            "o": o,
+            "h": h,
+            "l": low,
+            "c": c,
+            "v": v,
+            "q": v * vwap,
+            "n": n,
+            "vb": vb,
+            "qb": vb * vwap,
+        }
+        if thin:
+            flatten_quiet(bars)
+        return bars

@@ -130,9 +130,9 @@ def _b64_hmac(secret: str, message: str) -> str:
 
 
 # -- tripwires ---------------------------------------------------------------------------
-_BINANCE_TRIPWIRES = re.compile(
-    r"^/(api/v3/(order(/test|/oco|/cancelReplace|/amend/keepPriority)?|orderList(/.*)?|sor/order(/test)?)"
-    r"|sapi/v1/(margin/(order(/oco)?|orderList|transfer|loan|repay|borrow-repay)|capital/withdraw/apply"
+_BINANCE_TRIPWIRES = re.compile(  # matched against the lowercased path
+    r"^/(api/v3/(order(/test|/oco|/cancelreplace|/amend/keeppriority)?|orderlist(/.*)?|sor/order(/test)?)"
+    r"|sapi/v1/(margin/(order(/oco)?|orderlist|transfer|loan|repay|borrow-repay)|capital/withdraw/apply"
     r"|asset/transfer|futures/transfer|sub-account/.*transfer.*|lending/.*|simple-earn/.*/(subscribe|redeem)))$"
 )
 _KUCOIN_TRIPWIRES = re.compile(
@@ -143,12 +143,17 @@ _KUCOIN_TRIPWIRES = re.compile(
 )
 
 
-def is_tripwire(exchange: str, method: str, path: str) -> bool:
+def is_tripwire(exchange: str, method: str, path: str, *, routed: bool = True) -> bool:
+    """Default-deny: a request no route serves (unknown path, wrong method, any case) is a
+    tripwire, and so is a known trading path; matching is case-insensitive."""
+    if not routed:
+        return True
+    lowered = path.lower()
     if exchange == BINANCE:
-        if path == "/api/v3/openOrders" and method == "DELETE":
+        if lowered == "/api/v3/openorders" and method.upper() == "DELETE":
             return True
-        return bool(_BINANCE_TRIPWIRES.match(path))
-    return bool(_KUCOIN_TRIPWIRES.match(path))
+        return bool(_BINANCE_TRIPWIRES.match(lowered))
+    return bool(_KUCOIN_TRIPWIRES.match(lowered))
 
 
 class TripwireLog:

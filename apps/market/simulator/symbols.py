@@ -13,6 +13,7 @@ BINANCE = "binance"
 KUCOIN = "kucoin"
 EXCHANGES = (BINANCE, KUCOIN)
 KNOWN_QUOTES = ("USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB")
+DEFAULT_LISTED_MS = 1_500_000_000_000  # 2017-07-14: Binance opened; pairs we have no date for
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class ExchangeRules:
     step: str
     min_qty: str
     min_notional: str
+    listed_ms: int = DEFAULT_LISTED_MS  # first trade on this venue: no kline before it (SIMULATOR.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class SymbolSpec:
     trade_size: float  # typical trade size in base units
     binance: ExchangeRules
     kucoin: ExchangeRules
+    thin: bool = False  # a quiet pair: a trade every ~4 min, minutes without trades (thin.py)
 
     def rules(self, exchange: str) -> ExchangeRules:
         return self.binance if exchange == BINANCE else self.kucoin
@@ -44,8 +47,25 @@ class SymbolSpec:
         return f"{self.base}-{self.quote}"
 
 
-def _spec(symbol: str, base: str, price: float, vol: float, size: float, bn: tuple, kc: tuple) -> SymbolSpec:
-    return SymbolSpec(symbol, base, symbol[len(base) :], price, vol, size, ExchangeRules(*bn), ExchangeRules(*kc))
+def _spec(
+    symbol: str, base: str, price: float, vol: float, size: float, bn: tuple, kc: tuple, thin: bool = False
+) -> SymbolSpec:
+    quote = symbol[len(base) :]
+    listed = LISTED_MS[symbol]
+    rules = ExchangeRules(*bn, listed_ms=listed[0]), ExchangeRules(*kc, listed_ms=listed[1])
+    return SymbolSpec(symbol, base, quote, price, vol, size, *rules, thin)
+
+
+# First trade per venue (Binance, KuCoin), ms. Binance's are its first klines; KuCoin's are
+# not documented anywhere we found: later dates were chosen (less history is the stricter side).
+LISTED_MS: dict[str, tuple[int, int]] = {
+    "BTCUSDT": (1_502_942_400_000, 1_509_062_400_000),  # 2017-08-17 04:00 / 2017-10-27
+    "ETHUSDT": (1_502_942_400_000, 1_509_062_400_000),  # 2017-08-17 04:00 / 2017-10-27
+    "SOLUSDT": (1_597_125_600_000, 1_597_190_400_000),  # 2020-08-11 06:00 / 2020-08-12
+    "XRPUSDT": (1_525_420_800_000, 1_535_760_000_000),  # 2018-05-04 08:00 / 2018-09-01
+    "ADAUSDT": (1_523_937_600_000, 1_541_030_400_000),  # 2018-04-17 04:00 / 2018-11-01
+    "DOGEUSDT": (1_562_328_000_000, 1_556_668_800_000),  # 2019-07-05 12:00 / 2019-05-01
+}
 
 
 # Rules mirror the real venues' filters (tick, step, min qty, min notional / minFunds).
@@ -72,7 +92,16 @@ DEFAULT_SPECS: dict[str, SymbolSpec] = {
         ),
         _spec("SOLUSDT", "SOL", 180.0, 0.050, 3.0, ("0.01", "0.001", "0.001", "5"), ("0.01", "0.0001", "0.01", "0.1")),
         _spec("XRPUSDT", "XRP", 2.5, 0.050, 500.0, ("0.0001", "0.1", "0.1", "5"), ("0.0001", "0.0001", "0.1", "0.1")),
-        _spec("ADAUSDT", "ADA", 0.9, 0.050, 1000.0, ("0.0001", "0.1", "0.1", "5"), ("0.0001", "0.0001", "0.1", "0.1")),
+        _spec(
+            "ADAUSDT",
+            "ADA",
+            0.9,
+            0.050,
+            1000.0,
+            ("0.0001", "0.1", "0.1", "5"),
+            ("0.0001", "0.0001", "0.1", "0.1"),
+            thin=True,  # the configured quiet pair on both venues
+        ),
         _spec("DOGEUSDT", "DOGE", 0.3, 0.060, 3000.0, ("0.00001", "1", "1", "1"), ("0.00001", "0.0001", "1", "0.1")),
     )
 }
