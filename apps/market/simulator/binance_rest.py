@@ -31,11 +31,7 @@ async def binance_middleware(request: web.Request, handler):  # type: ignore[no-
     if is_tripwire(BINANCE, request.method, request.path):
         return await _tripwire(sim, request)
     forced = sim.faults.take_rate_limit(BINANCE)
-    now = sim.clock.now_ms()
-    guard = sim.binance_weights
-    verdict = guard.admit(
-        binance_weight(request.path, request.query), now, time.monotonic(), sim.wall_ms(guard.window.ms_left(now))
-    )
+    verdict = sim.binance_weights.admit(binance_weight(request.path, request.query), int(time.time() * 1000))
     headers = {"X-MBX-USED-WEIGHT-1M": str(verdict.used)}
     if forced is not None:
         verdict = Verdict(forced[0], verdict.used, forced[1])

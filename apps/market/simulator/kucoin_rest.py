@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -33,10 +34,10 @@ async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-u
         body = await request.text()
         sim.record_tripwire(KUCOIN, request, body, request.headers.get("KC-API-KEY", ""))
         return error("400007", "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
-    now = sim.clock.now_ms()
+    # Quotas run on the wall clock, whatever the simulated clock's speed.
+    now = int(time.time() * 1000)
     pool, within = sim.kucoin_pools.admit(request.path, now)
-    # Durations a client must wait are wall-clock ms, whatever the simulated clock's speed.
-    reset_ms = sim.wall_ms(pool.ms_left(now))
+    reset_ms = pool.ms_left(now)
     headers = {
         "gw-ratelimit-limit": str(pool.limit),
         "gw-ratelimit-remaining": str(max(pool.limit - pool.used, 0)),

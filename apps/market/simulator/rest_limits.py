@@ -1,5 +1,6 @@
 """REST request weights and the answers of an exhausted quota (pure; the middlewares apply them).
 
+Windows run on the wall clock (a fast simulated clock must not shorten the exchange's minute).
 Binance: per-endpoint weights (rest-api.md) in a REQUEST_WEIGHT window per IP, 429 with
 Retry-After when over, and a 418 ban (Retry-After = the ban) for a client that keeps calling
 inside a 429's Retry-After. KuCoin: per-endpoint weights drawn from resource pools (Public
@@ -99,39 +100,38 @@ class Verdict:
 
 
 class BinanceWeightGuard:
-    """``admit`` counts a request's weight and says whether it may run (sim ms for the window,
-    wall seconds for back-off and bans, so a fast simulated clock never shortens a ban)."""
+    """``admit`` counts a request's weight and says whether it may run. Wall-clock ms throughout:
+    a fast simulated clock must not make the exchange's minute shorter."""
 
     def __init__(self, limits: BinanceLimits) -> None:
         self.limits = limits
         self.window = WeightWindow(limits.weight_window_ms)
-        self.backoff_until = 0.0  # wall: the last 429's Retry-After
+        self.backoff_until = 0  # the last 429's Retry-After
         self.inside_backoff = 0
-        self.banned_until = 0.0
+        self.banned_until = 0
         self.bans = 0
 
-    def admit(self, weight: int, now_ms: int, wall_s: float, wall_ms_left: int) -> Verdict:
-        """``wall_ms_left``: what the window's remaining (simulated) ms take on the wall clock."""
+    def admit(self, weight: int, now_ms: int) -> Verdict:
         used = self.window.add(weight, now_ms)
-        if wall_s < self.banned_until:
-            return Verdict(418, used, _ceil_s(self.banned_until - wall_s))
-        if wall_s < self.backoff_until:
+        if now_ms < self.banned_until:
+            return Verdict(418, used, _ceil_s((self.banned_until - now_ms) / 1000))
+        if now_ms < self.backoff_until:
             self.inside_backoff += 1
             if self.inside_backoff > self.limits.requests_after_429:
-                return Verdict(418, used, self._ban(wall_s))
+                return Verdict(418, used, self._ban(now_ms))
         if used <= self.limits.weight_limit:
             return Verdict(200, used)
-        retry = _ceil_s(wall_ms_left / 1000)
-        if wall_s >= self.backoff_until:
+        retry = _ceil_s(self.window.ms_left(now_ms) / 1000)
+        if now_ms >= self.backoff_until:
             self.inside_backoff = 0
-        self.backoff_until = max(self.backoff_until, wall_s + retry)
+        self.backoff_until = max(self.backoff_until, now_ms + retry * 1000)
         return Verdict(429, used, retry)
 
-    def _ban(self, wall_s: float) -> int:
+    def _ban(self, now_ms: int) -> int:
         seconds = min(self.limits.ban_s * 2**self.bans, self.limits.ban_max_s)
         self.bans += 1
-        self.banned_until = wall_s + seconds
-        self.backoff_until, self.inside_backoff = 0.0, 0
+        self.banned_until = now_ms + int(seconds * 1000)
+        self.backoff_until, self.inside_backoff = 0, 0
         return _ceil_s(seconds)
 
 

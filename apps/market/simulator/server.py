@@ -288,10 +288,6 @@ class ExchangeSimulator:
     def now_ms(self) -> int:
         return self.clock.now_ms()
 
-    def wall_ms(self, sim_ms: int) -> int:
-        """A simulated duration in wall-clock ms (what a client has to wait)."""
-        return max(1, int(sim_ms / self.clock.speed))
-
     def rest_logged(self, exchange: str, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         self.rest_log.append(RestHit(exchange, time.monotonic(), request.method, request.path, response.status))
         return response
