@@ -14,6 +14,7 @@ from apps.market.feeds.backoff import RestPacer
 from apps.market.feeds.budget import QuotaBudget, WindowPacer
 
 logger = logging.getLogger("apps.market.feeds")
+CONNECT_GRACE_S = 3.0
 
 
 class RateLimited(Exception):
@@ -88,6 +89,7 @@ async def kucoin_subscribe(link: KucoinLink, topics: list[str], pacer: WindowPac
     while getattr(conn, "_socket", None) is None:
         await asyncio.sleep(0.05)
     link.socket = conn._socket
+    link.last_message = time.monotonic()  # the stall clock starts with the socket
     for topic in topics:
         await asyncio.sleep(pacer.delay())
         await link.ws.subscribe(topic)
@@ -101,7 +103,8 @@ def kucoin_link_trouble(links: list[KucoinLink], tasks: list[asyncio.Task[None]]
         if task.done() and not task.cancelled() and task.exception() is not None:
             return f"subscribe failed: {task.exception()!r}"
     for link in links:
-        if now - link.last_message > stall_s:
+        # kucoin-python sleeps 1-2 s before its first connect: a socket not up yet gets that long too.
+        if now - link.last_message > stall_s + (CONNECT_GRACE_S if link.socket is None else 0.0):
             return f"connection {link.index}: no message for {stall_s}s"
         current = getattr(getattr(link.ws, "_conn", None), "_socket", None)
         if link.socket is not None and current is not link.socket:

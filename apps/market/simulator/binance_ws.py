@@ -71,7 +71,7 @@ async def _serve(sim: ExchangeSimulator, request: web.Request) -> web.WebSocketR
     conn.combined = request.path.startswith("/stream")
     hub = sim.binance_hub
     hub.conns.add(conn)
-    deadline = PongDeadline(limits.pong_timeout_s)
+    deadline = conn.keepalive = PongDeadline(limits.pong_timeout_s)
     keepalive = asyncio.get_running_loop().create_task(_keepalive(conn, deadline, limits))
     try:
         streams = {s for s in _url_streams(request) if valid_stream(sim, s)}

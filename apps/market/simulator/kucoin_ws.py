@@ -75,7 +75,7 @@ async def _serve(sim: ExchangeSimulator, request: web.Request) -> web.WebSocketR
     hub.conns.add(conn)
     conn.push(json.dumps({"id": connect_id, "type": "welcome"}))
     limits = sim.limits.kucoin
-    watch = PingWatch((limits.ping_interval_ms + limits.ping_timeout_ms) / 1000, time.monotonic())
+    watch = conn.keepalive = PingWatch((limits.ping_interval_ms + limits.ping_timeout_ms) / 1000, time.monotonic())
     keepalive = asyncio.get_running_loop().create_task(_keepalive(conn, watch))
     try:
         await _receive(sim, ws, conn, watch)

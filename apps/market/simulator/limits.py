@@ -99,6 +99,7 @@ class PongDeadline:
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self._pending: dict[bytes, float] = {}  # payload -> sent at, oldest first
+        self.answered = 0
 
     def sent(self, payload: bytes, now: float) -> None:
         self._pending[payload] = now
@@ -106,6 +107,7 @@ class PongDeadline:
     def pong(self, payload: bytes) -> None:
         if payload not in self._pending:
             return
+        self.answered += 1
         for key in list(self._pending):
             del self._pending[key]
             if key == payload:
@@ -122,9 +124,11 @@ class PingWatch:
     def __init__(self, deadline_s: float, now: float) -> None:
         self.deadline_s = deadline_s
         self.last_ping = now
+        self.pings = 0
 
     def ping(self, now: float) -> None:
         self.last_ping = now
+        self.pings += 1
 
     def late(self, now: float) -> bool:
         return now - self.last_ping > self.deadline_s
