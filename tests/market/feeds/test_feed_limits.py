@@ -128,3 +128,30 @@ def test_kucoin_feed_keeps_within_its_pool_quota(exchange_sim_factory):
         assert wait_for(lambda: seen.complete(SYMBOLS, ("TradeEvent", "BookSnapshot")), 30), seen.keys
     finally:
         _stop(runner, seen)
+
+
+def test_binance_feed_on_a_single_connection_is_cut_off(exchange_sim_factory):
+    """The old plan (every stream on one connection) against the same stream limit: the
+    simulator closes it at once, and the feed never gets to stream."""
+    sim = exchange_sim_factory(
+        seed=5, clock_speed=60.0, symbols=SYMBOLS, limits=Limits(binance=BinanceLimits(streams_per_connection=25))
+    )
+    runner, seen = _run(sim, "binance", FeedLimits(binance_streams=10_000, binance_url_chars=100_000, share=1.0))
+    try:
+        assert wait_for(lambda: runner.reconnects >= 2, 30), runner.state
+        assert not any(kind == "TradeEvent" for kind, _, _ in seen.keys)
+    finally:
+        _stop(runner, seen)
+
+
+def test_kucoin_feed_subscribing_all_at_once_is_cut_off(exchange_sim_factory):
+    """The old plan (every topic on one connection, subscribes back to back) against the same
+    uplink limit: 509 and a dropped connection, again on every reconnect."""
+    limits = KucoinLimits(uplink_messages=10, uplink_window_s=1.0)
+    sim = exchange_sim_factory(seed=5, clock_speed=60.0, symbols=SYMBOLS, limits=Limits(kucoin=limits))
+    unpaced = FeedLimits(kucoin_topics=10_000, kucoin_uplink=10_000, share=1.0)
+    runner, seen = _run(sim, "kucoin", unpaced)
+    try:
+        assert wait_for(lambda: runner.reconnects >= 2, 60), runner.state
+    finally:
+        _stop(runner, seen)
