@@ -17,9 +17,18 @@ from typing import Any, Protocol
 
 from apps.market.events import KlineEvent, TickerEvent
 from apps.market.feeds import binance_parse, kucoin_parse
-from apps.market.feeds.backoff import RestPacer
+from apps.market.feeds.budget import QuotaBudget, WindowPacer
 from apps.market.feeds.control import FeedControl, MalformedMessage
 from apps.market.feeds.instruments import binance_instruments, kucoin_instruments
+from apps.market.feeds.pacing import (
+    KucoinLink,
+    RateLimited,
+    RestGate,
+    first_to_end,
+    kucoin_link_trouble,
+    kucoin_subscribe,
+)
+from apps.market.feeds.subscriptions import FeedLimits, binance_plan, kucoin_plan
 from apps.market.feeds.symbols import KUCOIN_TYPES, TIMEFRAME_MS, TIMEFRAMES, to_kucoin
 
 logger = logging.getLogger("apps.market.feeds")
@@ -29,12 +38,6 @@ OnMessage = Callable[[Any], None]  # an event, a FeedControl, or None
 
 class StreamEnded(Exception):
     """The connection ended (closed, server shutdown, dead read loop, stall)."""
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: float):
-        super().__init__(f"rate limited, retry after {retry_after}s")
-        self.retry_after = retry_after
 
 
 class ExchangeAdapter(Protocol):
@@ -50,23 +53,6 @@ class ExchangeAdapter(Protocol):
     async def tickers(self, symbols: list[str]) -> list[TickerEvent]: ...
 
 
-async def _paced(pacer: RestPacer, call: Callable[[], Awaitable[Any]], *, exchange: str) -> Any:
-    """One REST call: wait for the pacer, retry a 429/418 after its Retry-After (3 tries)."""
-    from apps.market import metrics
-
-    for attempt in range(4):
-        await asyncio.sleep(pacer.delay())
-        try:
-            return await call()
-        except RateLimited as exc:
-            metrics.rate_limited.labels(exchange).inc()
-            logger.warning("%s REST rate limited; retry after %.1fs", exchange, exc.retry_after)
-            pacer.block(exc.retry_after)
-            if attempt == 3:
-                raise
-    raise AssertionError("unreachable")
-
-
 # Binance -------------------------------------------------------------------------------
 
 
@@ -75,23 +61,30 @@ class BinanceAdapter:
 
     def __init__(self, *, rest_url: str, ws_url: str, rest_rps: float = 10, queue_size: int = 5000):
         self.rest_url, self.ws_url = rest_url, ws_url
-        self.pacer = RestPacer(rate=rest_rps)
+        self.gate = RestGate(rate=rest_rps, budget=QuotaBudget(limit=6000, window_s=60))
+        self.pacer = self.gate.pacer
         self.queue_size = queue_size
         self.client: Any = None
         self.used_weight: int | None = None
         self.dead_read_loops = 0  # python-binance queue overflows (its read loop died)
+        self.limits = FeedLimits()
+        self.attempts = WindowPacer(limit=self.limits.scaled(300), window_s=300)  # connections per IP
+        self.connections = 0
 
     async def open(self) -> None:
         from apps.safety.factory import binance_market_client
 
-        self.client = await self._rest(lambda: binance_market_client(rest_url=self.rest_url, ws_url=self.ws_url))
+        # AsyncClient.create calls ping and time (1 + 1).
+        self.client = await self._rest(
+            lambda: binance_market_client(rest_url=self.rest_url, ws_url=self.ws_url), weight=2
+        )
 
     async def close(self) -> None:
         if self.client is not None:
             await self.client.close()
             self.client = None
 
-    async def _rest(self, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _rest(self, call: Callable[[], Awaitable[Any]], *, weight: int) -> Any:
         from binance.exceptions import BinanceAPIException
 
         async def guarded() -> Any:
@@ -104,18 +97,20 @@ class BinanceAdapter:
                 raise
             if self.client is not None:
                 self.used_weight = self.client.used_weight
+                if self.used_weight is not None:
+                    self.gate.budget.observe(used=self.used_weight)
             return result
 
-        return await _paced(self.pacer, guarded, exchange=self.exchange)
+        return await self.gate.call(guarded, weight=weight, exchange=self.exchange)
 
     async def server_time(self) -> int:
-        return await self._rest(lambda: self.client.server_time())
+        return await self._rest(lambda: self.client.server_time(), weight=1)
 
     async def klines(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> list[KlineEvent]:
         out: list[KlineEvent] = []
         cursor = start_ms
         while cursor <= end_ms:
-            rows = await self._rest(lambda c=cursor: self.client.klines(symbol, timeframe, c, end_ms, 1000))
+            rows = await self._rest(lambda c=cursor: self.client.klines(symbol, timeframe, c, end_ms, 1000), weight=2)
             out += [k for r in rows if (k := binance_parse.kline_row(symbol, timeframe, r)) is not None]
             if len(rows) < 1000:
                 break
@@ -123,40 +118,62 @@ class BinanceAdapter:
         return out
 
     async def instruments(self) -> list[dict[str, Any]]:
-        return binance_instruments(await self._rest(lambda: self.client.exchange_info()))
+        info = await self._rest(lambda: self.client.exchange_info(), weight=20)
+        self._learn_weight_limit(info.get("rateLimits") or [])
+        return binance_instruments(info)
+
+    def _learn_weight_limit(self, rate_limits: list[dict[str, Any]]) -> None:
+        """The REQUEST_WEIGHT limit the exchange announces is the one the budget keeps to."""
+        seconds = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
+        for rule in rate_limits:
+            if rule.get("rateLimitType") == "REQUEST_WEIGHT" and rule.get("interval") in seconds:
+                window = seconds[rule["interval"]] * int(rule.get("intervalNum", 1))
+                self.gate.budget.configure(limit=int(rule["limit"]), window_s=window)
 
     async def tickers(self, symbols: list[str]) -> list[TickerEvent]:
         return []  # streamed (<symbol>@ticker)
 
     async def stream(self, symbols: list[str], on_event: OnMessage, *, stall_s: float) -> None:
+        """As many combined-stream connections as the stream limits need; the first to end
+        ends them all (the runner reconnects and backfills)."""
+        bsm = self.client.socket_manager(max_queue_size=self.queue_size)
+        plans = binance_plan(symbols, lambda group: binance_parse.stream_names(group, TIMEFRAMES), self.limits)
+        sockets = []
+        try:
+            for names in plans:
+                await asyncio.sleep(self.attempts.delay())
+                socket = bsm.multiplex_socket(names)
+                sockets.append(socket)
+                await socket.__aenter__()
+            self.connections = len(sockets)
+            await first_to_end([self._read(socket, on_event, stall_s) for socket in sockets])
+        finally:
+            for socket in sockets:
+                await binance_socket_shutdown(socket)
+
+    async def _read(self, socket: Any, on_event: OnMessage, stall_s: float) -> None:
         from binance.exceptions import BinanceWebsocketQueueOverflow, ReadLoopClosed
 
-        bsm = self.client.socket_manager(max_queue_size=self.queue_size)
-        socket = bsm.multiplex_socket(binance_parse.stream_names(symbols, TIMEFRAMES))
-        await socket.__aenter__()
-        try:
-            while True:
-                try:
-                    message = await asyncio.wait_for(socket.recv(), timeout=stall_s)
-                except TimeoutError:
-                    raise StreamEnded(f"no message for {stall_s}s") from None
-                except (ReadLoopClosed, BinanceWebsocketQueueOverflow) as exc:
-                    self.dead_read_loops += 1
-                    raise StreamEnded(f"python-binance read loop dead: {exc!r}") from None
-                try:
-                    event = binance_parse.parse_message(message, now_ms=int(time.time() * 1000))
-                except MalformedMessage as exc:
-                    on_event(exc)
-                    continue
-                if isinstance(event, FeedControl):
-                    on_event(event)
-                    # The library either reconnects on its own after a 1-60 s sleep or its read
-                    # loop is already dead: reconnecting ourselves is faster and uniform.
-                    raise StreamEnded(f"{event.kind}: {event.detail}")
-                if event is not None:
-                    on_event(event)
-        finally:
-            await binance_socket_shutdown(socket)
+        while True:
+            try:
+                message = await asyncio.wait_for(socket.recv(), timeout=stall_s)
+            except TimeoutError:
+                raise StreamEnded(f"no message for {stall_s}s") from None
+            except (ReadLoopClosed, BinanceWebsocketQueueOverflow) as exc:
+                self.dead_read_loops += 1
+                raise StreamEnded(f"python-binance read loop dead: {exc!r}") from None
+            try:
+                event = binance_parse.parse_message(message, now_ms=int(time.time() * 1000))
+            except MalformedMessage as exc:
+                on_event(exc)
+                continue
+            if isinstance(event, FeedControl):
+                on_event(event)
+                # The library either reconnects on its own after a 1-60 s sleep or its read
+                # loop is already dead: reconnecting ourselves is faster and uniform.
+                raise StreamEnded(f"{event.kind}: {event.detail}")
+            if event is not None:
+                on_event(event)
 
 
 async def binance_socket_shutdown(socket: Any) -> None:
@@ -185,9 +202,14 @@ class KucoinAdapter:
 
     def __init__(self, *, rest_url: str, rest_rps: float = 10, **_: Any):
         self.rest_url = rest_url
-        self.pacer = RestPacer(rate=rest_rps)
+        # KuCoin VIP0 public pool: 2000 per 30 s; the answers' gw-ratelimit-* headers correct it.
+        self.gate = RestGate(rate=rest_rps, budget=QuotaBudget(limit=2000, window_s=30))
+        self.pacer = self.gate.pacer
         self.client: Any = None
         self.used_weight: int | None = None
+        self.limits = FeedLimits()
+        self.attempts = WindowPacer(limit=self.limits.scaled(30), window_s=60)  # connections per minute
+        self.connections = 0
 
     async def open(self) -> None:
         from apps.safety.factory import kucoin_market_client
@@ -200,7 +222,7 @@ class KucoinAdapter:
             await asyncio.to_thread(self.client.close)
             self.client = None
 
-    async def _rest(self, fn: Callable[[], Any]) -> Any:
+    async def _rest(self, fn: Callable[[], Any], *, weight: int) -> Any:
         async def call() -> Any:
             try:
                 result = await asyncio.to_thread(fn)
@@ -213,7 +235,7 @@ class KucoinAdapter:
             self._track_limit()
             return result
 
-        return await _paced(self.pacer, call, exchange=self.exchange)
+        return await self.gate.call(call, weight=weight, exchange=self.exchange)
 
     def _retry_after(self) -> float:
         reset = (self.client.rate_limit if self.client else {}).get("gw-ratelimit-reset")
@@ -225,10 +247,13 @@ class KucoinAdapter:
     def _track_limit(self) -> None:
         rate = self.client.rate_limit
         with contextlib.suppress(KeyError, ValueError):
-            self.used_weight = int(rate["gw-ratelimit-limit"]) - int(rate["gw-ratelimit-remaining"])
+            limit = int(rate["gw-ratelimit-limit"])
+            self.used_weight = limit - int(rate["gw-ratelimit-remaining"])
+            self.gate.budget.configure(limit=limit)
+            self.gate.budget.observe(used=self.used_weight, reset_in_s=int(rate["gw-ratelimit-reset"]) / 1000)
 
     async def server_time(self) -> int:
-        return await self._rest(self.client.server_time)
+        return await self._rest(self.client.server_time, weight=3)
 
     async def klines(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> list[KlineEvent]:
         out: dict[int, KlineEvent] = {}
@@ -239,7 +264,8 @@ class KucoinAdapter:
             rows = await self._rest(
                 lambda c=cursor, e=chunk_end: self.client.candles(
                     to_kucoin(symbol), KUCOIN_TYPES[timeframe], c // 1000, e // 1000 + 1
-                )
+                ),
+                weight=3,
             )
             for row in rows if isinstance(rows, list) else []:
                 k = kucoin_parse.candle_row(symbol, timeframe, row)
@@ -249,53 +275,77 @@ class KucoinAdapter:
         return [out[t] for t in sorted(out)]  # KuCoin answers newest first
 
     async def instruments(self) -> list[dict[str, Any]]:
-        return kucoin_instruments(await self._rest(self.client.symbols))
+        return kucoin_instruments(await self._rest(self.client.symbols, weight=4))
 
     async def tickers(self, symbols: list[str]) -> list[TickerEvent]:
-        data = await self._rest(self.client.all_tickers)
+        data = await self._rest(self.client.all_tickers, weight=15)
         wanted = {to_kucoin(s): s for s in symbols}
         rows = [row for row in data.get("ticker") or [] if row and row.get("symbol") in wanted]
         tickers = (kucoin_parse.stats_ticker(wanted[r["symbol"]], {**r, "time": data.get("time") or 0}) for r in rows)
         return [t for t in tickers if t is not None]  # a never-traded pair has no ticker
 
     async def stream(self, symbols: list[str], on_event: OnMessage, *, stall_s: float) -> None:
+        """As many connections as the topic limits need, subscribe messages paced under the
+        uplink limit; any connection that goes quiet or reconnects on its own ends them all."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        plans = kucoin_plan(symbols, lambda group: kucoin_parse.topics(group, TIMEFRAMES), self.limits)
+        links: list[KucoinLink] = []
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            for topics in plans:
+                link = await self._open_link(queue, len(links))
+                links.append(link)
+                pacer = WindowPacer(
+                    limit=self.limits.scaled(self.limits.kucoin_uplink), window_s=self.limits.kucoin_uplink_window_s
+                )
+                tasks.append(asyncio.create_task(kucoin_subscribe(link, topics, pacer)))
+            self.connections = len(links)
+            await self._consume(queue, links, tasks, on_event, stall_s)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for link in links:
+                await kucoin_ws_shutdown(link.ws)
+
+    async def _open_link(self, queue: asyncio.Queue[dict[str, Any]], index: int) -> KucoinLink:
+        link = KucoinLink(index)
 
         async def callback(message: dict[str, Any]) -> None:
+            link.last_message = time.monotonic()
             queue.put_nowait(message)
 
+        await asyncio.sleep(self.attempts.delay())
+        await self.gate.spend(10)  # kucoin-python fetches its bullet-public token (weight 10) itself
         # The safety factory's guarded client: public token only, private topics refused.
-        ws = await self.client.public_ws(callback)
-        try:
-            for topic in kucoin_parse.topics(symbols, TIMEFRAMES):
-                await ws.subscribe(topic)
-            conn = getattr(ws, "_conn", None)
-            socket = None
-            last_message = time.monotonic()
-            while True:
-                try:
-                    message = await asyncio.wait_for(queue.get(), timeout=0.5)
-                except TimeoutError:
-                    if time.monotonic() - last_message > stall_s:
-                        raise StreamEnded(f"no message for {stall_s}s") from None
-                    continue
-                last_message = time.monotonic()
-                current = getattr(conn, "_socket", None)
-                if current is not socket:
-                    if socket is not None:
-                        # kucoin-python reconnected (and resubscribed) on its own.
-                        on_event(FeedControl("reconnected", "kucoin-python reconnect"))
-                    socket = current
-                try:
-                    event = kucoin_parse.parse_message(message)
-                except MalformedMessage as exc:
-                    on_event(exc)
-                    continue
-                # An error message (e.g. an unknown topic) does not end the stream: if the
-                # server drops us, the stall timeout does.
-                on_event(event)
-        finally:
-            await kucoin_ws_shutdown(ws)
+        link.ws = await self.client.public_ws(callback)
+        return link
+
+    async def _consume(
+        self,
+        queue: asyncio.Queue[dict[str, Any]],
+        links: list[KucoinLink],
+        tasks: list[asyncio.Task[None]],
+        on_event: OnMessage,
+        stall_s: float,
+    ) -> None:
+        while True:
+            try:
+                message = await asyncio.wait_for(queue.get(), timeout=0.5)
+            except TimeoutError:
+                message = None
+            trouble = kucoin_link_trouble(links, tasks, stall_s)
+            if trouble is not None:
+                raise StreamEnded(trouble)
+            if message is None:
+                continue
+            try:
+                event = kucoin_parse.parse_message(message)
+            except MalformedMessage as exc:
+                on_event(exc)
+                continue
+            # An error message (e.g. an unknown topic) does not end the stream: if the
+            # server drops us, the stall timeout or the link check does.
+            on_event(event)
 
 
 async def kucoin_ws_shutdown(ws: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -11,20 +12,12 @@ from aiohttp import web
 from . import fmt
 from .candles import BINANCE_INTERVALS, rolling_24h
 from .control import EXCHANGE, SIM, RestAbort, rest_handler
+from .rest_limits import Verdict, binance_limit_message, binance_rate_limits, binance_weight
 from .security import SignatureError, binance_verify, is_tripwire
 from .symbols import BINANCE
 
 if TYPE_CHECKING:
     from .server import ExchangeSimulator
-
-WEIGHT_LIMIT = 6000
-RATE_LIMITS = [
-    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": WEIGHT_LIMIT},
-    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
-]
-_WEIGHTS = {"/api/v3/exchangeInfo": 20, "/api/v3/klines": 2, "/api/v3/trades": 25, "/api/v3/ticker/bookTicker": 2}
 
 
 _LEGAL = "^[A-Z0-9-_.]{1,20}$"  # rest-api.md: symbol parameters; anything else is -1100
@@ -33,16 +26,6 @@ _LEGAL_SYMBOL = re.compile(_LEGAL)
 
 def error(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response({"code": code, "msg": msg}, status=status, headers=headers)
-
-
-def _weight(request: web.Request) -> int:
-    path = request.path
-    if path == "/api/v3/depth":
-        limit = int(request.query.get("limit", "100") or 100)
-        return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
-    if path == "/api/v3/ticker/24hr":
-        return 2 if "symbol" in request.query else 80
-    return _WEIGHTS.get(path, 1)
 
 
 @web.middleware
@@ -54,29 +37,14 @@ async def binance_middleware(request: web.Request, handler):  # type: ignore[no-
     if is_tripwire(BINANCE, request.method, request.path, routed=_routed(request)):
         return await _tripwire(sim, request)
     forced = sim.faults.take_rate_limit(BINANCE)
-    used = sim.weights.add(_weight(request), sim.clock.now_ms())
-    headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
+    verdict = sim.binance_weights.admit(binance_weight(request.path, request.query), int(time.time() * 1000))
+    headers = {"X-MBX-USED-WEIGHT-1M": str(verdict.used)}
     if forced is not None:
-        status, retry = forced
-        headers["Retry-After"] = str(retry)
-        msg = (
-            "Way too much request weight used; IP banned until later."
-            if status == 418
-            else (
-                "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
-                "Please use WebSocket Streams for live updates to avoid polling the API."
-            )
-        )
-        return sim.rest_logged(BINANCE, request, error(-1003, msg, status, headers))
-    if used > WEIGHT_LIMIT:
-        wait_ms = sim.wall_ms(sim.weights.ms_left(sim.clock.now_ms()))
-        headers["Retry-After"] = str(max(1, -(-wait_ms // 1000)))
+        verdict = Verdict(forced[0], verdict.used, forced[1])
+    if verdict.status != 200:
+        headers["Retry-After"] = str(verdict.retry_after_s)
         return sim.rest_logged(
-            BINANCE,
-            request,
-            error(
-                -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.", 429, headers
-            ),
+            BINANCE, request, error(-1003, binance_limit_message(sim.limits.binance, verdict), verdict.status, headers)
         )
     try:
         response = await handler(request)
@@ -129,7 +97,7 @@ async def exchange_info(sim: ExchangeSimulator, request: web.Request) -> web.Res
         {
             "timezone": "UTC",
             "serverTime": sim.clock.now_ms(),
-            "rateLimits": RATE_LIMITS,
+            "rateLimits": binance_rate_limits(sim.limits.binance),
             "exchangeFilters": [],
             "symbols": symbols,
         }

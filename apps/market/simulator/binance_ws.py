@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import time
-from collections import deque
 from typing import TYPE_CHECKING
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -15,6 +16,7 @@ from .candles import BINANCE_INTERVALS, align, rolling_24h
 from .control import SIM
 from .depth import Diff, DiffBook
 from .hub import Conn, Hub
+from .limits import BinanceLimits, PongDeadline, SlidingCount
 from .market import Market, Trade
 
 if TYPE_CHECKING:
@@ -25,23 +27,10 @@ _STREAM = re.compile(
     r"|depth(@100ms)?)$"
 )
 _GLOBAL = {"!miniTicker@arr", "!miniTicker@arr@1000ms", "!ticker@arr"}
-PING_INTERVAL_S = 20.0
-INCOMING_PER_SECOND = 5  # Binance: pings, pongs and JSON control messages all count; more disconnects
 
 
-class IncomingLimit:
-    """Sliding one-second window over a connection's incoming messages."""
-
-    def __init__(self, limit: int = INCOMING_PER_SECOND, window_s: float = 1.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._times: deque[float] = deque()
-
-    def exceeded(self, now: float) -> bool:
-        """Count one message at ``now``; True once more than ``limit`` arrived within the window."""
-        while self._times and now - self._times[0] >= self.window_s:
-            self._times.popleft()
-        self._times.append(now)
-        return len(self._times) > self.limit
+class TooManyStreams(Exception):
+    """A SUBSCRIBE would take the connection past its stream limit."""
 
 
 def valid_stream(sim: ExchangeSimulator, name: str) -> bool:
@@ -60,33 +49,83 @@ def _url_streams(request: web.Request) -> list[str]:
     return [s for s in tail.split("/") if s]
 
 
-async def ws_handler(request: web.Request) -> web.WebSocketResponse:
+async def ws_handler(request: web.Request) -> web.StreamResponse:
     sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
-    # autoping off: pings and pongs count against the incoming limit, so we see (and answer) them.
-    ws = web.WebSocketResponse(heartbeat=PING_INTERVAL_S, max_msg_size=1 << 20, autoping=False)
+    ip = request.remote or ""
+    if sim.binance_gate.admit(ip, time.monotonic()) is not None:
+        # [unknown] how Binance refuses attempt 301 in 5 minutes: the handshake answers 429.
+        return web.json_response({"code": -1003, "msg": "Too many connection attempts."}, status=429)
+    try:
+        return await _serve(sim, request)
+    finally:
+        sim.binance_gate.closed(ip)
+
+
+async def _serve(sim: ExchangeSimulator, request: web.Request) -> web.WebSocketResponse:
+    limits = sim.limits.binance
+    # autoping off and no aiohttp heartbeat: pings and pongs count against the incoming limit,
+    # and the keep-alive is Binance's (ping every 20 s, a matching pong within a minute).
+    ws = web.WebSocketResponse(max_msg_size=1 << 20, autoping=False)
     await ws.prepare(request)
     conn = Conn(ws, request)
     conn.combined = request.path.startswith("/stream")
     hub = sim.binance_hub
     hub.conns.add(conn)
-    hub.subscribe(conn, [s for s in _url_streams(request) if valid_stream(sim, s)], sim.clock.now_ms())
-    limit = IncomingLimit()
+    deadline = conn.keepalive = PongDeadline(limits.pong_timeout_s)
+    keepalive = asyncio.get_running_loop().create_task(_keepalive(conn, deadline, limits))
     try:
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
-                break
-            if limit.exceeded(time.monotonic()):
-                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Too many requests")
-                break
-            if msg.type == WSMsgType.PING:
-                await ws.pong(msg.data)
-            elif msg.type == WSMsgType.TEXT:
-                reply = _control(sim, hub, conn, msg.data)
-                if reply is not None:
-                    conn.push(json.dumps(reply))
+        streams = {s for s in _url_streams(request) if valid_stream(sim, s)}
+        if len(streams) > limits.streams_per_connection:
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Too many streams")
+            return ws
+        hub.subscribe(conn, streams, sim.clock.now_ms())
+        await _receive(sim, ws, conn, deadline)
     finally:
+        keepalive.cancel()
         hub.remove(conn)
     return ws
+
+
+async def _receive(sim: ExchangeSimulator, ws: web.WebSocketResponse, conn: Conn, deadline: PongDeadline) -> None:
+    incoming = SlidingCount(sim.limits.binance.incoming_per_s, 1.0)
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            return
+        if incoming.add(time.monotonic()):
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Too many requests")
+            return
+        if msg.type == WSMsgType.PING:
+            await ws.pong(msg.data)
+        elif msg.type == WSMsgType.PONG:
+            deadline.pong(bytes(msg.data))
+        elif msg.type == WSMsgType.TEXT:
+            try:
+                reply = _control(sim, sim.binance_hub, conn, msg.data)
+            except TooManyStreams:
+                # [unknown] Binance's answer to stream 1025: the stricter one, a disconnect.
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Too many streams")
+                return
+            if reply is not None:
+                conn.push(json.dumps(reply))
+
+
+async def _keepalive(conn: Conn, deadline: PongDeadline, limits: BinanceLimits) -> None:
+    """Ping every ping_interval_s; drop the connection (no close frame) once a ping went
+    unanswered for pong_timeout_s."""
+    step = min(limits.ping_interval_s, limits.pong_timeout_s) / 4
+    next_ping = time.monotonic() + limits.ping_interval_s  # the first ping one interval in
+    while not conn.closed:
+        now = time.monotonic()
+        if deadline.late(now):
+            conn.abort()
+            return
+        if now >= next_ping:
+            payload = str(int(time.time() * 1000)).encode()
+            deadline.sent(payload, now)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await conn.ws.ping(payload)
+            next_ping = now + limits.ping_interval_s
+        await asyncio.sleep(min(step, max(next_ping - now, 0.01)))
 
 
 def _control(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | None:
@@ -100,6 +139,8 @@ def _control(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | 
     if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
         if not isinstance(params, list) or not all(isinstance(p, str) and valid_stream(sim, p) for p in params):
             return {"error": {"code": 2, "msg": "Invalid request: invalid stream"}, "id": rid}
+        if method == "SUBSCRIBE" and len(conn.subs | set(params)) > sim.limits.binance.streams_per_connection:
+            raise TooManyStreams
         if method == "SUBSCRIBE":
             hub.subscribe(conn, params, sim.clock.now_ms())
         else:

@@ -28,6 +28,7 @@ class Conn:
         self.closed = False
         self.combined = False  # Binance: wrap frames as {"stream","data"}
         self.connect_id = ""  # KuCoin: the client's connectId
+        self.keepalive: object = None  # the connection's keep-alive rule (limits.py), for tests to read
         self.writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def push(self, text: str) -> None:

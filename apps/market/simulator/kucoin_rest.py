@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -14,9 +15,6 @@ from .symbols import KUCOIN
 
 if TYPE_CHECKING:
     from .server import ExchangeSimulator
-
-PUBLIC_LIMIT = 2000
-WINDOW_MS = 30_000
 
 
 def ok(data: object, headers: dict[str, str] | None = None) -> web.Response:
@@ -37,21 +35,22 @@ async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-u
         body = await request.text()
         sim.record_tripwire(KUCOIN, request, body, request.headers.get("KC-API-KEY", ""))
         return error("400007", "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
-    now = sim.clock.now_ms()
-    used = sim.kucoin_weights.add(1, now)
-    # Durations a client must wait are wall-clock ms, whatever the simulated clock's speed.
-    reset_ms = sim.wall_ms(sim.kucoin_weights.ms_left(now))
+    # Quotas run on the wall clock, whatever the simulated clock's speed.
+    now = int(time.time() * 1000)
+    pool, within = sim.kucoin_pools.admit(request.path, now)
+    reset_ms = pool.ms_left(now)
     headers = {
-        "gw-ratelimit-limit": str(PUBLIC_LIMIT),
-        "gw-ratelimit-remaining": str(max(PUBLIC_LIMIT - used, 0)),
+        "gw-ratelimit-limit": str(pool.limit),
+        "gw-ratelimit-remaining": str(max(pool.limit - pool.used, 0)),
         "gw-ratelimit-reset": str(reset_ms),
     }
     forced = sim.faults.take_rate_limit(KUCOIN)
-    if forced is not None or used > PUBLIC_LIMIT:
+    if forced is not None or not within:
         status, retry = forced or (429, max(1, -(-reset_ms // 1000)))
-        # A forced limit behaves as an exhausted pool that resets when Retry-After says.
-        headers.update({"gw-ratelimit-remaining": "0", "gw-ratelimit-reset": str(retry * 1000)})
-        headers["Retry-After"] = str(retry)
+        # A forced limit behaves as an exhausted pool that resets when the fault says. KuCoin
+        # documents no Retry-After: the wait is gw-ratelimit-reset.
+        reset = str(retry * 1000) if forced else str(reset_ms)
+        headers.update({"gw-ratelimit-remaining": "0", "gw-ratelimit-reset": reset})
         return sim.rest_logged(KUCOIN, request, error("429000", "Too Many Requests", status, headers))
     try:
         response = await handler(request)
@@ -79,8 +78,8 @@ async def bullet_public(sim: ExchangeSimulator, request: web.Request) -> web.Res
         "endpoint": f"ws://127.0.0.1:{sim.kucoin_port}/",
         "encrypt": None,
         "protocol": "websocket",
-        "pingInterval": 18000,
-        "pingTimeout": 10000,
+        "pingInterval": sim.limits.kucoin.ping_interval_ms,
+        "pingTimeout": sim.limits.kucoin.ping_timeout_ms,
     }
     return ok({"token": token, "instanceServers": [server]})
 

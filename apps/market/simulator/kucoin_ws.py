@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
@@ -11,6 +14,7 @@ from . import kc_fmt
 from .candles import BINANCE_INTERVALS, KUCOIN_TYPES, TO_KUCOIN_TYPE, align
 from .control import SIM
 from .hub import Conn, Hub
+from .limits import PingWatch, SlidingCount
 from .market import Market, Trade
 
 if TYPE_CHECKING:
@@ -30,6 +34,8 @@ def topic_keys(sim: ExchangeSimulator, topic: str) -> list[str] | None:
     prefix, _, rest = topic.partition(":")
     if prefix not in _PREFIXES or not rest:
         return None
+    if prefix == "/market/candles" and "," in rest:
+        return None  # [unknown] the spec's candle topic names one symbol: a list is refused
     keys = []
     for item in rest.split(","):
         if prefix == "/market/ticker" and item == "all":
@@ -42,9 +48,21 @@ def topic_keys(sim: ExchangeSimulator, topic: str) -> list[str] | None:
     return keys
 
 
-async def ws_handler(request: web.Request) -> web.WebSocketResponse:
+async def ws_handler(request: web.Request) -> web.StreamResponse:
     sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
-    ws = web.WebSocketResponse(max_msg_size=1 << 20)
+    ip = request.remote or ""
+    if sim.kucoin_gate.admit(ip, time.monotonic()) is not None:
+        # [unknown] how KuCoin refuses connection 31 in a minute (or 51 open): the handshake answers 429.
+        return web.json_response({"code": "429000", "msg": "Too Many Requests"}, status=429)
+    try:
+        return await _serve(sim, request)
+    finally:
+        sim.kucoin_gate.closed(ip)
+
+
+async def _serve(sim: ExchangeSimulator, request: web.Request) -> web.WebSocketResponse:
+    # autoping off: ping frames count as uplink messages too.
+    ws = web.WebSocketResponse(max_msg_size=1 << 20, autoping=False)
     await ws.prepare(request)
     connect_id = request.query.get("connectId", "") or "sim"
     if not sim.kucoin_token_valid(request.query.get("token", "")):
@@ -56,17 +74,48 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     hub = sim.kucoin_hub
     hub.conns.add(conn)
     conn.push(json.dumps({"id": connect_id, "type": "welcome"}))
+    limits = sim.limits.kucoin
+    watch = conn.keepalive = PingWatch((limits.ping_interval_ms + limits.ping_timeout_ms) / 1000, time.monotonic())
+    keepalive = asyncio.get_running_loop().create_task(_keepalive(conn, watch))
     try:
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                reply = _handle(sim, hub, conn, msg.data)
-                if reply is not None:
-                    conn.push(json.dumps(reply))
-            elif msg.type == WSMsgType.ERROR:
-                break
+        await _receive(sim, ws, conn, watch)
     finally:
+        keepalive.cancel()
         hub.remove(conn)
     return ws
+
+
+async def _receive(sim: ExchangeSimulator, ws: web.WebSocketResponse, conn: Conn, watch: PingWatch) -> None:
+    limits = sim.limits.kucoin
+    uplink = SlidingCount(limits.uplink_messages, limits.uplink_window_s)
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            return
+        if uplink.add(time.monotonic()):
+            # As KuCoin does: an error message, then the connection is dropped without a close frame.
+            error = {"id": conn.connect_id, "type": "error", "code": 509, "data": "exceed max permits per 10 seconds"}
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(json.dumps(error))
+            conn.abort()
+            return
+        if msg.type == WSMsgType.PING:
+            await ws.pong(msg.data)
+        elif msg.type == WSMsgType.TEXT:
+            reply = _handle(sim, sim.kucoin_hub, conn, msg.data)
+            if reply is not None and reply.get("type") == "pong":
+                watch.ping(time.monotonic())
+            if reply is not None:
+                conn.push(json.dumps(reply))
+
+
+async def _keepalive(conn: Conn, watch: PingWatch) -> None:
+    """No ping for pingInterval + pingTimeout: the connection is dropped (no close frame)."""
+    step = max(watch.deadline_s / 8, 0.05)
+    while not conn.closed:
+        if watch.late(time.monotonic()):
+            conn.abort()
+            return
+        await asyncio.sleep(step)
 
 
 def _handle(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | None:
@@ -82,12 +131,25 @@ def _handle(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | N
         keys = topic_keys(sim, topic)
         if keys is None:
             return {"id": rid, "type": "error", "code": 404, "data": f"topic {topic} is not found"}
+        refusal = _subscribe_refusal(sim, conn, keys) if kind == "subscribe" else None
+        if refusal is not None:
+            return {"id": rid, "type": "error", "code": 509, "data": refusal}
         if kind == "subscribe":
             hub.subscribe(conn, keys, sim.clock.now_ms())  # duplicates are harmless
         else:
             hub.unsubscribe(conn, keys)
         return {"id": rid, "type": "ack"} if req.get("response", True) else None
     return {"id": rid, "type": "error", "code": 400, "data": f"type {kind} is not supported"}
+
+
+def _subscribe_refusal(sim: ExchangeSimulator, conn: Conn, keys: list[str]) -> str | None:
+    """KuCoin's 509 texts (kucoin-python-sdk#32, ccxws#125); the whole subscribe is refused."""
+    limits = sim.limits.kucoin
+    if len(keys) > limits.topics_per_subscribe:
+        return f"exceed max subscription count limitation of {limits.topics_per_subscribe} per time"
+    if len(conn.subs | set(keys)) > limits.topics_per_connection:
+        return f"exceed max subscription count limitation of {limits.topics_per_connection} per session"
+    return None
 
 
 def send(hub: Hub, key: str, text: str, closed_ms: int | None = None) -> None:

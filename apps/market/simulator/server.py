@@ -32,8 +32,10 @@ from .faults import Faults
 from .hub import Hub
 from .kucoin_rest import build_kucoin_app
 from .kucoin_ws import KucoinPublisher
+from .limits import ConnectionGate, Limits
 from .market import Market, ScriptedTrade
 from .replay import Replay, load_replay
+from .rest_limits import BinanceWeightGuard, KucoinPools
 from .security import KeyStore, TripwireLog
 from .symbols import BINANCE, EXCHANGES, KUCOIN, SymbolSpec, generic_spec, resolve_specs, units_of
 
@@ -54,23 +56,6 @@ class SimClock:
 
     def now_ms(self) -> int:
         return self._sim0 + int((time.time() - self._wall0) * 1000 * self.speed)
-
-
-class WeightWindow:
-    def __init__(self, window_ms: int) -> None:
-        self.window_ms = window_ms
-        self._window = -1
-        self.used = 0
-
-    def add(self, weight: int, now_ms: int) -> int:
-        window = now_ms // self.window_ms
-        if window != self._window:
-            self._window, self.used = window, 0
-        self.used += weight
-        return self.used
-
-    def ms_left(self, now_ms: int) -> int:
-        return self.window_ms - now_ms % self.window_ms
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -99,6 +84,7 @@ class ExchangeSimulator:
         start_time_ms: int | None = None,
         replay_symbol: str | None = None,
         host: str = "127.0.0.1",
+        limits: Limits | None = None,
     ) -> None:
         self.seed, self.host = seed, host
         self.clock = SimClock(clock_speed, start_time_ms)
@@ -124,7 +110,12 @@ class ExchangeSimulator:
         self.binance_hub, self.kucoin_hub = Hub(), Hub()
         self.faults = Faults(self)
         self._tokens: set[str] = set()
-        self.weights, self.kucoin_weights = WeightWindow(60_000), WeightWindow(30_000)
+        self.limits = limits or Limits()  # the exchanges' own values unless a test lowers one
+        self.binance_weights = BinanceWeightGuard(self.limits.binance)
+        self.kucoin_pools = KucoinPools(self.limits.kucoin)
+        bn, kc = self.limits.binance, self.limits.kucoin
+        self.binance_gate = ConnectionGate(bn.connection_attempts, bn.connection_window_s)
+        self.kucoin_gate = ConnectionGate(kc.connection_attempts, kc.connection_window_s, kc.connections)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runners: list[web.AppRunner] = []
@@ -305,10 +296,6 @@ class ExchangeSimulator:
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
-
-    def wall_ms(self, sim_ms: int) -> int:
-        """A simulated duration in wall-clock ms (what a client has to wait)."""
-        return max(1, int(sim_ms / self.clock.speed))
 
     def rest_logged(self, exchange: str, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         self.rest_log.append(RestHit(exchange, time.monotonic(), request.method, request.path, response.status))

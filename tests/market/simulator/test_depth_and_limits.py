@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from apps.market.simulator.binance_ws import IncomingLimit
 from apps.market.simulator.depth import DIFF_DEPTH, DiffBook
+from apps.market.simulator.limits import SlidingCount
 from apps.market.simulator.market import Market, Trade
 from apps.market.simulator.symbols import resolve_specs
 
@@ -35,10 +35,10 @@ def test_diffs_applied_to_the_old_book_give_the_new_one() -> None:
 
 
 def test_incoming_limit_is_five_in_any_second() -> None:
-    limit = IncomingLimit()
-    assert not any(limit.exceeded(t) for t in (0.0, 0.1, 0.2, 0.3, 0.4))
-    assert not limit.exceeded(1.05)  # 0.0 left the window
-    assert limit.exceeded(1.06)  # 0.1 .. 1.06: six
+    limit = SlidingCount(5, 1.0)
+    assert not any(limit.add(t) for t in (0.0, 0.1, 0.2, 0.3, 0.4))
+    assert not limit.add(1.05)  # 0.0 left the window
+    assert limit.add(1.06)  # 0.1 .. 1.06: six
 
 
 def test_a_second_without_trades_is_flat_at_the_last_close() -> None:
