@@ -25,6 +25,7 @@ from apps.market.feeds.control import FeedControl, MalformedMessage
 from apps.market.feeds.hub import FeedHub
 from apps.market.feeds.indicator_bridge import indicator_hook
 from apps.market.feeds.lease import FeedLease, shard_key
+from apps.market.feeds.loop_teardown import loop_close_clean
 from apps.market.feeds.symbols import TIMEFRAME_MS, TIMEFRAMES
 
 logger = logging.getLogger("apps.market.feeds")
@@ -133,13 +134,9 @@ class FeedRunner:
             self._db.shutdown(wait=False)
 
     def _teardown_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending and not loop.is_running():
-            # kucoin-python's tasks may swallow the cancel: give them a moment, never wait on them.
-            loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
-        loop.close()
+        # Nothing of this loop may be left for the GC to finalize on another thread: that is
+        # what froze the embedded simulator (see loop_teardown.py).
+        loop_close_clean(loop)
 
     # -- main ------------------------------------------------------------------------------
     async def _main(self) -> None:
