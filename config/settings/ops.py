@@ -9,7 +9,7 @@ from config.env import env_bool, env_float, env_int, env_list, env_secret, env_s
 MONITORING_ENABLED = env_bool("MONITORING_ENABLED", False)
 
 # READINESS (/health/ready)
-FEED_STALE_SECONDS = env_int("FEED_STALE_SECONDS", 30, minimum=1)
+# A feed is stale after MARKET_FEED_STALE_S without a message (config/settings/market.py).
 HEALTH_FEED_EXCHANGES = env_list("HEALTH_FEED_EXCHANGES", ["binance", "kucoin"])
 # The test settings have no feeds running; every real process checks them.
 HEALTH_CHECK_FEEDS = env_bool("HEALTH_CHECK_FEEDS", env_str("PROCESS_ROLE", "embedded") != "test")
