@@ -83,6 +83,8 @@ class FeedRunner:
         self.reconnects = 0
         self.backfilled = threading.Event()
         self.last_alive = time.monotonic()  # messages, and backfill progress
+        # Heartbeats of the periodic loops; the supervisor restarts a feed whose loop stalled.
+        self.beats: dict[str, float] = {"flush": time.monotonic(), "push": time.monotonic()}
         self.covered: dict[tuple[str, str], int] = {}  # newest stored/checked closed open time
         self._retry_at: dict[tuple[str, str], float] = {}
         self._pending: list[KlineEvent] = []
@@ -378,6 +380,7 @@ class FeedRunner:
 
         while True:
             await asyncio.sleep(self.config.flush_ms / 1000)
+            self.beats["flush"] = time.monotonic()
             try:
                 cache_write_many(self.hub.flush_cache())
                 await self._persist_pending()
@@ -393,6 +396,7 @@ class FeedRunner:
         while True:
             at = self.hub.push_next_at(time.monotonic())
             await asyncio.sleep(max(0.0, at - time.monotonic()))
+            self.beats["push"] = time.monotonic()
             try:
                 # The scheduled tick, not the wake-up time: a timer that fires a hair early must
                 # not land in the previous tick.
