@@ -62,3 +62,29 @@ def test_banner_says_stalled_while_a_feed_is_down(settings):
         assert wait_for(lambda: banner_state().market_mode == "stalled", 10)
     finally:
         handle.stop()
+
+
+def test_feed_down_in_embedded_mode_raises_the_alert_and_the_status_page_shows_it(settings, client):
+    import time
+
+    from django.contrib.auth import get_user_model
+
+    from apps.ops.watchdog import feed_watch
+
+    settings.MARKET_BACKFILL_CANDLES = 3
+    settings.ALERT_FEED_DOWN_SECONDS = 1
+    settings.HEALTH_FEED_EXCHANGES = ["binance", "kucoin"]
+    handle = market_start("sim", symbols=["BTCUSDT"])
+    try:
+        assert wait_for(lambda: market_cache.feed_status_get("kucoin")["state"] == "simulated", 30)
+        handle.supervisor.stop()  # the feeds are down and stay down
+        assert wait_for(lambda: market_cache.feed_status_get("kucoin")["state"] == "down", 10)
+        now = time.time()
+        feed_watch(now=now)
+        assert sorted(feed_watch(now=now + 2)) == ["binance", "kucoin"]
+        # make run has no alert channel configured: the page must not say "All quiet" anyway.
+        client.force_login(get_user_model().objects.create_user("watcher", password="x-Long-pass-1"))
+        page = client.get("/status/").content.decode()
+        assert "All quiet" not in page and "KuCoin feed down" in page, page[-3000:]
+    finally:
+        handle.stop()
