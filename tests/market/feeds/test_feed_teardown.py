@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def _pending_tasks_of(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task]:
-    return [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and o.get_loop() is loop and not o.done()]
+    # type(), not isinstance(): gc.get_objects() also holds weakref proxies to dead objects.
+    return [o for o in gc.get_objects() if type(o) is asyncio.Task and o.get_loop() is loop and not o.done()]
 
 
 def _foreign_timeouts(loop: asyncio.AbstractEventLoop) -> list[object]:
