@@ -1,6 +1,7 @@
 """Soak: the whole product under simulated market and bot activity, memory sampled.
 
     python bench/soak.py [--minutes N] [--quick]        (make soak: 10 minutes)
+    python bench/soak.py --embedded --minutes 60       (make soak-long)
 
 Processes: the exchange simulator (10x clock, so 1m candles close every 6 s and bots act
 often) and the product (``serve --market live``: web, WebSockets, feeds, in-process Celery
@@ -12,6 +13,12 @@ Resident memory (VmRSS) of each process is sampled every few seconds; the slope 
 least-squares fit over the samples after the first 20 % (warm-up: imports, caches, the
 backfill) in MB/min. In-run baseline: the same slope for the idle simulator process. A
 slope under 1 MB/min over the run counts as flat. Last line: one JSON object.
+
+``--embedded`` is ``make run``'s mode instead: ``serve --market sim`` (the simulator inside the
+web process, wall clock), the same bots and clients, and every stream sampled: each part of
+each market's pushes (ticker, book, candles, trades) is a stream; a period over 10 s without
+data on any of them is reported (``silent_periods``), and every 1m close pushed is checked for
+continuity (``missed_closes``: minutes between the first and last close never pushed).
 """
 
 from __future__ import annotations
@@ -35,6 +42,52 @@ from support.stack import Stack, free_port, http_json, rss_mb
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 FLAT_MB_PER_MIN = 1.0
+SILENT_S = 10.0
+STREAM_PARTS = ("ticker", "book", "candles", "trades")
+
+
+class StreamWatch:
+    """Per stream (exchange, symbol, part): when data last came, periods without it over
+    SILENT_S, and the 1m closes pushed (for missed-close counting)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, float] = {}
+        self.silent: list[dict[str, object]] = []
+        self.closes: dict[str, set[int]] = {}
+
+    def frame(self, frame: dict) -> None:
+        """A client frame: {"type", "subscription", "data": the market push's fields}."""
+        data = frame.get("data")
+        if frame.get("type") != "market.update" or not isinstance(data, dict):
+            return
+        now = time.monotonic()
+        market = f"{data.get('exchange')}:{data.get('symbol')}"
+        for part in STREAM_PARTS:
+            if data.get(part):
+                self._seen(f"{market}:{part}", now)
+        for closed in data.get("closed") or []:
+            if closed.get("timeframe") == "1m":
+                self.closes.setdefault(market, set()).add(int(closed["time"]))
+
+    def _seen(self, key: str, now: float) -> None:
+        last = self.last.get(key)
+        if last is not None and now - last > SILENT_S:
+            self.silent.append({"stream": key, "seconds": round(now - last, 1)})
+        self.last[key] = now
+
+    def finish(self) -> None:
+        """Streams silent at the end count too (a frozen feed sends nothing more)."""
+        now = time.monotonic()
+        for key, last in self.last.items():
+            if now - last > SILENT_S:
+                self.silent.append({"stream": key, "seconds": round(now - last, 1), "at_end": True})
+
+    def missed_closes(self) -> int:
+        missed = 0
+        for times in self.closes.values():
+            if times:
+                missed += (max(times) - min(times)) // 60 + 1 - len(times)
+        return missed
 
 
 def slope_mb_per_min(samples: list[tuple[float, float]]) -> float | None:
@@ -70,7 +123,9 @@ class Sampler(threading.Thread):
             self.stop.wait(self.every)
 
 
-async def ws_clients(port: int, token: str, stop: asyncio.Event, counts: dict[str, int]) -> None:
+async def ws_clients(
+    port: int, token: str, stop: asyncio.Event, counts: dict[str, int], watch: StreamWatch | None = None
+) -> None:
     async def one(exchange: str, symbol: str) -> None:
         url = f"ws://127.0.0.1:{port}/ws/market/{exchange}/{symbol}/"
         while not stop.is_set():  # reconnect if the server drops us: a soak must keep going
@@ -88,6 +143,10 @@ async def ws_clients(port: int, token: str, stop: asyncio.Event, counts: dict[st
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             break
                         counts["frames"] += 1
+                        if watch is not None:
+                            data = json.loads(msg.data)
+                            if isinstance(data, dict):
+                                watch.frame(data)
             except aiohttp.ClientError:
                 counts["ws_errors"] += 1
                 await asyncio.sleep(1)
@@ -138,6 +197,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=None)
     parser.add_argument("--quick", action="store_true", help="1 minute")
     parser.add_argument("--sample-every", type=float, default=None, help="seconds between RSS samples")
+    parser.add_argument("--embedded", action="store_true", help="make run's mode: serve --market sim")
     args = parser.parse_args()
     minutes = args.minutes or (1.0 if args.quick else 10.0)
     every = args.sample_every or max(1.0, min(10.0, minutes * 60 / 60))
@@ -146,7 +206,7 @@ def main() -> None:
     stack = Stack(
         tmp=tmp,
         env_extra={
-            "MARKET_SOURCE": "live",
+            "MARKET_SOURCE": "sim" if args.embedded else "live",
             "MARKET_BACKFILL_CANDLES": "60",
             "MARKET_SYMBOLS": ",".join(SYMBOLS),
             "MARKET_GAP_GRACE_MS": "4000",
@@ -155,17 +215,19 @@ def main() -> None:
             "LOG_LEVEL": "warning",
         },
     )
+    watch = StreamWatch() if args.embedded else None
     counts = {"frames": 0, "ws_errors": 0, "api_ok": 0, "api_5xx": 0, "ready_200": 0, "ready_other": 0}
     try:
         stack.migrate()
         who = stack.user_token("soak", portfolio=True)
-        sim = stack.start_simulator(trade_rate=50, symbols=SYMBOLS, clock_speed=10)
+        sim = None if args.embedded else stack.start_simulator(trade_rate=50, symbols=SYMBOLS, clock_speed=10)
         port = free_port()
-        web = stack.spawn_manage("web", "serve", "--market", "live", "--port", str(port))
+        web = stack.spawn_manage("web", "serve", "--market", "sim" if args.embedded else "live", "--port", str(port))
         stack.wait_http(web, f"http://127.0.0.1:{port}/health/live")
         base = f"http://127.0.0.1:{port}"
         bots = start_bots(base, who["token"], who["portfolio_id"])
-        sampler = Sampler({"web": web.pid, "simulator": sim.pid, "bench": os.getpid()}, every)
+        pids = {"web": web.pid, "bench": os.getpid()} | ({"simulator": sim.pid} if sim is not None else {})
+        sampler = Sampler(pids, every)
         sampler.start()
         stop_poll = threading.Event()
         poller = threading.Thread(
@@ -175,8 +237,10 @@ def main() -> None:
 
         async def drive() -> None:
             stop = asyncio.Event()
-            clients = asyncio.create_task(ws_clients(port, who["token"], stop, counts))
+            clients = asyncio.create_task(ws_clients(port, who["token"], stop, counts, watch))
             await asyncio.sleep(minutes * 60)
+            if watch is not None:
+                watch.finish()
             stop.set()
             await asyncio.wait_for(clients, 15)
 
@@ -204,13 +268,13 @@ def main() -> None:
         }
         for name, samples in sampler.samples.items()
     }
-    product_slopes = [processes[n]["slope_mb_per_min"] for n in ("web", "simulator")]
+    product_slopes = [processes[n]["slope_mb_per_min"] for n in ("web", "simulator") if n in processes]
     summary = {
         "bench": "soak",
-        "mode": "quick" if args.quick else "full",
+        "mode": ("embedded-" if args.embedded else "") + ("quick" if args.quick else "full"),
         "minutes": minutes,
         "processes": processes,
-        "baseline_simulator_slope_mb_per_min": processes["simulator"]["slope_mb_per_min"],
+        "baseline_simulator_slope_mb_per_min": processes.get("simulator", {}).get("slope_mb_per_min"),
         "bots_running": bots,
         "orders_filled": filled,
         "ws_frames": counts["frames"],
@@ -221,12 +285,21 @@ def main() -> None:
         "ready_other": counts["ready_other"],
         "all_alive": all(alive.values()),
         "flat_threshold_mb_per_min": FLAT_MB_PER_MIN,
-        "ok": bool(
-            all(alive.values())
-            and counts["api_5xx"] == 0
-            and all(s is not None and s < FLAT_MB_PER_MIN for s in product_slopes)
-        ),
     }
+    if watch is not None:
+        summary |= {
+            "embedded": True,
+            "streams": len(watch.last),
+            "silent_periods": watch.silent,
+            "missed_closes": watch.missed_closes(),
+            "closes_seen": sum(len(t) for t in watch.closes.values()),
+        }
+    summary["ok"] = bool(
+        all(alive.values())
+        and counts["api_5xx"] == 0
+        and all(s is not None and s < FLAT_MB_PER_MIN for s in product_slopes)
+        and (watch is None or (not watch.silent and summary["missed_closes"] == 0))
+    )
     print(json.dumps(summary))
 
 

@@ -60,8 +60,13 @@ def watchlist_rows() -> list[WatchRow]:
 
 
 def feed_state_label(status: dict[str, Any]) -> str:
-    """live | simulated | reconnecting | down | unknown, from the feed's status record."""
+    """live | simulated | stalled | reconnecting | down | unknown, from the feed's status record."""
+    from django.conf import settings
+
     state = str(status.get("state") or "unknown").lower()
+    lag_ms = status.get("lag_ms")
+    if state in ("live", "simulated") and lag_ms is not None and lag_ms > settings.MARKET_FEED_STALE_S * 3000:
+        return "stalled"  # connected, but no data (a frozen exchange or simulator)
     if state in ("live", "simulated"):
         return state
     if state in ("starting", "connecting", "reconnecting", "standby", "stale"):
@@ -106,7 +111,10 @@ def feed_rows() -> list[dict[str, Any]]:
 def feeds_context() -> dict[str, Any]:
     """The feed strip's context; it polls faster while a history backfill is running."""
     feeds = feed_rows()
-    return {"feeds": feeds, "backfilling": any(f["backfill"] for f in feeds)}
+    # Feeds not streaming right now: shown with the alerts, which stay empty when no alert
+    # channel is configured (make run), so the page never says "All quiet" during an outage.
+    outages = [f"{f['label']} feed {f['state']}" for f in feeds if f["state"] not in ("live", "simulated")]
+    return {"feeds": feeds, "backfilling": any(f["backfill"] for f in feeds), "feed_outages": outages}
 
 
 def portfolio_summaries(*, owner: Any) -> list[dict[str, Any]]:

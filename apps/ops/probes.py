@@ -176,7 +176,7 @@ def feed_probe_factory(
         if source is None:
             return ProbeOutcome(status=SKIPPED, detail="apps.market.cache.feed_status_get not installed")
         status = _call_with_exchange(source, exchange)
-        return feed_health_evaluate(status, now=time.time(), stale_after=settings.FEED_STALE_SECONDS)
+        return feed_health_evaluate(status, now=time.time(), stale_after=settings.MARKET_FEED_STALE_S)
 
     return probe
 

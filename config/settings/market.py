@@ -26,7 +26,9 @@ MARKET_PUSH_HZ = env_int("MARKET_PUSH_HZ", 4, minimum=1, maximum=20)  # coalesce
 MARKET_CACHE_FLUSH_MS = env_int("MARKET_CACHE_FLUSH_MS", 200, minimum=20, maximum=5000)
 MARKET_RECENT_TRADES = env_int("MARKET_RECENT_TRADES", 50, minimum=1, maximum=1000)
 MARKET_PROBE_TIMEOUT_S = env_int("MARKET_PROBE_TIMEOUT_S", 3, minimum=1, maximum=30)
-MARKET_FEED_STALE_S = env_int("MARKET_FEED_STALE_S", 5, minimum=1, maximum=600)  # watchdog restart threshold
+# The one feed-staleness setting: a stream silent this long reconnects and readiness calls the
+# feed stale; a feed silent 3x this long is restarted and shown as down (no heartbeat).
+MARKET_FEED_STALE_S = env_int("MARKET_FEED_STALE_S", 5, minimum=1, maximum=600)
 MARKET_RECONNECT_MAX_S = env_int("MARKET_RECONNECT_MAX_S", 30, minimum=1, maximum=600)
 MARKET_LEASE_TTL_S = env_int("MARKET_LEASE_TTL_S", 15, minimum=2, maximum=600)
 MARKET_WS_QUEUE_SIZE = env_int("MARKET_WS_QUEUE_SIZE", 5000, minimum=100, maximum=1_000_000)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from config.env import BASE_DIR, env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
 
 # READINESS (/health/ready)
-FEED_STALE_SECONDS = env_int("FEED_STALE_SECONDS", 30, minimum=1)
+# A feed is stale after MARKET_FEED_STALE_S without a message (config/settings/market.py).
 HEALTH_FEED_EXCHANGES = env_list("HEALTH_FEED_EXCHANGES", ["binance", "kucoin"])
 # The test settings have no feeds running; every real process checks them.
 HEALTH_CHECK_FEEDS = env_bool("HEALTH_CHECK_FEEDS", env_str("PROCESS_ROLE", "embedded") != "test")

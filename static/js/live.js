@@ -9,8 +9,11 @@
     var el = document.getElementById("conn-state");
     if (!el) return;
     var state = connState.waiting > 0 ? "reconnecting" : connState.open > 0 ? "live" : "idle";
+    // A connected page is not live data: while the server says the feeds are stalled, say so.
+    var mode = document.getElementById("market-mode");
+    if (state === "live" && mode && mode.dataset.mode === "stalled") state = "stalled";
     el.dataset.state = state;
-    el.textContent = state === "reconnecting" ? "Reconnecting…" : state === "live" ? "● Live" : "";
+    el.textContent = state === "reconnecting" ? "Reconnecting…" : state === "live" ? "● Live" : state === "stalled" ? "● Stalled" : "";
   }
 
   /* A WebSocket that reconnects with exponential backoff (0.5 s doubling to 5 s, jittered)

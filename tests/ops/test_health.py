@@ -137,7 +137,7 @@ def binance_feed_component():
     cache.delete("mkt:status:binance")
 
 
-@override_settings(FEED_STALE_SECONDS=30)
+@override_settings(MARKET_FEED_STALE_S=30)
 def test_ready_fails_when_feed_stale_or_down(client, binance_feed_component):
     from apps.market.cache import feed_status_set
 
@@ -160,6 +160,17 @@ def test_ready_fails_when_feed_stale_or_down(client, binance_feed_component):
 
     feed_status_set("binance", state="simulated", last_message_ts=time.time() * 1000)
     assert _ready(client)[0] == 200
+
+
+def test_feed_readiness_and_the_feeds_share_one_staleness_setting(settings):
+    """MARKET_FEED_STALE_S is the one feed-staleness setting (issue 16, item 8): a feed silent
+    that long reconnects, and readiness calls it stale."""
+    assert not hasattr(settings, "FEED_STALE_SECONDS")
+    settings.MARKET_FEED_STALE_S = 2
+    status = {"state": "live", "last_message_ts": time.time() * 1000 - 3000}
+    assert feed_probe_factory("binance", status_source=lambda exchange: status)().status == "stale"
+    status["last_message_ts"] = time.time() * 1000 - 500
+    assert feed_probe_factory("binance", status_source=lambda exchange: status)().status == "ok"
 
 
 def test_feed_probe_with_custom_source():

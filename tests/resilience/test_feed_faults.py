@@ -160,7 +160,6 @@ def test_redis_restart_under_the_feeds_process_recovers_on_its_own(
 def test_stalled_simulator_alerts_and_the_feed_recovers(exchange_sim_factory, alert_outbox, watch_settings):  # noqa: F811
     # Wall-clock simulator: message age is real time, as with a real exchange. (Candle
     # continuity across a stall is proven at 60x in tests/market/feeds/test_feed_faults.py.)
-    watch_settings.FEED_STALE_SECONDS = 1
     sim = exchange_sim_factory(seed=7, symbols=SYMBOLS, trade_rate_hz=50)
     runner = start_feed(sim, "binance")
 

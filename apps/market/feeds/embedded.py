@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,9 +168,13 @@ def market_start(
         progress=progress,
         **overrides,
     )
-    supervisor = FeedSupervisor(configs, stale_s=settings.MARKET_FEED_STALE_S).start()
+    stale_s = settings.MARKET_FEED_STALE_S
+    # The embedded simulator is a producer too: its engine's heartbeat is watched with the feeds.
+    watchers = [lambda: simulator.engine_watch(silent_s=stale_s * 3)] if simulator is not None else []
+    supervisor = FeedSupervisor(configs, stale_s=stale_s, watchers=watchers).start()
     handle = MarketHandle(source=mode, supervisor=supervisor, simulator=simulator, urls=urls)
-    register_banner_provider("market_mode", lambda: mode)
+    started_at = time.time()
+    register_banner_provider("market_mode", lambda: market_mode_shown(mode, exchanges=exchanges, since=started_at))
     _current = handle
     logger.info("market started: %s (%s)", mode, ", ".join(exchanges))
     return handle
@@ -182,6 +187,24 @@ def start_embedded_market(
     process. Pass the server's event loop as ``push_loop`` when the channel layer is the
     in-memory one, so pushes are delivered on the loop the consumers wait on."""
     return market_start(source, push_loop=push_loop)
+
+
+def market_mode_shown(mode: str, *, exchanges: tuple[str, ...], since: float) -> str:
+    """The banner's market mode: "stalled" while any feed is down, reconnecting or has not
+    had a message for 3 x MARKET_FEED_STALE_S; the source (live | simulated) otherwise.
+    Status records older than ``since`` (the market's start) are a previous run's."""
+    from apps.market.cache import feed_status_get
+
+    limit_ms = settings.MARKET_FEED_STALE_S * 3 * 1000
+    for exchange in exchanges:
+        status = feed_status_get(exchange)
+        if (status.get("updated_at") or 0) < since:
+            continue
+        if status["state"] in ("down", "reconnecting"):
+            return "stalled"
+        if status["lag_ms"] is not None and status["lag_ms"] > limit_ms:
+            return "stalled"
+    return mode
 
 
 def market_current() -> MarketHandle | None:

@@ -25,6 +25,7 @@ from apps.market.feeds.control import FeedControl, MalformedMessage
 from apps.market.feeds.hub import FeedHub
 from apps.market.feeds.indicator_bridge import indicator_hook
 from apps.market.feeds.lease import FeedLease, shard_key
+from apps.market.feeds.loop_teardown import loop_close_clean
 from apps.market.feeds.symbols import TIMEFRAME_MS, TIMEFRAMES
 
 logger = logging.getLogger("apps.market.feeds")
@@ -84,6 +85,8 @@ class FeedRunner:
         self.reconnects = 0
         self.backfilled = threading.Event()
         self.last_alive = time.monotonic()  # messages, and backfill progress
+        # Heartbeats of the periodic loops; the supervisor restarts a feed whose loop stalled.
+        self.beats: dict[str, float] = {"flush": time.monotonic(), "push": time.monotonic()}
         self.covered: dict[tuple[str, str], int] = {}  # newest stored/checked closed open time
         self._retry_at: dict[tuple[str, str], float] = {}
         self._pending: list[KlineEvent] = []
@@ -135,13 +138,9 @@ class FeedRunner:
             self._db.shutdown(wait=False)
 
     def _teardown_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending and not loop.is_running():
-            # kucoin-python's tasks may swallow the cancel: give them a moment, never wait on them.
-            loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
-        loop.close()
+        # Nothing of this loop may be left for the GC to finalize on another thread: that is
+        # what froze the embedded simulator (see loop_teardown.py).
+        loop_close_clean(loop)
 
     # -- main ------------------------------------------------------------------------------
     async def _main(self) -> None:
@@ -383,6 +382,7 @@ class FeedRunner:
 
         while True:
             await asyncio.sleep(self.config.flush_ms / 1000)
+            self.beats["flush"] = time.monotonic()
             try:
                 cache_write_many(self.hub.flush_cache())
                 await self._persist_pending()
@@ -398,6 +398,7 @@ class FeedRunner:
         while True:
             at = self.hub.push_next_at(time.monotonic())
             await asyncio.sleep(max(0.0, at - time.monotonic()))
+            self.beats["push"] = time.monotonic()
             try:
                 # The scheduled tick, not the wake-up time: a timer that fires a hair early must
                 # not land in the previous tick.

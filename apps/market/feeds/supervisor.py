@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import replace
 
 from apps.market import metrics
@@ -21,8 +22,18 @@ _supervisors: weakref.WeakSet[FeedSupervisor] = weakref.WeakSet()
 
 
 class FeedSupervisor:
-    def __init__(self, configs: list[FeedConfig], *, stale_s: float = 5.0, check_s: float = 1.0):
+    def __init__(
+        self,
+        configs: list[FeedConfig],
+        *,
+        stale_s: float = 5.0,
+        check_s: float = 1.0,
+        watchers: list[Callable[[], str | None]] | None = None,
+    ):
         self.configs = {c.exchange: c for c in configs}
+        # Other producers' heartbeat checks (the embedded simulator's engine): each restarts
+        # its producer when stalled and returns why, or None.
+        self.watchers = list(watchers or [])
         self.runners: dict[str, FeedRunner] = {}
         self.stale_s = stale_s
         self.check_s = check_s
@@ -57,10 +68,13 @@ class FeedSupervisor:
 
     def check(self) -> list[str]:
         """Restart every runner whose thread died or that has been silent too long."""
-        restarted = []
+        restarted: list[str] = []
         with self._lock:
             if self._stop.is_set():
                 return restarted
+            for watcher in self.watchers:
+                if watcher() is not None:
+                    restarted.append("simulator")
             for exchange, runner in list(self.runners.items()):
                 reason = self._dead_reason(runner)
                 if reason is None:
@@ -83,9 +97,13 @@ class FeedSupervisor:
             return "thread is dead"
         if runner.state == "standby":
             return None
-        silent = time.monotonic() - runner.last_alive
+        now = time.monotonic()
+        silent = now - runner.last_alive
         if silent > self.stale_s * 3:
             return f"silent for {silent:.1f}s"
+        for loop_name, beat in runner.beats.items():  # the candle flush and the push loop
+            if now - beat > self.stale_s * 3:
+                return f"{loop_name} loop silent for {now - beat:.1f}s"
         return None
 
 

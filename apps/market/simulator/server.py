@@ -125,6 +125,7 @@ class ExchangeSimulator:
         # Candle bookkeeping is complete up to here (the last engine step): REST klines and
         # the ground truth are served as of this instant, so a "closed" candle is final.
         self.booked_ms = start
+        self.engine_beat = time.monotonic()  # the engine's heartbeat (engine_watch)
 
     def _load_tapes(self, tapes: dict[tuple[str | None, str], Replay], start: int) -> None:
         for (exchange, symbol), (tape, align_ms) in tapes.items():
@@ -211,6 +212,27 @@ class ExchangeSimulator:
         self._thread.join(timeout)
         self._thread = None
 
+    def engine_watch(self, *, silent_s: float) -> str | None:
+        """Restart the engine when its task ended or its heartbeat is older than ``silent_s``
+        (any thread; embedded mode's feed watchdog calls it). Returns why it restarted."""
+        loop, engine = self._loop, self._engine
+        if loop is None or loop.is_closed() or engine is None:
+            return None
+        silent = time.monotonic() - self.engine_beat
+        reason = "engine task ended" if engine.done() else f"engine silent {silent:.1f}s" if silent > silent_s else None
+        if reason is None:
+            return None
+        logger.error("exchange simulator %s: restarting its engine", reason)
+
+        def restart() -> None:
+            if self._engine is engine:
+                engine.cancel()
+                self.engine_beat = time.monotonic()
+                self._engine = loop.create_task(self._run_engine())
+
+        loop.call_soon_threadsafe(restart)
+        return reason
+
     def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
         """Run ``fn`` on the simulator's loop thread and return its result."""
         loop = self._loop
@@ -231,7 +253,7 @@ class ExchangeSimulator:
     async def _run_engine(self) -> None:
         tick = 0
         while True:
-            started = time.monotonic()
+            started = self.engine_beat = time.monotonic()
             try:
                 self.step(tick)
             except Exception:  # the engine must survive a bad frame or a client bug
