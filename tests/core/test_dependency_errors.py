@@ -20,7 +20,9 @@ def _closed_port() -> int:
 
 
 def broker_down_error() -> BaseException:
-    app = Celery("edge-probe", broker=f"amqp://guest:guest@127.0.0.1:{_closed_port()}//")
+    # Not the current app: a new Celery app becomes current by default, and every shared task
+    # of the rest of the run would then publish to this closed port.
+    app = Celery("edge-probe", broker=f"amqp://guest:guest@127.0.0.1:{_closed_port()}//", set_as_current=False)
     app.conf.broker_connection_retry = False
     app.conf.broker_connection_max_retries = 0
     try:
