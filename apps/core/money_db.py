@@ -115,7 +115,7 @@ def money_columns_rewrite(app_label: str) -> Any:
                     if isinstance(field, MoneyField):
                         table, column = model._meta.db_table, field.column
                         cursor.execute(
-                            f'UPDATE "{table}" SET "{column}" = PTP_MONEY_TEXT("{column}", %s, %s) '  # noqa: S608
+                            f'UPDATE "{table}" SET "{column}" = PTP_MONEY_TEXT("{column}", %s, %s) '  # noqa: S608  # nosec B608 - model table and column names
                             f'WHERE "{column}" IS NOT NULL',
                             [field.decimal_places, field.max_digits],
                         )
