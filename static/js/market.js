@@ -34,6 +34,7 @@
     this.lastTime = 0;
     this.updates = 0;
     this.loadSeq = 0;
+    this.loading = false;
     var main = LWC.createChart(root, baseOptions(380));
     var rsi = LWC.createChart(document.getElementById("chart-rsi"), baseOptions(110));
     var macd = LWC.createChart(document.getElementById("chart-macd"), baseOptions(130));
@@ -76,6 +77,7 @@
     var self = this;
     var seq = ++this.loadSeq;
     this.timeframe = timeframe;
+    this.loading = true;
     this.root.dataset.timeframe = timeframe;
     this.root.setAttribute("aria-busy", "true");
     return fetch(this.url + "?tf=" + encodeURIComponent(timeframe), { credentials: "same-origin" })
@@ -83,6 +85,13 @@
       .then(function (data) {
         if (seq !== self.loadSeq) return;  // a newer timeframe switch won
         self.setData(data);
+        self.loading = false;
+        self.root.removeAttribute("aria-busy");
+      })
+      .catch(function () {
+        // A failed fetch leaves the old bars; live candles resume so the chart is not frozen.
+        if (seq !== self.loadSeq) return;
+        self.loading = false;
         self.root.removeAttribute("aria-busy");
       });
   };
@@ -125,9 +134,13 @@
     this.root.dataset.macdPoints = String(counts.macd);
   };
 
-  // One live candle (forming or just closed) for the current timeframe.
-  MarketChart.prototype.applyCandle = function (c) {
-    if (!c || c.time < this.lastTime) return;
+  // One live candle (forming or just closed) of `timeframe`. A push may reach the chart
+  // after a timeframe switch (it waited in the paint coalescer, or the socket delivered the
+  // old stream's candle during the fetch): applying it would put a 1m bar on a 5m chart, so
+  // candles of another timeframe, or arriving while a load is in flight, are dropped; the
+  // load's own data covers them.
+  MarketChart.prototype.applyCandle = function (c, timeframe) {
+    if (!c || timeframe !== this.timeframe || this.loading || c.time < this.lastTime) return;
     this.candles.update({ time: c.time, open: c.open, high: c.high, low: c.low, close: c.close });
     this.volume.update({ time: c.time, value: c.volume, color: c.close >= c.open ? "#22c55e55" : "#ef444455" });
     // Whitespace keeps the indicator panes' logical indexes aligned with the candles.
@@ -253,7 +266,7 @@
     var paint = PTP.coalescer(function (key, data) {
       if (key === "ticker") renderTicker(data);
       else if (key === "book") renderBook(data);
-      else if (key === "candle") chart.applyCandle(data);
+      else if (key === "candle") chart.applyCandle(data.candle, data.timeframe);
     }, 250);
     var tradeBuffer = [];
     var flushTrades = PTP.coalescer(function () {
@@ -268,10 +281,10 @@
         if (d.ticker) paint("ticker", d.ticker);
         if (d.book) paint("book", d.book);
         var closed = (d.closed || []).filter(function (c) { return c.timeframe === chart.timeframe; });
-        closed.forEach(function (c) { chart.applyCandle(c); });
+        closed.forEach(function (c) { chart.applyCandle(c, c.timeframe); });
         if (closed.length) refreshIndicators();
         var forming = (d.candles || {})[chart.timeframe];
-        if (forming) paint("candle", forming);
+        if (forming) paint("candle", { candle: forming, timeframe: chart.timeframe });
         if (d.trades && d.trades.length) { tradeBuffer = tradeBuffer.concat(d.trades).slice(-25); flushTrades("t"); }
       },
     });
