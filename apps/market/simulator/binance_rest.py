@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 _LEGAL = "^[A-Z0-9-_.]{1,20}$"  # rest-api.md: symbol parameters; anything else is -1100
 _LEGAL_SYMBOL = re.compile(_LEGAL)
+_UINT = "^[0-9]{1,20}$"  # integer parameters (limit, startTime, endTime): "-1" or "None" is -1100
+_LEGAL_UINT = re.compile(_UINT)
 
 
 def error(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> web.Response:
@@ -67,6 +69,26 @@ async def _tripwire(sim: SimState, request: web.Request) -> web.Response:
     body = await request.text()
     sim.record_tripwire(BINANCE, request, body, request.headers.get("X-MBX-APIKEY", ""))
     return error(-2015, "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
+
+
+def _number(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if not _LEGAL_UINT.match(raw):
+        raise RestAbort(error(-1100, f"Illegal characters found in parameter '{name}'; legal range is '{_UINT}'."))
+    return int(raw)
+
+
+def _limit(request: web.Request, default: int, maximum: int, *, truncates: bool = False) -> int:
+    """``limit`` as Binance takes it: digits only (-1100); 0, or over the maximum where the docs
+    do not say it is truncated, is -1130 [unknown: stricter choice]; depth truncates at 5000."""
+    limit = _number(request, "limit")
+    if limit is None:
+        return default
+    if limit == 0 or (limit > maximum and not truncates):
+        raise RestAbort(error(-1130, "Data sent for parameter 'limit' is not valid."))
+    return min(limit, maximum)
 
 
 def _market(sim: SimState, request: web.Request, param: str = "symbol"):  # type: ignore[no-untyped-def]
@@ -121,13 +143,12 @@ async def klines(sim: SimState, request: web.Request) -> web.Response:
         return error(-1102, "Mandatory parameter 'interval' was not sent, was empty/null, or malformed.")
     if interval not in BINANCE_INTERVALS:
         return error(-1120, "Invalid interval.")
-    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
-    start = request.query.get("startTime")
-    end = request.query.get("endTime")
+    limit = _limit(request, 500, 1000)
+    start, end = _number(request, "startTime"), _number(request, "endTime")
     rows = sim.books[(BINANCE, market.spec.symbol)].klines(
         interval,
-        start_ms=int(start) if start else None,
-        end_ms=int(end) if end else None,
+        start_ms=start,
+        end_ms=end,
         limit=limit,
         now_ms=sim.booked_ms,  # candles as booked so far: a closed one is final
     )
@@ -150,7 +171,7 @@ async def ticker_24hr(sim: SimState, request: web.Request) -> web.Response:
 
 async def depth(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
-    limit = max(1, min(int(request.query.get("limit", "100")), 5000))
+    limit = _limit(request, 100, 5000, truncates=True)
     bids, asks = market.book(limit)
     return web.json_response(
         {
@@ -163,7 +184,7 @@ async def depth(sim: SimState, request: web.Request) -> web.Response:
 
 async def trades(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
-    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
+    limit = _limit(request, 500, 1000)
     return web.json_response([fmt.binance_trade_rest(market, t) for t in list(market.recent)[-limit:]])
 
 
@@ -199,7 +220,7 @@ async def avg_price(sim: SimState, request: web.Request) -> web.Response:
 
 async def agg_trades(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
-    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
+    limit = _limit(request, 500, 1000)
     rows = [
         {
             "a": t.trade_id,

@@ -74,6 +74,15 @@ def _market(sim: SimState, request: web.Request):  # type: ignore[no-untyped-def
     return market
 
 
+def _seconds(request: web.Request, name: str) -> int:
+    """startAt/endAt: whole seconds, 0 when absent (the spec's default). Anything else, a
+    negative number included, is 400100 [unknown: stricter choice]."""
+    raw = request.query.get(name, "0")
+    if not (raw.isascii() and raw.isdigit()):
+        raise RestAbort(error("400100", f"{name} is invalid"))
+    return int(raw)
+
+
 async def bullet_public(sim: SimState, request: web.Request) -> web.Response:
     token = sim.kucoin_issue_token()
     server = {
@@ -100,8 +109,8 @@ async def candles(sim: SimState, request: web.Request) -> web.Response:
     if interval is None:
         return error("400100", "Unsupported type")
     now = sim.booked_ms  # candles as booked so far: a closed one is final
-    end = int(request.query.get("endAt") or 0) * 1000 or now
-    start = int(request.query.get("startAt") or 0) * 1000
+    end = _seconds(request, "endAt") * 1000 or now
+    start = _seconds(request, "startAt") * 1000
     count = bucket_count(interval, start, min(end, now)) if start else 1500
     book = sim.books[(KUCOIN, market.spec.symbol)]
     if start and count <= 1500:

@@ -57,6 +57,7 @@ class RestHit:
     method: str
     path: str
     status: int
+    query: str = ""  # the raw query string (tests check what a client sent)
 
 
 class SimState:
@@ -166,7 +167,8 @@ class SimState:
 
     # -- REST bookkeeping ----------------------------------------------------------------
     def rest_logged(self, exchange: str, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-        self.rest_log.append(RestHit(exchange, time.monotonic(), request.method, request.path, response.status))
+        hit = RestHit(exchange, time.monotonic(), request.method, request.path, response.status, request.query_string)
+        self.rest_log.append(hit)
         return response
 
     def record_tripwire(self, exchange: str, request: web.Request, body: str, api_key: str) -> None:
