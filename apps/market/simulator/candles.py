@@ -214,8 +214,15 @@ def merge_rows(open_ms: int, parts: list[list[int]]) -> list[int]:
 
 def rolling_24h(book: KlineBook, now_ms: int) -> list[int] | None:
     """24 h rolling statistics from 1m rows: [open_ms, o, h, l, c, v, q, n, vb, qb, first, last]."""
+    return rolling_windows(book, now_ms, (1440,))[0]
+
+
+def rolling_windows(book: KlineBook, now_ms: int, minutes: tuple[int, ...]) -> list[list[int] | None]:
+    """Rolling statistics over the last N minutes for each N (at most a day), one 1m read for all."""
     current = align(now_ms, "1m")
     rows = book.klines("1m", start_ms=current - DAY_MS + MINUTE_MS, end_ms=now_ms, limit=1440, now_ms=now_ms)
-    if not rows:
-        return None
-    return merge_rows(now_ms - DAY_MS, rows)
+    out: list[list[int] | None] = []
+    for n in minutes:
+        window = [r for r in rows if r[0] > current - n * MINUTE_MS]
+        out.append(merge_rows(now_ms - n * MINUTE_MS, window) if window else None)
+    return out

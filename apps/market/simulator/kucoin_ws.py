@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSMsgType, web
 
 from . import kc_fmt
+from .candles import rolling_windows
 from .control import SIM
 from .hub import Conn, Hub
 from .intervals import KUCOIN_WS_TYPES, align, next_open, opens_from, shift
@@ -24,6 +25,7 @@ _PREFIXES = (
     "/market/ticker",
     "/market/candles",
     "/market/match",
+    "/market/snapshot",
     "/spotMarket/level2Depth5",
     "/spotMarket/level2Depth50",
 )
@@ -34,8 +36,8 @@ def topic_keys(sim: SimState, topic: str) -> list[str] | None:
     prefix, _, rest = topic.partition(":")
     if prefix not in _PREFIXES or not rest:
         return None
-    if prefix == "/market/candles" and "," in rest:
-        return None  # [unknown] the spec's candle topic names one symbol: a list is refused
+    if prefix in ("/market/candles", "/market/snapshot") and "," in rest:
+        return None  # [unknown] the spec's candle and snapshot topics name one symbol: a list is refused
     keys = []
     for item in rest.split(","):
         if prefix == "/market/ticker" and item == "all":
@@ -196,6 +198,14 @@ class KucoinPublisher:
                         {"type": "message", "topic": key, "subject": "level2", "data": data}, separators=(",", ":")
                     ),
                 )
+
+    def snapshots(self, m: Market, now: int) -> None:
+        """/market/snapshot:{symbol}, once every 2 s (the caller's cadence). A market's
+        snapshot (/market/snapshot:USDS) is not served: it is refused as not found."""
+        key = f"/market/snapshot:{m.spec.kucoin_symbol}"
+        if self.hub.wants(key):
+            hour, hours4, day = rolling_windows(self.sim.books[("kucoin", m.spec.symbol)], now, (60, 240, 1440))
+            send(self.hub, key, kc_fmt.snapshot_message(m, hour, hours4, day, now))
 
     def candles(self, m: Market, now: int, changed: bool) -> None:
         sym = m.spec.kucoin_symbol

@@ -196,6 +196,8 @@ class ExchangeSimulator(SimState):
                 self.kucoin_publisher.trades(market, trades, now)
                 self.kucoin_publisher.book(market, now, bool(trades))
                 self.kucoin_publisher.candles(market, now, bool(trades))
+                if tick % 20 == 0:
+                    self.kucoin_publisher.snapshots(market, now)
         if bn_live:
             self.binance_publisher.tickers(now, tick % 10 == 0)
             self.binance_hub.fresh.clear()
