@@ -184,7 +184,7 @@ def _reduce(bars: dict[str, np.ndarray], starts: np.ndarray, opens_ms: np.ndarra
         "qb": np.add.reduceat(bars["qb"], starts),
         "t": opens_ms,
     }
-    lists = {k: np.rint(v).astype(np.int64).tolist() if v.dtype.kind == "f" else v.tolist() for k, v in cols.items()}
+    lists = {k: _ints(v) for k, v in cols.items()}
     return [
         [
             lists["t"][i],
@@ -202,6 +202,14 @@ def _reduce(bars: dict[str, np.ndarray], starts: np.ndarray, opens_ms: np.ndarra
         ]
         for i in range(len(starts))
     ]
+
+
+def _ints(values: np.ndarray) -> list[int]:
+    """Whole units as Python ints. Quote volumes are in units of 10^-(pd+qd) and pass int64's
+    range (a KuCoin BTC week is ~2e19 units): a cast to int64 turned them into -2^63."""
+    if values.dtype.kind != "f":
+        return values.tolist()
+    return [int(x) for x in np.rint(values).tolist()]
 
 
 def merge_rows(open_ms: int, parts: list[list[int]]) -> list[int]:

@@ -31,10 +31,9 @@ from .kucoin_rest import build_kucoin_app
 from .kucoin_ws import KucoinPublisher
 from .limits import Limits
 from .market import Market, ScriptedTrade
-from .state import RestHit, SimClock, SimState
+from .state import RestHit, SimState
 from .symbols import BINANCE, KUCOIN, units_of
 
-__all__ = ["ExchangeSimulator", "SimClock"]
 logger = logging.getLogger(__name__)
 TICK_S = 0.1
 
