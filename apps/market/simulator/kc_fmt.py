@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from .depth import Diff
 from .market import Market, Trade
 from .symbols import fmt_units
 
@@ -147,6 +148,24 @@ def ticker_data(m: Market, now: int) -> str:
         f'{{"sequence":"{m.book_version}","price":"{price(m, m.last_price)}","size":"{qty(m, m.last_qty)}",'
         f'{tops[1:-1]},"time":{now}}}'
     )
+
+
+def l2update_message(m: Market, diff: Diff, now: int) -> str:
+    """trade.l2update: changed levels as [price, size, sequence]; size "0" removes the level."""
+    sym, seq = m.spec.kucoin_symbol, str(diff.last_id)
+    changes = {
+        "asks": [[price(m, p), qty(m, q), seq] for p, q in sorted(diff.asks.items())],
+        "bids": [[price(m, p), qty(m, q), seq] for p, q in sorted(diff.bids.items(), reverse=True)],
+    }
+    data = {
+        "changes": changes,
+        "sequenceEnd": diff.last_id,
+        "sequenceStart": diff.first_id,
+        "symbol": sym,
+        "time": now,
+    }
+    message = {"topic": f"/market/level2:{sym}", "type": "message", "subject": "trade.l2update", "data": data}
+    return json.dumps(message, separators=(",", ":"))
 
 
 class _Num(str):

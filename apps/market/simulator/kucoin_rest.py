@@ -10,12 +10,14 @@ from aiohttp import web
 from . import kc_fmt
 from .candles import rolling_24h
 from .control import EXCHANGE, SIM, RestAbort, control_handler, rest_handler
+from .depth import DIFF_DEPTH
 from .intervals import KUCOIN_TYPES, bucket_count
 from .kucoin_ws import ws_handler
 from .security import SignatureError, is_tripwire, kucoin_verify
 from .symbols import KUCOIN
 
 if TYPE_CHECKING:
+    from .market import Market
     from .state import SimState
 
 
@@ -150,8 +152,16 @@ async def level1(sim: SimState, request: web.Request) -> web.Response:
 
 
 async def level2(sim: SimState, request: web.Request) -> web.Response:
-    market = _market(sim, request)
-    depth = int(request.match_info["depth"])
+    return _book(sim, _market(sim, request), int(request.match_info["depth"]))
+
+
+async def full_book(sim: SimState, request: web.Request) -> web.Response:
+    """GET /api/v3/market/orderbook/level2: the whole book (signed, General permission)."""
+    _signed(sim, request)
+    return _book(sim, _market(sim, request), DIFF_DEPTH)
+
+
+def _book(sim: SimState, market: Market, depth: int) -> web.Response:
     bids, asks = market.book(depth)
     return ok(
         {
@@ -242,6 +252,7 @@ def build_kucoin_app(sim: SimState) -> web.Application:
         ("/api/v1/market/allTickers", all_tickers),
         ("/api/v1/market/orderbook/level1", level1),
         ("/api/v1/market/orderbook/level2_{depth:20|100}", level2),
+        ("/api/v3/market/orderbook/level2", full_book),
         ("/api/v1/market/histories", histories),
         ("/api/v1/user/api-key", api_key_info),
         ("/api/v1/base-fee", base_fee),

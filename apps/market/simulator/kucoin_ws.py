@@ -13,6 +13,7 @@ from aiohttp import WSMsgType, web
 from . import kc_fmt
 from .candles import rolling_windows
 from .control import SIM
+from .depth import DiffBook
 from .hub import Conn, Hub
 from .intervals import KUCOIN_WS_TYPES, align, next_open, opens_from, shift
 from .limits import PingWatch, SlidingCount
@@ -26,6 +27,7 @@ _PREFIXES = (
     "/market/candles",
     "/market/match",
     "/market/snapshot",
+    "/market/level2",
     "/spotMarket/level2Depth5",
     "/spotMarket/level2Depth50",
 )
@@ -165,6 +167,7 @@ class KucoinPublisher:
         self.sim = sim
         self.hub = sim.kucoin_hub
         self.candle_open: dict[str, int] = {}
+        self.diff_books: dict[str, DiffBook] = {}
 
     def trades(self, m: Market, trades: list[Trade], now: int) -> None:
         key = f"/market/match:{m.spec.kucoin_symbol}"
@@ -198,6 +201,22 @@ class KucoinPublisher:
                         {"type": "message", "topic": key, "subject": "level2", "data": data}, separators=(",", ":")
                     ),
                 )
+
+    def level2(self, m: Market, now: int) -> None:
+        """/market/level2:{symbol}: each book change as trade.l2update, numbered with the
+        ``sequence`` the REST order books report, so a client can calibrate a local book
+        (legacy docs "Level-2 Market Data"): sequenceStart = the previous sequenceEnd + 1."""
+        key = f"/market/level2:{m.spec.kucoin_symbol}"
+        if not self.hub.wants(key):
+            self.diff_books.pop(key, None)  # nobody diffs: don't keep (or compute) the full book
+            return
+        book = self.diff_books.get(key)
+        if book is None:
+            self.diff_books[key] = DiffBook.of(m)  # the first update starts at the next version
+            return
+        diff = book.advance(m)
+        if diff is not None:
+            send(self.hub, key, kc_fmt.l2update_message(m, diff, now))
 
     def snapshots(self, m: Market, now: int) -> None:
         """/market/snapshot:{symbol}, once every 2 s (the caller's cadence). A market's

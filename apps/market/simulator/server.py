@@ -195,6 +195,7 @@ class ExchangeSimulator(SimState):
                 self.kucoin_publisher.trades(market, trades, now)
                 self.kucoin_publisher.book(market, now, bool(trades))
                 self.kucoin_publisher.candles(market, now, bool(trades))
+                self.kucoin_publisher.level2(market, now)
                 if tick % 20 == 0:
                     self.kucoin_publisher.snapshots(market, now)
         if bn_live:
