@@ -173,8 +173,7 @@ class PaperViolation:
     reason: str
 
 
-def normalise_key(key: Any) -> str:
-    return marker_key(key)
+normalise_key = marker_key
 
 
 @dataclass(frozen=True, slots=True)
