@@ -128,15 +128,24 @@ def unicode_fold(text: str) -> str:
 
 
 # Every order request carries the same dozen keys: normalising them once per process, not per
-# request, keeps the guard off the order hot path's profile. Bounded, so a stream of made-up
-# keys cannot grow memory.
-@lru_cache(maxsize=4096)
+# request, keeps the guard off the order hot path's profile. Bounded in entries and in entry
+# size, so a stream of made-up (or megabyte-long) keys cannot grow memory.
+CACHED_TEXT_MAX = 256
+
+
 def marker_text(text: str) -> str:
     """Snake case ASCII: ``tradingMode``, ``Trading-Mode``, ``ｔｒａｄｉｎｇ ｍｏｄｅ`` → ``trading_mode``."""
+    return _marker_text_cached(text) if len(text) <= CACHED_TEXT_MAX else _marker_text(text)
+
+
+def _marker_text(text: str) -> str:
     folded = _CAMEL_RE.sub("_", unicode_fold(text)).casefold()
-    if not folded.isascii():  # casefold can expand (ß → ss) but not into non-ASCII letters we fold
+    if not folded.isascii():  # casefold can expand into characters the fold knows (İ → i̇)
         folded = unicode_fold(folded)
     return _SEP_RE.sub("_", folded).strip("_")
+
+
+_marker_text_cached = lru_cache(maxsize=4096)(_marker_text)
 
 
 def marker_key(key: Any) -> str:
@@ -150,14 +159,17 @@ def marker_compact(text: str) -> str:
 
 def marker_tokens(value: Any) -> frozenset[str]:
     """The words a scalar value says, plus all of them run together (``l i v e`` → ``live``)."""
-    return _tokens_of(value if isinstance(value, str) else str(value))
+    text = value if isinstance(value, str) else str(value)
+    return _tokens_cached(text) if len(text) <= CACHED_TEXT_MAX else _tokens(text)
 
 
-@lru_cache(maxsize=4096)
-def _tokens_of(text: str) -> frozenset[str]:
+def _tokens(text: str) -> frozenset[str]:
     normal = marker_text(text)
     words = [token for token in normal.split("_") if token]
     return frozenset((*words, marker_compact(normal))) if words else frozenset()
+
+
+_tokens_cached = lru_cache(maxsize=4096)(_tokens)
 
 
 def scalar_leaves(value: Any) -> Iterator[Any]:

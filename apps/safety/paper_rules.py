@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from apps.safety.markers import TOO_LARGE, marker_compact, marker_key, marker_tokens, scalar_leaves, truthiness
+from apps.safety.markers import (
+    CACHED_TEXT_MAX,
+    TOO_LARGE,
+    marker_compact,
+    marker_key,
+    marker_tokens,
+    scalar_leaves,
+    truthiness,
+)
 
 MAX_DEPTH = 10
 MAX_NODES = 2000
@@ -191,8 +199,11 @@ class _KeyRules:
         return self.secret or self.mode or self.paper or self.exchange_verb or self.real_flag or self.account
 
 
-@lru_cache(maxsize=4096)
 def _key_rules(key: str) -> _KeyRules:
+    return _key_rules_cached(key) if len(key) <= CACHED_TEXT_MAX else _key_rules_compute(key)
+
+
+def _key_rules_compute(key: str) -> _KeyRules:
     compact = marker_compact(key)
     tokens = {token for token in key.split("_") if token} | {compact}
     negated = bool(tokens & NEGATION_WORDS)
@@ -211,6 +222,10 @@ def _key_rules(key: str) -> _KeyRules:
         ),
         account=not mode and any(fragment in compact for fragment in ACCOUNT_FRAGMENTS),
     )
+
+
+# Per process, bounded like the key normaliser's cache (entries and entry size).
+_key_rules_cached = lru_cache(maxsize=4096)(_key_rules_compute)
 
 
 def _asks_for_real(value: Any) -> bool:

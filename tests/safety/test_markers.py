@@ -351,3 +351,16 @@ def test_folding_is_idempotent_and_total(text):
     once = marker_text(text)
     assert marker_text(once) == once
     assert set(once) <= set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def test_long_keys_and_values_are_judged_but_not_cached():
+    from apps.safety import markers, paper_rules
+
+    long_key = "x" * 5000 + "_testnet"
+    long_value = "paper " * 1000 + "lіve"
+    assert paper_violations({**PAPER, "mode": "paper"}) == []  # the ordinary keys are cached
+    before = (markers._marker_text_cached.cache_info().currsize, paper_rules._key_rules_cached.cache_info().currsize)
+    violations = paper_violations({**PAPER, long_key: False, "mode": long_value})
+    assert {violation.field for violation in violations} == {long_key, "mode"}
+    after = (markers._marker_text_cached.cache_info().currsize, paper_rules._key_rules_cached.cache_info().currsize)
+    assert after == before
