@@ -21,7 +21,7 @@ from apps.safety.markers import (
     CACHED_TEXT_MAX,
     TOO_LARGE,
     marker_compact,
-    marker_key,
+    marker_text,
     marker_tokens,
     scalar_leaves,
     truthiness,
@@ -181,9 +181,6 @@ class PaperViolation:
     reason: str
 
 
-normalise_key = marker_key
-
-
 @dataclass(frozen=True, slots=True)
 class _KeyRules:
     """Which rules a (normalised) key is subject to, whatever its value."""
@@ -199,17 +196,20 @@ class _KeyRules:
         return self.secret or self.mode or self.paper or self.exchange_verb or self.real_flag or self.account
 
 
-def _key_rules(key: str) -> _KeyRules:
-    return _key_rules_cached(key) if len(key) <= CACHED_TEXT_MAX else _key_rules_compute(key)
+def _key_info(raw_key: Any) -> tuple[str, _KeyRules]:
+    """The normalised key and the rules it is subject to: one cached look-up per key."""
+    text = raw_key if isinstance(raw_key, str) else str(raw_key)
+    return _key_info_cached(text) if len(text) <= CACHED_TEXT_MAX else _key_info_compute(text)
 
 
-def _key_rules_compute(key: str) -> _KeyRules:
+def _key_info_compute(text: str) -> tuple[str, _KeyRules]:
+    key = marker_text(text)
     compact = marker_compact(key)
     tokens = {token for token in key.split("_") if token} | {compact}
     negated = bool(tokens & NEGATION_WORDS)
     paper_word = bool(tokens & PAPER_WORDS) or key in PAPER_KEYS or compact in _PAPER_COMPACT
     mode = key in MODE_KEYS or compact in _MODE_COMPACT or bool(tokens & MODE_WORDS)
-    return _KeyRules(
+    return key, _KeyRules(
         secret=any(fragment in compact for fragment in _SECRET_COMPACT),
         mode=mode,
         paper=paper_word and not negated,
@@ -225,7 +225,7 @@ def _key_rules_compute(key: str) -> _KeyRules:
 
 
 # Per process, bounded like the key normaliser's cache (entries and entry size).
-_key_rules_cached = lru_cache(maxsize=4096)(_key_rules_compute)
+_key_info_cached = lru_cache(maxsize=4096)(_key_info_compute)
 
 
 def _asks_for_real(value: Any) -> bool:
@@ -241,9 +241,9 @@ def _shown(value: Any) -> str:
     return repr(value)[:40] if isinstance(value, str) else str(value)[:40]
 
 
-def judge_pair(key: str, value: Any) -> str | None:
+def judge_pair(raw_key: Any, value: Any) -> str | None:
     """The reason this key/value makes the request a real-trading request, or None."""
-    rules = _key_rules(key)
+    key, rules = _key_info(raw_key)
     if not rules.any():
         return None
     if rules.secret and not _is_empty(value):
@@ -275,9 +275,8 @@ def paper_violations(payload: Any) -> list[PaperViolation]:
             return [*found, PaperViolation(field=path, reason="request too deeply nested or too large to validate")]
         if isinstance(node, Mapping):
             for raw_key, value in node.items():
-                key = normalise_key(raw_key)
                 field = f"{path}.{raw_key}" if path else str(raw_key)
-                reason = judge_pair(key, value)
+                reason = judge_pair(raw_key, value)
                 if reason:
                     found.append(PaperViolation(field=field, reason=reason))
                 if isinstance(value, Mapping | list | tuple):
@@ -299,7 +298,7 @@ def redact_payload(payload: Any, *, depth: int = 0) -> Any:
             if index >= 100:
                 result["…"] = f"{len(payload) - 100} more keys"
                 break
-            secret = _key_rules(normalise_key(key)).secret
+            secret = _key_info(key)[1].secret
             result[_clean(str(key)[:100])] = (
                 "***" if secret and not _is_empty(value) else redact_payload(value, depth=depth + 1)
             )

@@ -359,8 +359,8 @@ def test_long_keys_and_values_are_judged_but_not_cached():
     long_key = "x" * 5000 + "_testnet"
     long_value = "paper " * 1000 + "lіve"
     assert paper_violations({**PAPER, "mode": "paper"}) == []  # the ordinary keys are cached
-    before = (markers._marker_text_cached.cache_info().currsize, paper_rules._key_rules_cached.cache_info().currsize)
+    before = (markers._marker_text_cached.cache_info().currsize, paper_rules._key_info_cached.cache_info().currsize)
     violations = paper_violations({**PAPER, long_key: False, "mode": long_value})
     assert {violation.field for violation in violations} == {long_key, "mode"}
-    after = (markers._marker_text_cached.cache_info().currsize, paper_rules._key_rules_cached.cache_info().currsize)
+    after = (markers._marker_text_cached.cache_info().currsize, paper_rules._key_info_cached.cache_info().currsize)
     assert after == before
