@@ -12,7 +12,7 @@ from collections import deque
 from decimal import Decimal
 
 from apps.market.events import BookSnapshot, TradeEvent
-from apps.portfolio.fills import book_at
+from apps.portfolio.arrival import book_at
 
 HISTORY = 64
 

@@ -12,6 +12,7 @@ from apps.bots.metrics import bots_gauges_refresh
 from apps.bots.models import Bot, BotEvent
 from apps.bots.realtime import bot_event_push
 from apps.bots.risk import RISK_PARAMS, risk_clean
+from apps.bots.selectors import candle_last_open
 from apps.bots.strategies import ParamsInvalid, params_to_json, strategy_clean_params
 from apps.core.exceptions import ApplicationError, ConflictError
 from apps.market.models import Exchange, Timeframe
@@ -183,7 +184,15 @@ def bot_status_set(
     previous = bot.status
     bot.status = status
     bot.status_reason = reason[:500]
-    bot.save(update_fields=["status", "status_reason", "updated_at"])
+    fields = ["status", "status_reason", "updated_at"]
+    if status == Bot.Status.RUNNING and previous != Bot.Status.RUNNING:
+        # A bot evaluates the closes from now on: what closed while it was not running is
+        # settled, so the runner's catch-up after an outage never replays a paused period.
+        newest = candle_last_open(exchange=bot.exchange, symbol=bot.symbol, timeframe=bot.timeframe)
+        if newest is not None and (bot.last_candle_ms is None or newest > bot.last_candle_ms):
+            bot.last_candle_ms = newest
+            fields.append("last_candle_ms")
+    bot.save(update_fields=fields)
     message = f"{previous} -> {status}" + (f": {reason}" if reason else "")
     bot_event_record(bot=bot, kind=kind, message=message, data={"from": previous, "to": status, "reason": reason})
     _audit(bot=bot, actor=actor, action=f"bot.{status}", message=message)
