@@ -11,6 +11,8 @@ from django.db import connection
 from apps.bots.models import Bot, BotCandleRun
 from apps.bots.services import bot_create, bot_evaluate, bot_start
 from apps.bots.tasks import bot_evaluate_task
+from apps.ops.models import AlertNotification
+from apps.ops.preferences import notification_preference_save
 from apps.portfolio.models import Order
 from apps.safety.models import AuditEvent
 from tests.bots.conftest import set_book, store_candles
@@ -139,6 +141,21 @@ def test_drawdown_kill_switch_stops_the_bot(user, portfolio):
     assert run.action == "kill"
     assert bot.status == "stopped" and "drawdown kill switch" in bot.status_reason
     assert not Order.objects.exists()
+
+
+def test_a_paused_bot_reaches_its_owner_as_an_ops_alert(user, portfolio, django_capture_on_commit_callbacks):
+    # bots announces (apps.bots.signals.bot_alert); ops listens and routes it by the owner's
+    # notification preferences. Neither the runner nor this test names ops' alerting.
+    notification_preference_save(user=user, email_enabled=True, email="botter@example.com", kinds=["bot_error"])
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio)
+    Bot.objects.filter(pk=bot.pk).update(params={"period": "oops"})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert bot_evaluate(bot=bot, candle_open_time_ms=times[-1]).status == "error"
+    alert = AlertNotification.objects.get(dedup_key=f"bot_error:bot{bot.pk}")
+    assert (alert.kind, alert.rule.name, alert.title) == ("bot_error", f"user:{user.pk}", "Bot rsi paused by an error")
+    assert "ParamsInvalid" in alert.message
 
 
 def _quiet_bot(user, portfolio):

@@ -22,6 +22,7 @@ from apps.bots.models import Bot, BotCandleRun, BotEvent
 from apps.bots.risk import BotState, Decision, apply_fill, decide, risk_clean
 from apps.bots.selectors import candle_bars_until, candle_opens_between
 from apps.bots.services.bots import bot_event_record, bot_status_set
+from apps.bots.signals import bot_alert
 from apps.bots.strategies import HOLD, Bar, Signal, strategy_build
 from apps.core.exceptions import ApplicationError
 from apps.market.models import TIMEFRAME_MS
@@ -300,19 +301,5 @@ def _bot_errored(*, bot: Bot, reason: str) -> None:
 
 
 def _alert(*, kind: str, title: str, reason: str, bot_id: int) -> None:
-    try:
-        from apps.ops.alerting import alert_raise
-    except ImportError:
-        logger.warning("%s: %s", title, reason)
-        return
-    try:
-        alert_raise(
-            kind=kind,
-            severity="warning",
-            title=title,
-            message=reason,
-            dedup_key=f"{kind}:bot{bot_id}",
-            data={"bot_id": bot_id},
-        )
-    except Exception:  # the bot's status is already recorded; a failed alert must not undo that
-        logger.exception("alert for bot %s failed", bot_id)
+    # The bot's status is already recorded; send_robust logs a failing listener and goes on.
+    bot_alert.send_robust(sender=Bot, kind=kind, title=title, reason=reason, bot_id=bot_id)
