@@ -222,12 +222,12 @@ class _ConstField(serializers.CharField):
 
 
 BOT_CREATE_REQUEST = PolymorphicProxySerializer(
-    component_name="BotCreateInputRequest",
+    component_name="BotCreateInput",
     serializers=_strategy_variants(BotCreateInputSerializer, "BotCreate"),
     resource_type_field_name="strategy",
 )
 BACKTEST_CREATE_REQUEST = PolymorphicProxySerializer(
-    component_name="BacktestCreateInputRequest",
+    component_name="BacktestCreateInput",
     serializers=_strategy_variants(BacktestCreateInputSerializer, "BacktestCreate"),
     resource_type_field_name="strategy",
 )

@@ -58,7 +58,7 @@ def money_pattern(*, signed: bool, max_value: decimal.Decimal | None = None) -> 
             body = rf"(?:0{fraction}|1(?:\.0{{1,{places}}})?)"
         else:  # 0.1, 0.01, ...: leading fraction zeros, or exactly the maximum
             m = -exponent
-            below = rf"0{{{m}}}\d{{0,{places - m}}}"
+            below = rf"0{{1,{m}}}|0{{{m}}}\d{{1,{places - m}}}"
             top = rf"0{{{m - 1}}}10{{0,{places - m}}}" if m > 1 else rf"10{{0,{places - 1}}}"
             body = rf"0(?:\.(?:{below}|{top}))?"
     return rf"^{'-?' if signed else ''}{body}$"
