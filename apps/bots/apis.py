@@ -98,8 +98,8 @@ class BotDetailApi(APIView):
         responses={200: BotOutputSerializer, **error_responses(409, 422)},
         description="Change the configuration. Strategy, symbol, timeframe and portfolio can only "
         "change while the bot is not running (409 otherwise, and for a name you already use). 422 "
-        "when the parameters break a rule between them, or (sent without `strategy`) do not fit the "
-        "bot's current strategy.",
+        "when `params` do not fit the strategy (the new one, or the bot's current one; their schemas "
+        "are on POST /bots/) or the values break a rule between them.",
     )
     def patch(self, request: Request, pk: int) -> Response:
         bot = selectors.bot_get(owner=request.user, bot_id=pk)
@@ -110,7 +110,7 @@ class BotDetailApi(APIView):
             strategy=strategy,
             params=data.get("params") if params_checked else UNCHECKED,
             risk=data.get("risk") if "risk" in data else UNCHECKED,
-            params_as_rule="strategy" not in data,
+            params_as_rule=True,  # this schema does not type params (it is one for every strategy)
         )
         if "portfolio" in data:
             data["portfolio"] = _own_portfolio(request, data["portfolio"])

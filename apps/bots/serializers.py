@@ -78,7 +78,8 @@ class BotUpdateInputSerializer(JsonInputSerializer):
     strategy = serializers.ChoiceField(choices=strategy_names(), required=False)
     params = serializers.DictField(
         required=False,
-        help_text="Parameters of `strategy`, or of the bot's current strategy (their schemas: POST /bots/).",
+        help_text="Parameters of `strategy`, or of the bot's current strategy (their schemas: POST /bots/; "
+        "422 when they do not fit).",
     )
     risk = RiskField(required=False)
 
@@ -167,8 +168,8 @@ UNCHECKED: Any = object()
 
 def strategy_input_check(*, strategy: str, params: Any = None, risk: Any = None, params_as_rule: bool = False) -> None:
     """Parameters and risk settings field by field, as the schema documents them (400). With
-    ``params_as_rule`` a params error is a 422: they were checked against the bot's current
-    strategy, which the schema cannot know. UNCHECKED skips a part (a PATCH without it). The
+    ``params_as_rule`` (PATCH, whose schema has one free-form `params` for every strategy) a
+    params error is a 422, a rule the schema does not state. UNCHECKED skips a part (a PATCH without it). The
     rules between values (fast < slow) are the services' (422, ParamsRuleBroken)."""
     field_errors: dict[str, Any] = {}
     for prefix, serializer_class, data in (

@@ -104,11 +104,12 @@ def test_bot_create_rules_between_values_are_422(api, portfolio, payload, field)
 
 def test_bot_patch_params_checked_against_the_current_strategy(api, bot):
     url = f"/api/v1/bots/{bot.pk}/"
-    # Without `strategy` the schema cannot know which parameters apply: a misfit is a 422.
+    # The PATCH schema has one free-form `params` for every strategy: a misfit is a 422, with
+    # or without `strategy` (POST /bots/ types them per strategy: a 400 there).
     assert "params.fast" in assert_error(api.patch(url, {"params": {"fast": 5}}, format="json"), 422)["fields"]
-    # With it, the parameters are that strategy's, as documented: a 400.
     body = {"strategy": "rsi_mean_reversion", "params": {"fast": 5}}
-    assert "params.fast" in assert_error(api.patch(url, body, format="json"), 400)["fields"]
+    assert "params.fast" in assert_error(api.patch(url, body, format="json"), 422)["fields"]
+    assert "risk.typo" in assert_error(api.patch(url, {"risk": {"typo": 1}}, format="json"), 400)["fields"]
     assert api.patch(url, {"params": {"period": 10}}, format="json").json()["params"]["period"] == 10
 
 
