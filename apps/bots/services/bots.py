@@ -13,8 +13,8 @@ from apps.bots.models import Bot, BotEvent
 from apps.bots.realtime import bot_event_push
 from apps.bots.risk import RISK_PARAMS, risk_clean
 from apps.bots.selectors import candle_last_open
-from apps.bots.strategies import ParamsInvalid, params_to_json, strategy_clean_params
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.bots.strategies import ParamsInvalid, ParamsRuleBroken, params_to_json, strategy_clean_params
+from apps.core.exceptions import ApplicationError, ConflictError, RuleError
 from apps.market.models import Exchange, Timeframe
 from apps.safety.audit import audit_record
 
@@ -44,6 +44,7 @@ def bot_validate(
     """Validate a bot's configuration; return JSON-ready (params, risk) or raise
     ApplicationError whose ``fields`` name every bad input (``params.<name>``, ``risk.<name>``)."""
     errors: dict[str, list[str]] = {}
+    rules: dict[str, list[str]] = {}  # each value valid alone, a rule between them broken
     if not (name or "").strip():
         errors["name"] = ["This field is required."]
     if portfolio is None or getattr(portfolio, "owner_id", None) != getattr(owner, "pk", None):
@@ -62,7 +63,7 @@ def bot_validate(
         if params is not None and not isinstance(params, Mapping):
             errors["params"] = ["Must be an object."]
     except ParamsInvalid as exc:
-        errors.update(_prefixed("params", exc.errors))
+        (rules if isinstance(exc, ParamsRuleBroken) else errors).update(_prefixed("params", exc.errors))
     clean_risk: dict[str, Any] = {}
     try:
         settings = risk_clean(risk if isinstance(risk, Mapping) else None)
@@ -70,9 +71,11 @@ def bot_validate(
         if risk is not None and not isinstance(risk, Mapping):
             errors["risk"] = ["Must be an object."]
     except ParamsInvalid as exc:
-        errors.update(_prefixed("risk", exc.errors))
+        (rules if isinstance(exc, ParamsRuleBroken) else errors).update(_prefixed("risk", exc.errors))
     if errors:
-        raise ApplicationError("Invalid bot configuration.", code="invalid", fields=errors)
+        raise ApplicationError("Invalid bot configuration.", code="invalid", fields={**errors, **rules})
+    if rules:
+        raise RuleError("Invalid bot configuration.", code="invalid", fields=rules)
     return params_to_json(clean_params), params_to_json(clean_risk)
 
 
@@ -106,9 +109,7 @@ def bot_create(
         timeframe=timeframe, strategy=strategy, params=params, risk=risk,
     )  # fmt: skip
     if Bot.objects.filter(owner=owner, name=name.strip()).exists():
-        raise ApplicationError(
-            "Invalid bot configuration.", fields={"name": ["You already have a bot with this name."]}
-        )
+        raise ConflictError("Invalid bot configuration.", fields={"name": ["You already have a bot with this name."]})
     with transaction.atomic():
         bot = Bot.objects.create(
             owner=owner, portfolio=portfolio, name=name.strip(), exchange=exchange, symbol=symbol,
@@ -142,7 +143,7 @@ def bot_update(*, bot: Bot, actor: Any, data: Mapping[str, Any]) -> Bot:
         merged["symbol"] = str(merged["symbol"] or "").strip().upper()
         params_json, risk_json = bot_validate(owner=locked.owner, exchange=locked.exchange, **merged)
         if Bot.objects.filter(owner=locked.owner, name=str(merged["name"]).strip()).exclude(pk=locked.pk).exists():
-            raise ApplicationError(
+            raise ConflictError(
                 "Invalid bot configuration.", fields={"name": ["You already have a bot with this name."]}
             )
         for key in _EDITABLE:

@@ -41,7 +41,7 @@ def _name_check(*, portfolio: Portfolio, name: str) -> str:
     taken = Portfolio.objects.filter(owner_id=portfolio.owner_id, name=name).exclude(pk=portfolio.pk).exists()
     if taken:
         message = "You already have a portfolio with this name."
-        raise ApplicationError(f"name: {message}", code="invalid", fields={"name": [message]})
+        raise ConflictError(f"name: {message}", code="name_taken", fields={"name": [message]})
     return name
 
 
