@@ -123,12 +123,16 @@ def test_kill_9_then_restart_leaves_no_gap_and_no_duplicate(exchange_sim_factory
 
 
 def _limit_ladder(django_user_model) -> list[Order]:
-    """Resting buy limits from 0.15 % to 1.8 % under the last close: some of them the market
-    trades through within minutes, some not."""
+    """Resting limits 0.05 % to 0.6 % on both sides of the last close (buys under, sells over):
+    whichever way the market goes during the outage, it trades through some of them."""
     user = django_user_model.objects.create_user(username="resting", password="pw-123456789")
     # The feeds process synced the instruments already.
     portfolio = portfolio_create(
-        owner=user, name="resting", starting_balances={"USDT": "10000"}, latency_ms=0, latency_jitter_ms=0
+        owner=user,
+        name="resting",
+        starting_balances={"USDT": "10000", "BTC": "1"},
+        latency_ms=0,
+        latency_jitter_ms=0,
     )
     last = Candle.objects.filter(exchange="binance", symbol=SYMBOLS[0], timeframe="1m").latest("open_time").close
     return [
@@ -136,20 +140,22 @@ def _limit_ladder(django_user_model) -> list[Order]:
             portfolio=portfolio,
             actor=user,
             symbol=SYMBOLS[0],
-            side="buy",
+            side=side,
             order_type="limit",
             quantity=Decimal("0.001"),
-            price=(last * (1 - Decimal("0.0015") * k)).quantize(Decimal("0.01")),
+            price=(last * (1 + sign * Decimal("0.0005") * k)).quantize(Decimal("0.01")),
         )
+        for side, sign in (("buy", -1), ("sell", 1))
         for k in range(1, 13)
     ]
 
 
 def _first_through(order: Order, start_ms: int, end_ms: int) -> int | None:
-    """The first 1m candle wholly inside [start_ms, end_ms] that traded below the order's price."""
-    for candle in Candle.objects.filter(
-        exchange="binance", symbol=SYMBOLS[0], timeframe="1m", low__lt=order.price
-    ).order_by("open_time"):
+    """The first 1m candle wholly inside [start_ms, end_ms] that traded through the order's
+    price (below a buy, above a sell)."""
+    through = {"low__lt": order.price} if order.side == "buy" else {"high__gt": order.price}
+    candles = Candle.objects.filter(exchange="binance", symbol=SYMBOLS[0], timeframe="1m", **through)
+    for candle in candles.order_by("open_time"):
         open_ms = dt_to_ms(candle.open_time)
         if open_ms >= start_ms and open_ms + 60_000 <= end_ms:
             return open_ms
@@ -193,4 +199,6 @@ def test_resting_orders_fill_from_the_outage_candles_after_a_kill_9(exchange_sim
         assert replay_fills, f"#{order.pk}: the outage traded through {order.price} at {expected}; no fill"
         assert (replay_fills[0].price, replay_fills[0].trade_id) == (order.price, f"candle:{expected}")
         assert not order.downtimes.filter(kind="not_simulated", start_ms__lte=expected, end_ms__gt=expected).exists()
-    assert checked, "no ladder price was traded through during the outage: widen the ladder"
+    windows = {(d.start_ms, d.end_ms, d.candles) for d in OrderDowntime.objects.filter(order_id__in=resting)}
+    prices = sorted((o.side, o.price) for o in Order.objects.filter(pk__in=resting))
+    assert checked, f"no ladder price was traded through during the outage: {windows} {prices}"
