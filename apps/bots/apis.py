@@ -38,6 +38,7 @@ from apps.bots.services import (
     bot_update,
 )
 from apps.bots.strategies.registry import strategy_describe, strategy_names
+from apps.bots.tasks import backtest_run_task
 from apps.core.api_query import query_data
 from apps.core.api_schema import ERROR_DESCRIPTIONS, ErrorResponseSerializer
 from apps.portfolio.models import Portfolio
@@ -204,7 +205,10 @@ class BotBacktestListCreateApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         bot = selectors.bot_get(owner=request.user, bot_id=pk)
         backtest = backtest_create_for_bot(
-            bot=bot, actor=request.user, **_valid(BotBacktestInputSerializer, request.data)
+            bot=bot,
+            actor=request.user,
+            enqueue=backtest_run_task.delay,
+            **_valid(BotBacktestInputSerializer, request.data),
         )
         return Response(BacktestOutputSerializer(backtest).data, status=status.HTTP_201_CREATED)
 
@@ -227,7 +231,9 @@ class BacktestListCreateApi(ListAPIView):
         description="Queue a backtest of any strategy over stored candles; poll it for progress.",
     )
     def post(self, request: Request) -> Response:
-        backtest = backtest_create(owner=request.user, **_valid(BacktestCreateInputSerializer, request.data))
+        backtest = backtest_create(
+            owner=request.user, enqueue=backtest_run_task.delay, **_valid(BacktestCreateInputSerializer, request.data)
+        )
         return Response(BacktestOutputSerializer(backtest).data, status=status.HTTP_201_CREATED)
 
 

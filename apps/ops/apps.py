@@ -9,6 +9,8 @@ from typing import Any
 from django.apps import AppConfig, apps
 from django.conf import settings
 
+from apps.safety.alerts import safety_alert_subscribe
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,13 +41,8 @@ def safety_alert_handler(alert: dict[str, Any]) -> None:
     )
 
 
-def safety_alerts_subscribe() -> bool:
-    try:
-        hooks = importlib.import_module("apps.safety.alerts")
-    except ImportError:
-        return False
-    hooks.safety_alert_subscribe("ops-alerting", safety_alert_handler)
-    return True
+def safety_alerts_subscribe() -> None:
+    safety_alert_subscribe("ops-alerting", safety_alert_handler)
 
 
 class OpsConfig(AppConfig):
@@ -56,12 +53,16 @@ class OpsConfig(AppConfig):
         from django.core.signals import got_request_exception
         from prometheus_client import REGISTRY
 
+        # Imported here, not at the top: they need the app registry ready (models).
         from apps.ops import celery_metrics, exporter, queue_depth, readiness_metrics
+        from apps.ops.alerting import alert_delivery_connect
         from apps.ops.health import registry
         from apps.ops.probes import default_components_register
+        from apps.ops.tasks import alert_deliver_task
         from apps.ops.watchdog import server_error_record
 
         app_metrics_import_all()
+        alert_delivery_connect(alert_deliver_task.delay)
         default_components_register(registry)
         celery_metrics.celery_metrics_connect()
         exporter.worker_exporter_connect()

@@ -6,8 +6,6 @@ timeouts and returns a ``ProbeOutcome``; raising means "down".
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import re
 import time
 import uuid
@@ -18,9 +16,11 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connections
 
+from apps.market.cache import feed_status_get
 from apps.ops.evaluate import feed_health_evaluate, safety_health_evaluate
 from apps.ops.health import EMBEDDED, SKIPPED, HealthRegistry, ProbeOutcome
 from apps.ops.services import HEARTBEAT_KEY
+from apps.safety.selectors import safety_status_get
 
 
 def database_probe(alias: str = "default") -> ProbeOutcome:
@@ -151,41 +151,20 @@ def celery_workers_probe() -> ProbeOutcome:
     return ProbeOutcome(data=data)
 
 
-def optional_callable(module_name: str, attribute: str) -> Callable[..., Any] | None:
-    """A function another team's module exposes, or None while it does not exist yet."""
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    return getattr(module, attribute, None)
-
-
-def _call_with_exchange(func: Callable[..., Any], exchange: str) -> Any:
-    params = inspect.signature(func).parameters
-    first = next(iter(params.values()), None)
-    if first is not None and first.kind is inspect.Parameter.KEYWORD_ONLY:
-        return func(**{first.name: exchange})
-    return func(exchange)
-
-
 def feed_probe_factory(
     exchange: str, *, status_source: Callable[[str], Any] | None = None
 ) -> Callable[[], ProbeOutcome]:
+    source = status_source or feed_status_get
+
     def probe() -> ProbeOutcome:
-        source = status_source or optional_callable("apps.market.cache", "feed_status_get")
-        if source is None:
-            return ProbeOutcome(status=SKIPPED, detail="apps.market.cache.feed_status_get not installed")
-        status = _call_with_exchange(source, exchange)
+        status = source(exchange)
         return feed_health_evaluate(status, now=time.time(), stale_after=settings.MARKET_FEED_STALE_S)
 
     return probe
 
 
 def safety_probe() -> ProbeOutcome:
-    source = optional_callable("apps.safety.selectors", "safety_status_get")
-    if source is None:
-        return ProbeOutcome(status=SKIPPED, detail="apps.safety.selectors.safety_status_get not installed")
-    return safety_health_evaluate(source(), min_score=settings.SAFETY_SCORE_MIN)
+    return safety_health_evaluate(safety_status_get(), min_score=settings.SAFETY_SCORE_MIN)
 
 
 def default_components_register(registry: HealthRegistry) -> None:
