@@ -20,8 +20,3 @@ class Command(BaseCommand):
                 f"Demo user '{result.username}' already exists (its password was printed when it was created; "
                 f"change it with: python manage.py changepassword {result.username})."
             )
-        try:
-            from apps.portfolio.services import demo_portfolio_ensure
-        except ImportError:
-            return
-        demo_portfolio_ensure(username=result.username)

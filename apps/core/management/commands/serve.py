@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.market.feeds.embedded import start_embedded_market
+
 logger = logging.getLogger(__name__)
 
 
@@ -62,11 +64,6 @@ class Command(BaseCommand):
 
     def _start_market(self, source: str, *, push_loop: Any) -> Any:
         if source == "off":
-            return None
-        try:
-            from apps.market.feeds.embedded import start_embedded_market
-        except ImportError:
-            self.stderr.write("Market feeds are not available in this build; serving without live data.")
             return None
         handle = start_embedded_market(source, push_loop=push_loop)
         mode = getattr(handle, "source", source)
