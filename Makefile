@@ -59,7 +59,7 @@ format: install-dev
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: install-dev
-	$(VENV)/bin/mypy $(sort $(wildcard apps/*/services.py apps/*/selectors.py apps/*/services/*.py \
+	$(VENV)/bin/mypy $(sort $(wildcard apps/*/services.py apps/*/selectors.py apps/*/services/*.py apps/*/services/*/*.py \
 		apps/*/*/services.py apps/*/*/selectors.py))
 
 bench: install-dev

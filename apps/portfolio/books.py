@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from apps.market.cache import book_get, recent_trades_get
 from apps.market.events import BookSnapshot, TradeEvent
-from apps.portfolio.fills import book_at
+from apps.portfolio.arrival import book_at
 
 HISTORY = 64
 

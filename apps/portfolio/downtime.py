@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.portfolio.fills import BUY, SELL, ZERO, _worse, step_down, stop_triggered
+from apps.portfolio.fills import BUY, SELL, ZERO, _worse, step_down
+from apps.portfolio.resting_rules import stop_triggered
 
 # Replay takes at most this share of a candle's volume per order: we cannot know how much
 # of the minute's volume traded through our price, so we assume little of it did.

@@ -9,13 +9,12 @@
 - Maker/taker is decided by how the order filled; fees use the tier and the BNB/KCS discount.
 - Latency is drawn from a generator seeded per (portfolio seed, order sequence): replayable.
 
+Resting-order and stop rules live in ``resting_rules``, arrival delays in ``arrival``.
 The backtester reuses this module, so it stays importable without Django and cheap.
 """
 
 from __future__ import annotations
 
-import random
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_UP, Context, Decimal
@@ -295,127 +294,3 @@ def book_depth_fits(
         dry_run=True,
     )
     return probe.quantity >= quantity
-
-
-def is_marketable(*, side: str, price: Decimal, book: BookSnapshot) -> bool:
-    if side == BUY:
-        return book.best_ask is not None and price >= book.best_ask
-    return book.best_bid is not None and price <= book.best_bid
-
-
-def resting_fill_on_trade(
-    *,
-    side: str,
-    limit_price: Decimal,
-    remaining: Decimal,
-    trade_price: Decimal,
-    trade_qty: Decimal,
-    step_size: Decimal = ZERO,
-) -> Decimal:
-    """Quantity a resting limit order fills from one print: only a print strictly through our
-    price (sellers hit below our bid / buyers lifted above our ask) and never more than the
-    printed size. A print at our price alone is a touch: queue position unknown, no fill."""
-    through = trade_price < limit_price if side == BUY else trade_price > limit_price
-    if not through or remaining <= 0:
-        return ZERO
-    return step_down(min(remaining, trade_qty), step_size)
-
-
-def stop_triggered(*, order_type: str, side: str, stop_price: Decimal, trade_price: Decimal) -> bool:
-    """Stop-loss: a sell triggers when price falls to the stop, a buy when it rises to it.
-    Take-profit is the mirror image."""
-    falls_to = trade_price <= stop_price
-    rises_to = trade_price >= stop_price
-    if order_type.startswith("stop_loss"):
-        return falls_to if side == SELL else rises_to
-    return rises_to if side == SELL else falls_to
-
-
-def would_trigger_now(*, order_type: str, side: str, stop_price: Decimal, last_price: Decimal | None) -> bool:
-    return last_price is not None and stop_triggered(
-        order_type=order_type, side=side, stop_price=stop_price, trade_price=last_price
-    )
-
-
-def latency_sample_ms(*, seed: int, seq: int, mean_ms: int, jitter_ms: int) -> int:
-    """Replayable latency: the same (seed, seq) always draws the same delay."""
-    if mean_ms <= 0:
-        return 0
-    rng = random.Random(f"{seed}:{seq}")  # nosec B311 - seeded simulated latency, not security
-    return max(0, round(rng.gauss(mean_ms, jitter_ms))) if jitter_ms > 0 else mean_ms
-
-
-def book_at(history: Sequence[BookSnapshot], ts_ms: int) -> BookSnapshot | None:
-    """The book the order sees on arrival: the latest snapshot at or before ``ts_ms``, or the
-    oldest we have if the order arrives before all of them. ``history`` is oldest first."""
-    if not history:
-        return None
-    index = bisect_right([b.ts_ms for b in history], ts_ms)
-    return history[index - 1] if index else history[0]
-
-
-# -- queue position (rule 3, optional per portfolio) -------------------------------------------
-
-
-def queue_ahead_estimate(*, side: str, price: Decimal, book: BookSnapshot) -> Decimal:
-    """Book quantity ahead of a new resting order at ``price`` on its arrival book.
-
-    At a displayed level: that level's size (we join the back of the queue). Better than the
-    best price or in a gap between displayed levels: nothing (we open the level). Beyond the
-    displayed depth the size is unknown: the largest displayed size, as a conservative guess.
-    """
-    levels = book.bids if side == BUY else book.asks
-    if not levels:
-        return ZERO
-    for level_price, size in levels:
-        if level_price == price:
-            return size
-    deepest = levels[-1][0]
-    beyond = price < deepest if side == BUY else price > deepest
-    return max(size for _, size in levels) if beyond else ZERO
-
-
-def resting_fill_with_queue(
-    *,
-    side: str,
-    limit_price: Decimal,
-    remaining: Decimal,
-    trade_price: Decimal,
-    trade_qty: Decimal,
-    queue_ahead: Decimal,
-    step_size: Decimal = ZERO,
-) -> tuple[Decimal, Decimal, str]:
-    """(fill quantity, queue left ahead, rule) for one print against a resting limit order.
-
-    A print through our price fills as without the model and clears the queue (the level
-    traded away). A print exactly at our price first eats the queue ahead of us; only what
-    is printed beyond it can fill us.
-    """
-    through = trade_price < limit_price if side == BUY else trade_price > limit_price
-    if through:
-        qty = resting_fill_on_trade(
-            side=side,
-            limit_price=limit_price,
-            remaining=remaining,
-            trade_price=trade_price,
-            trade_qty=trade_qty,
-            step_size=step_size,
-        )
-        return qty, ZERO, RULE_TRADE_THROUGH
-    if trade_price != limit_price:
-        return ZERO, queue_ahead, RULE_QUEUE_TOUCH
-    eaten = min(queue_ahead, trade_qty)
-    qty = step_down(min(max(remaining, ZERO), trade_qty - eaten), step_size)
-    return qty, queue_ahead - eaten, RULE_QUEUE_TOUCH
-
-
-# -- cancel latency (rule 6) --------------------------------------------------------------------
-
-
-def cancel_latency_ms(*, seed: int, seq: int, mean_ms: int, jitter_ms: int) -> int:
-    """The cancel's own replayable delay: drawn from (seed, seq, "cancel"), so it differs from
-    the order's placement delay but is the same on every replay."""
-    if mean_ms <= 0:
-        return 0
-    rng = random.Random(f"{seed}:{seq}:cancel")  # nosec B311 - seeded simulated latency
-    return max(0, round(rng.gauss(mean_ms, jitter_ms))) if jitter_ms > 0 else mean_ms

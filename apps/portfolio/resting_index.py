@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from apps.market.events import BookSnapshot, MarketEvent, TradeEvent
 from apps.portfolio import fills as engine
+from apps.portfolio import resting_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ def may_fill(view: RestingView, event: MarketEvent) -> bool:
         return (
             isinstance(event, TradeEvent)
             and view.stop_price is not None
-            and engine.stop_triggered(
+            and resting_rules.stop_triggered(
                 order_type=view.order_type, side=view.side, stop_price=view.stop_price, trade_price=event.price
             )
         )

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every service and selector module, flat or packaged, one and two levels under apps/.
+# Every service and selector module, flat or packaged, one and two levels under apps/ (and service packages).
 PATTERNS = (
     "apps/*/services.py",
     "apps/*/selectors.py",
     "apps/*/services/*.py",
+    "apps/*/services/*/*.py",
     "apps/*/*/services.py",
     "apps/*/*/selectors.py",
 )
@@ -31,7 +32,7 @@ def typecheck_targets() -> list[str]:
 def test_the_patterns_find_the_known_modules():
     targets = typecheck_targets()
     for expected in (
-        "apps/portfolio/services/fastpath.py",
+        "apps/portfolio/services/fastpath/write.py",
         "apps/market/indicators/services.py",
         "apps/market/selectors.py",
     ):

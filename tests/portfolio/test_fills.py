@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from apps.portfolio import arrival, resting_rules
 from apps.portfolio import fills as engine
 from tests.portfolio.conftest import STD_ASKS, STD_BIDS, make_book
 
@@ -100,17 +101,17 @@ def test_stop_gap_fills_at_the_worse_price():
 
 def test_resting_limit_fills_only_through_and_capped_by_print():
     kwargs = {"side": "buy", "limit_price": D("99"), "remaining": D("2")}
-    assert engine.resting_fill_on_trade(**kwargs, trade_price=D("99"), trade_qty=D("5")) == 0  # touch
-    assert engine.resting_fill_on_trade(**kwargs, trade_price=D("99.5"), trade_qty=D("5")) == 0
-    assert engine.resting_fill_on_trade(**kwargs, trade_price=D("98.9"), trade_qty=D("0.7")) == D("0.7")
-    assert engine.resting_fill_on_trade(**kwargs, trade_price=D("98"), trade_qty=D("5")) == D("2")
+    assert resting_rules.resting_fill_on_trade(**kwargs, trade_price=D("99"), trade_qty=D("5")) == 0  # touch
+    assert resting_rules.resting_fill_on_trade(**kwargs, trade_price=D("99.5"), trade_qty=D("5")) == 0
+    assert resting_rules.resting_fill_on_trade(**kwargs, trade_price=D("98.9"), trade_qty=D("0.7")) == D("0.7")
+    assert resting_rules.resting_fill_on_trade(**kwargs, trade_price=D("98"), trade_qty=D("5")) == D("2")
     sell = {"side": "sell", "limit_price": D("101"), "remaining": D("1")}
-    assert engine.resting_fill_on_trade(**sell, trade_price=D("101"), trade_qty=D("1")) == 0
-    assert engine.resting_fill_on_trade(**sell, trade_price=D("101.01"), trade_qty=D("0.25")) == D("0.25")
+    assert resting_rules.resting_fill_on_trade(**sell, trade_price=D("101"), trade_qty=D("1")) == 0
+    assert resting_rules.resting_fill_on_trade(**sell, trade_price=D("101.01"), trade_qty=D("0.25")) == D("0.25")
 
 
 def test_stop_trigger_directions():
-    t = engine.stop_triggered
+    t = resting_rules.stop_triggered
     assert t(order_type="stop_loss", side="sell", stop_price=D("95"), trade_price=D("95"))
     assert not t(order_type="stop_loss", side="sell", stop_price=D("95"), trade_price=D("95.01"))
     assert t(order_type="stop_loss_limit", side="buy", stop_price=D("105"), trade_price=D("105.5"))
@@ -136,13 +137,13 @@ def test_fees_tier_and_discounts():
 
 
 def test_latency_is_seeded_and_picks_the_book():
-    a = engine.latency_sample_ms(seed=7, seq=1, mean_ms=250, jitter_ms=50)
-    assert a == engine.latency_sample_ms(seed=7, seq=1, mean_ms=250, jitter_ms=50)
-    draws = {engine.latency_sample_ms(seed=7, seq=seq, mean_ms=250, jitter_ms=50) for seq in range(20)}
+    a = arrival.latency_sample_ms(seed=7, seq=1, mean_ms=250, jitter_ms=50)
+    assert a == arrival.latency_sample_ms(seed=7, seq=1, mean_ms=250, jitter_ms=50)
+    draws = {arrival.latency_sample_ms(seed=7, seq=seq, mean_ms=250, jitter_ms=50) for seq in range(20)}
     assert len(draws) > 5 and all(100 < d < 400 for d in draws)
-    assert engine.latency_sample_ms(seed=7, seq=1, mean_ms=0, jitter_ms=50) == 0
+    assert arrival.latency_sample_ms(seed=7, seq=1, mean_ms=0, jitter_ms=50) == 0
     history = [make_book(STD_ASKS, STD_BIDS, ts_ms=ts) for ts in (1000, 1200, 1400)]
-    assert engine.book_at(history, 1250).ts_ms == 1200
-    assert engine.book_at(history, 1400).ts_ms == 1400
-    assert engine.book_at(history, 900).ts_ms == 1000
-    assert engine.book_at([], 900) is None
+    assert arrival.book_at(history, 1250).ts_ms == 1200
+    assert arrival.book_at(history, 1400).ts_ms == 1400
+    assert arrival.book_at(history, 900).ts_ms == 1000
+    assert arrival.book_at([], 900) is None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from apps.portfolio import downtime
-from apps.portfolio import fills as engine
+from apps.portfolio import arrival, downtime, resting_rules
 from tests.portfolio.conftest import STD_ASKS, STD_BIDS, make_book
 
 
@@ -15,7 +14,7 @@ def bar(o, h, low, c, v, t=0):
 
 def test_queue_ahead_estimate_from_the_arrival_book():
     book = make_book(STD_ASKS, STD_BIDS)  # bids 99.50x0.5, 99x1, 98x2; asks 100.50x0.5, 101x1, 102x2
-    est = engine.queue_ahead_estimate
+    est = resting_rules.queue_ahead_estimate
     assert est(side="buy", price=D("99"), book=book) == D("1.0")  # joins the back of the level
     assert est(side="buy", price=D("99.8"), book=book) == 0  # improves the best bid
     assert est(side="buy", price=D("98.5"), book=book) == 0  # opens a level between two
@@ -25,7 +24,7 @@ def test_queue_ahead_estimate_from_the_arrival_book():
 
 
 def test_resting_fill_with_queue():
-    fill = engine.resting_fill_with_queue
+    fill = resting_rules.resting_fill_with_queue
     common = {"side": "buy", "limit_price": D("99"), "remaining": D("2"), "step_size": D("0.001")}
     # at our price: 0.6 of the 1.0 ahead eaten, no fill
     assert fill(**common, trade_price=D("99"), trade_qty=D("0.6"), queue_ahead=D("1")) == (0, D("0.4"), "queue_touch")
@@ -49,12 +48,12 @@ def test_resting_fill_with_queue():
 
 
 def test_cancel_latency_is_seeded_and_differs_from_the_order_latency():
-    a = engine.cancel_latency_ms(seed=7, seq=3, mean_ms=250, jitter_ms=50)
-    assert a == engine.cancel_latency_ms(seed=7, seq=3, mean_ms=250, jitter_ms=50)
-    draws = {engine.cancel_latency_ms(seed=7, seq=s, mean_ms=250, jitter_ms=50) for s in range(20)}
+    a = arrival.cancel_latency_ms(seed=7, seq=3, mean_ms=250, jitter_ms=50)
+    assert a == arrival.cancel_latency_ms(seed=7, seq=3, mean_ms=250, jitter_ms=50)
+    draws = {arrival.cancel_latency_ms(seed=7, seq=s, mean_ms=250, jitter_ms=50) for s in range(20)}
     assert len(draws) > 5
-    assert engine.cancel_latency_ms(seed=7, seq=3, mean_ms=200, jitter_ms=0) == 200
-    assert engine.cancel_latency_ms(seed=7, seq=3, mean_ms=0, jitter_ms=50) == 0
+    assert arrival.cancel_latency_ms(seed=7, seq=3, mean_ms=200, jitter_ms=0) == 200
+    assert arrival.cancel_latency_ms(seed=7, seq=3, mean_ms=0, jitter_ms=50) == 0
 
 
 def test_downtime_coverage_uses_whole_bars_only():

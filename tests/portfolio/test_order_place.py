@@ -8,7 +8,7 @@ import pytest
 from django.db import DatabaseError
 
 from apps.core.exceptions import ConflictError
-from apps.portfolio import books
+from apps.portfolio import arrival, books
 from apps.portfolio.errors import MarketDataUnavailableError, OrderRejectedError
 from apps.portfolio.ledger_checks import ledger_problems
 from apps.portfolio.models import Balance, Fill, Journal, LedgerEntry, Order
@@ -284,9 +284,7 @@ def test_cancel_releases_and_a_second_cancel_is_unknown(make_portfolio, std_book
 
 
 def test_latency_is_recorded_and_replayable(make_portfolio, std_book, user):
-    from apps.portfolio import fills as engine
-
     p = make_portfolio(latency_ms=250, latency_jitter_ms=40, seed=42)
     order = place(p, user, side="buy", order_type="market", quantity="0.1")
     assert order.seq == 1
-    assert order.latency_ms == engine.latency_sample_ms(seed=42, seq=1, mean_ms=250, jitter_ms=40)
+    assert order.latency_ms == arrival.latency_sample_ms(seed=42, seq=1, mean_ms=250, jitter_ms=40)

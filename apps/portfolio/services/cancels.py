@@ -13,8 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.market.events import TradeEvent
-from apps.portfolio import fills as engine
-from apps.portfolio import resting_index, rules
+from apps.portfolio import arrival, resting_index, rules
 from apps.portfolio.models import Order, Portfolio
 from apps.portfolio.order_request import actor_label_for
 from apps.portfolio.services.auditing import AuditBatch
@@ -67,7 +66,7 @@ def order_cancel(
     current = Order.objects.select_related("portfolio").get(pk=order.pk)
     if current.is_open:
         portfolio = current.portfolio
-        latency = engine.cancel_latency_ms(
+        latency = arrival.cancel_latency_ms(
             seed=portfolio.seed, seq=current.seq, mean_ms=portfolio.latency_ms, jitter_ms=portfolio.latency_jitter_ms
         )
         deadline = now_ms + latency

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.market.events import BookSnapshot, TradeEvent
-from apps.portfolio import books
+from apps.portfolio import books, resting_rules
 from apps.portfolio import fills as engine
 from apps.portfolio.models import Order, Portfolio
 from apps.portfolio.services.auditing import AuditBatch
@@ -33,7 +33,7 @@ from apps.portfolio.services.execution import (
 )
 from apps.portfolio.services.instruments import instrument_rules_get
 from apps.portfolio.services.ledger import Posting, balances_lock
-from apps.portfolio.services.placement import CONSUMED, CONSUMED_LOCK
+from apps.portfolio.services.order_arrival import CONSUMED, CONSUMED_LOCK
 
 ACTOR = "matcher"
 ZERO = Decimal("0")
@@ -132,7 +132,7 @@ def _trigger(*, order: Order, event: TradeEvent | BookSnapshot) -> bool:
     event is the trigger."""
     if order.order_type not in engine.STOP_TYPES or order.triggered or not isinstance(event, TradeEvent):
         return False
-    order.triggered = engine.stop_triggered(
+    order.triggered = resting_rules.stop_triggered(
         order_type=order.order_type, side=order.side, stop_price=order.stop_price, trade_price=event.price
     )
     return order.triggered
@@ -152,14 +152,14 @@ def resting_decide(*, order: Order, event: TradeEvent | BookSnapshot, just_trigg
         # The order reaches the book only now: marketable, it takes liquidity; otherwise it
         # rests, and the print that triggered it happened before it existed.
         book = books.book_for(exchange=order.exchange, symbol=order.symbol)
-        if book is not None and engine.is_marketable(side=order.side, price=order.price, book=book):
+        if book is not None and resting_rules.is_marketable(side=order.side, price=order.price, book=book):
             return engine.walk_book(
                 book=book, side=order.side, quantity=left, limit_price=order.price, step_size=step, consumed=CONSUMED
             )
         return None
     if not isinstance(event, TradeEvent):
         return None
-    qty = engine.resting_fill_on_trade(
+    qty = resting_rules.resting_fill_on_trade(
         side=order.side,
         limit_price=order.price,
         remaining=left,
@@ -227,7 +227,7 @@ def _queue_estimate(order: Order) -> Decimal | None:
     book = books.book_for(exchange=order.exchange, symbol=order.symbol, at_ms=at_ms)
     if book is None:
         return None
-    return engine.queue_ahead_estimate(side=order.side, price=order.price, book=book)
+    return resting_rules.queue_ahead_estimate(side=order.side, price=order.price, book=book)
 
 
 def _queue_decide(*, order: Order, event: TradeEvent) -> engine.Execution | None:
@@ -237,7 +237,7 @@ def _queue_decide(*, order: Order, event: TradeEvent) -> engine.Execution | None
         if order.queue_ahead is None:
             return resting_decide(order=order, event=event, just_triggered=False)  # no book: plain rule
     step = instrument_rules_get(exchange=order.exchange, symbol=order.symbol).filters.step_size
-    qty, order.queue_ahead, rule = engine.resting_fill_with_queue(
+    qty, order.queue_ahead, rule = resting_rules.resting_fill_with_queue(
         side=order.side,
         limit_price=order.price,
         remaining=remaining_qty(order) or ZERO,
