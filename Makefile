@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make run    - set up and serve the product on http://127.0.0.1:8000 (embedded mode)"
 	@echo "make test   - run the whole test suite (Postgres/Redis/RabbitMQ at env URLs or loopback)"
-	@echo "make lint   - ruff lint + format check; make typecheck - mypy on services/selectors"
+	@echo "make lint   - ruff lint + format check + import layers; make typecheck - mypy on services/selectors"
 	@echo "make bench  - run every benchmark in quick mode; make bench-full for the full figures"
 
 $(PY):
@@ -53,6 +53,7 @@ test: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install-dev
 	$(VENV)/bin/ruff format .

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 urlpatterns = [
     path("", include("apps.core.urls")),
-    path("", include("apps.market.urls")),
+    path("", include("apps.web.urls")),
     path("", include("apps.portfolio.urls")),
     path("", include("apps.bots.urls")),
     path("", include("apps.safety.urls")),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -16,6 +17,9 @@ from rest_framework.views import APIView
 from apps.bots import selectors
 from apps.bots.models import Backtest, Bot
 from apps.bots.serializers import (
+    BACKTEST_CREATE_REQUEST,
+    BOT_CREATE_REQUEST,
+    UNCHECKED,
     BacktestCreateInputSerializer,
     BacktestOutputSerializer,
     BotActionInputSerializer,
@@ -26,6 +30,7 @@ from apps.bots.serializers import (
     BotOutputSerializer,
     BotStrategySerializer,
     BotUpdateInputSerializer,
+    strategy_input_check,
 )
 from apps.bots.services import (
     backtest_create,
@@ -40,7 +45,7 @@ from apps.bots.services import (
 from apps.bots.strategies.registry import strategy_describe, strategy_names
 from apps.bots.tasks import backtest_run_task
 from apps.core.api_query import query_data
-from apps.core.api_schema import ERROR_DESCRIPTIONS, ErrorResponseSerializer
+from apps.core.api_schema import error_responses
 from apps.portfolio.models import Portfolio
 
 BOT_TAGS, BACKTEST_TAGS = ["bots"], ["backtests"]
@@ -52,10 +57,9 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-def _own_portfolio_or_none(request: Request, pk: int) -> Portfolio | None:
-    # None makes the bots service answer "Choose one of your portfolios." (a field error):
-    # whether someone else's portfolio exists is not revealed.
-    return Portfolio.objects.filter(owner=request.user, pk=pk).first()
+def _own_portfolio(request: Request, pk: int) -> Portfolio:
+    # 404 for a missing portfolio and for someone else's alike: which one is not revealed.
+    return get_object_or_404(Portfolio.objects.filter(owner=request.user), pk=pk)
 
 
 class BotListCreateApi(ListAPIView):
@@ -71,12 +75,14 @@ class BotListCreateApi(ListAPIView):
     @extend_schema(
         tags=BOT_TAGS,
         operation_id="bots_create",
-        request=BotCreateInputSerializer,
-        responses={201: BotOutputSerializer},
+        request=BOT_CREATE_REQUEST,
+        responses={201: BotOutputSerializer, **error_responses(409, 422)},
+        description="Create a stopped bot. 409 when you already have a bot with this name; 422 when "
+        "the strategy parameters or risk settings break a rule between them (e.g. fast >= slow).",
     )
     def post(self, request: Request) -> Response:
         data = _valid(BotCreateInputSerializer, request.data)
-        data["portfolio"] = _own_portfolio_or_none(request, data["portfolio"])
+        data["portfolio"] = _own_portfolio(request, data["portfolio"])
         bot = bot_create(owner=request.user, **data)
         return Response(BotOutputSerializer(bot).data, status=status.HTTP_201_CREATED)
 
@@ -90,22 +96,32 @@ class BotDetailApi(APIView):
         tags=BOT_TAGS,
         operation_id="bots_partial_update",
         request=BotUpdateInputSerializer,
-        responses={200: BotOutputSerializer},
+        responses={200: BotOutputSerializer, **error_responses(409, 422)},
         description="Change the configuration. Strategy, symbol, timeframe and portfolio can only "
-        "change while the bot is not running (409 otherwise).",
+        "change while the bot is not running (409 otherwise, and for a name you already use). 422 "
+        "when `params` do not fit the strategy (the new one, or the bot's current one; their schemas "
+        "are on POST /bots/) or the values break a rule between them.",
     )
     def patch(self, request: Request, pk: int) -> Response:
         bot = selectors.bot_get(owner=request.user, bot_id=pk)
         data = _valid(BotUpdateInputSerializer, request.data)
+        strategy = data.get("strategy", bot.strategy)
+        params_checked = "params" in data or strategy != bot.strategy
+        strategy_input_check(
+            strategy=strategy,
+            params=data.get("params") if params_checked else UNCHECKED,
+            risk=data.get("risk") if "risk" in data else UNCHECKED,
+            params_as_rule=True,  # this schema does not type params (it is one for every strategy)
+        )
         if "portfolio" in data:
-            data["portfolio"] = _own_portfolio_or_none(request, data["portfolio"])
+            data["portfolio"] = _own_portfolio(request, data["portfolio"])
         return Response(BotOutputSerializer(bot_update(bot=bot, actor=request.user, data=data)).data)
 
     @extend_schema(
         tags=BOT_TAGS,
         operation_id="bots_destroy",
         request=None,
-        responses={204: None, 409: OpenApiResponse(ErrorResponseSerializer, description=ERROR_DESCRIPTIONS["409"])},
+        responses={204: None, **error_responses(409)},
         description="Delete the bot and its event log (its orders and fills stay in the portfolio). "
         "409 while the bot is running.",
     )
@@ -134,7 +150,7 @@ def _action_schema(name: str, description: str) -> Any:
         tags=BOT_TAGS,
         operation_id=f"bots_{name}",
         request=BotActionInputSerializer,
-        responses={200: BotOutputSerializer},
+        responses={200: BotOutputSerializer, **error_responses(409)},
         description=description + " 409 when the bot's current state does not allow it.",
     )
 
@@ -199,8 +215,10 @@ class BotBacktestListCreateApi(APIView):
         tags=BACKTEST_TAGS,
         operation_id="bots_backtests_create",
         request=BotBacktestInputSerializer,
-        responses={201: BacktestOutputSerializer},
-        description="Queue a backtest of the bot's configuration over stored candles.",
+        responses={201: BacktestOutputSerializer, **error_responses(409, 422)},
+        description="Queue a backtest of the bot's configuration over stored candles. 409 when "
+        "`initial_quote` is omitted and the bot's portfolio holds no quote asset; 422 when "
+        "`end_ms` is before `start_ms`.",
     )
     def post(self, request: Request, pk: int) -> Response:
         bot = selectors.bot_get(owner=request.user, bot_id=pk)
@@ -226,9 +244,10 @@ class BacktestListCreateApi(ListAPIView):
     @extend_schema(
         tags=BACKTEST_TAGS,
         operation_id="backtests_create",
-        request=BacktestCreateInputSerializer,
-        responses={201: BacktestOutputSerializer},
-        description="Queue a backtest of any strategy over stored candles; poll it for progress.",
+        request=BACKTEST_CREATE_REQUEST,
+        responses={201: BacktestOutputSerializer, **error_responses(422)},
+        description="Queue a backtest of any strategy over stored candles; poll it for progress. 422 "
+        "when the parameters break a rule between them or `end_ms` is before `start_ms`.",
     )
     def post(self, request: Request) -> Response:
         backtest = backtest_create(

@@ -17,24 +17,25 @@ from rest_framework import serializers
 
 from apps.bots.risk import RISK_PARAMS, risk_clean
 from apps.bots.strategies import Param, ParamsInvalid, strategy_class, strategy_clean_params
+from apps.core.api_serializers import MoneyInputField, StrictBooleanField, StrictFloatField, StrictIntegerField
 
 _DECIMAL_PLACES = 18
 _MAX_DIGITS = 36
 
 
 def _drf_field(param: Param) -> serializers.Field:
+    """The API's field for a parameter: JSON-typed (a decimal is a decimal string or a JSON
+    number), so the schema it documents is exactly what it accepts."""
     common: dict[str, Any] = {"required": False, "help_text": param.help, "label": param.verbose_name}
     if param.kind == "int":
-        return serializers.IntegerField(min_value=param.min, max_value=param.max, **common)
+        return StrictIntegerField(min_value=param.min, max_value=param.max, **common)
     if param.kind == "float":
-        return serializers.FloatField(min_value=param.min, max_value=param.max, **common)
+        return StrictFloatField(min_value=param.min, max_value=param.max, **common)
     if param.kind == "decimal":
-        return serializers.DecimalField(
-            max_digits=_MAX_DIGITS, decimal_places=_DECIMAL_PLACES, min_value=param.min, max_value=param.max, **common
-        )
+        return MoneyInputField(numbers=True, min_value=param.min, max_value=param.max, **common)
     if param.kind == "choice":
         return serializers.ChoiceField(choices=list(param.choices), **common)
-    return serializers.BooleanField(**common)
+    return StrictBooleanField(**common)
 
 
 def _form_field(param: Param) -> forms.Field:
@@ -83,6 +84,7 @@ class _ParamsSerializerBase(serializers.Serializer):
 def _serializer_class(name: str, params: Iterable[Param], clean: Any) -> type[serializers.Serializer]:
     attrs: dict[str, Any] = {p.name: _drf_field(p) for p in params}
     attrs["clean_params"] = staticmethod(clean)
+    attrs["openapi_additional_properties"] = False  # unknown keys are refused (apps.core.api_schema)
     return type(name, (_ParamsSerializerBase,), attrs)
 
 

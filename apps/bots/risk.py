@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from apps.bots.strategies.base import PositionView, Signal
-from apps.bots.strategies.params import Param, ParamsInvalid, validate_params
+from apps.bots.strategies.params import Param, ParamsRuleBroken, validate_params
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -86,7 +86,7 @@ class RiskSettings:
 def risk_clean(data: Mapping[str, Any] | None) -> RiskSettings:
     values = validate_params(RISK_PARAMS, data)
     if values["order_size_mode"] == "percent" and values["order_size"] > HUNDRED:
-        raise ParamsInvalid({"order_size": ["A percentage of equity must be at most 100."]})
+        raise ParamsRuleBroken({"order_size": ["A percentage of equity must be at most 100."]})
     return RiskSettings(**values)
 
 

@@ -15,6 +15,7 @@ from apps.bots.strategies import Bar
 from apps.core.exceptions import NotFoundError
 from apps.core.money import to_decimal
 from apps.market.models import Candle
+from apps.market.selectors import dt_to_ms
 from apps.market.services import ms_to_dt
 from apps.portfolio import books, pnl
 from apps.portfolio.models import Fill
@@ -81,6 +82,28 @@ def candle_bars(
     if end_ms is not None:
         qs = qs.filter(open_time__lte=ms_to_dt(end_ms))
     return _bars(qs.order_by("open_time"))
+
+
+def candle_opens_between(
+    *, exchange: str, symbol: str, timeframe: str, after_ms: int, before_ms: int, limit: int
+) -> list[int]:
+    """Open times of the stored candles strictly between ``after_ms`` and ``before_ms``, oldest
+    first; the newest ``limit`` when there are more."""
+    qs = Candle.objects.filter(
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=timeframe,
+        open_time__gt=ms_to_dt(after_ms),
+        open_time__lt=ms_to_dt(before_ms),
+    )
+    return sorted(dt_to_ms(t) for t in qs.order_by("-open_time").values_list("open_time", flat=True)[:limit])
+
+
+def candle_last_open(*, exchange: str, symbol: str, timeframe: str) -> int | None:
+    """The newest stored candle's open time, or None."""
+    qs = Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe=timeframe)
+    newest = qs.order_by("-open_time").values_list("open_time", flat=True).first()
+    return None if newest is None else dt_to_ms(newest)
 
 
 def candle_bars_until(*, exchange: str, symbol: str, timeframe: str, end_ms: int, count: int) -> list[Bar]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 
-from apps.core.exceptions import ApplicationError
+from apps.core.exceptions import ApplicationError, RuleError
 
 
 def ordering_parameter(allowed: list[str], default: str) -> OpenApiParameter:
@@ -23,6 +25,13 @@ def query_data(request: Request) -> dict[str, str]:
     given" and skips validation. A plain dict makes an empty value a validated value, so the
     API answers what its schema documents (400 for an empty enum or date)."""
     return request.query_params.dict()
+
+
+def range_check(start: Any, end: Any, *, start_name: str = "start", end_name: str = "end") -> None:
+    """``end`` before ``start`` is a 422: both are valid alone, the schema cannot relate them."""
+    if start is not None and end is not None and start > end:
+        message = f"{end_name} must not be before {start_name}."
+        raise RuleError(message, fields={end_name: [message]})
 
 
 def ordering_apply(queryset: QuerySet, *, request: Request, allowed: list[str], default: str) -> QuerySet:

@@ -39,28 +39,126 @@ class MoneyModelSerializer(serializers.ModelSerializer):
         return field_class, kwargs
 
 
-def _money_pattern() -> re.Pattern[str]:
-    # The same shape drf-spectacular documents for these fields (whole and fraction digits).
-    whole = settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES
-    return re.compile(rf"^-?\d{{0,{whole}}}(?:\.\d{{0,{settings.MONEY_DECIMAL_PLACES}}})?$", re.ASCII)
+def money_pattern(*, signed: bool, max_value: decimal.Decimal | None = None) -> str:
+    """The one regex a money input must match: the validator of MoneyInputField and the
+    pattern its schema documents. Digits, then optionally "." and 1-18 digits; no exponent,
+    no leading zeros, a sign only when negatives are allowed. ``max_value`` (a power of ten,
+    e.g. 0.1 or 10000) is part of the pattern, so the schema states the range exactly."""
+    whole, places = settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES, settings.MONEY_DECIMAL_PLACES
+    fraction = rf"(?:\.\d{{1,{places}}})?"
+    if max_value is None:
+        body = rf"(?:0|[1-9]\d{{0,{whole - 1}}}){fraction}"
+    else:
+        sign, digits, exponent = max_value.normalize().as_tuple()
+        if sign or digits != (1,) or not isinstance(exponent, int):
+            raise ValueError(f"money max_value must be a power of ten, got {max_value}")
+        if exponent > 0:  # 10, 100, ...: fewer whole digits, or exactly the maximum
+            body = rf"(?:(?:0|[1-9]\d{{0,{exponent - 1}}}){fraction}|10{{{exponent}}}(?:\.0{{1,{places}}})?)"
+        elif exponent == 0:
+            body = rf"(?:0{fraction}|1(?:\.0{{1,{places}}})?)"
+        else:  # 0.1, 0.01, ...: leading fraction zeros, or exactly the maximum
+            m = -exponent
+            below = rf"0{{1,{m}}}|0{{{m}}}\d{{1,{places - m}}}"
+            top = rf"0{{{m - 1}}}10{{0,{places - m}}}" if m > 1 else rf"10{{0,{places - 1}}}"
+            body = rf"0(?:\.(?:{below}|{top}))?"
+    return rf"^{'-?' if signed else ''}{body}$"
+
+
+def _below_pattern(min_value: decimal.Decimal) -> str:
+    """Non-negative decimal strings (money_pattern's form) below ``min_value`` (0 or 10^-k):
+    what "not" excludes from the pattern when the minimum is above zero."""
+    places = settings.MONEY_DECIMAL_PLACES
+    if min_value == 0:
+        return rf"^-?0(?:\.0{{1,{places}}})?$"  # zero itself (for "more than zero")
+    sign, digits, exponent = min_value.normalize().as_tuple()
+    if sign or digits != (1,) or not isinstance(exponent, int) or exponent >= 0:
+        raise ValueError(f"money min_value must be 0 or 10^-k, got {min_value}")
+    k = -exponent - 1  # 0.00000001: the first 7 fraction digits zero, then a zero or nothing
+    return rf"^0(?:\.(?:0{{1,{k + 1}}}|0{{{k + 1}}}\d{{1,{places - k - 1}}}))?$"
 
 
 class MoneyInputField(serializers.DecimalField):
-    """Money input: a decimal *string*, e.g. "0.015". JSON numbers are refused: they are
-    floats on the way in for most clients, and money never passes through float."""
+    """Money input: a decimal *string*, e.g. "0.015". JSON numbers are refused (``numbers``
+    lets strategy parameters take them): they are floats on the way in for most clients,
+    and money never passes through float.
 
-    default_error_messages = {"not_decimal_string": 'Send a decimal string, e.g. "0.015".'}
+    The range is part of the string pattern, so the schema documents exactly what is
+    accepted: ``min_value`` None, 0 or a power of ten below 1, ``positive`` for "more than
+    zero", ``max_value`` a power of ten."""
 
-    def __init__(self, **kwargs: Any):
+    default_error_messages = {
+        "not_decimal_string": 'Send a decimal string, e.g. "0.015".',
+        "not_positive": "Ensure this value is greater than 0.",
+    }
+
+    def __init__(self, *, positive: bool = False, numbers: bool = False, **kwargs: Any):
         kwargs.setdefault("max_digits", settings.MONEY_MAX_DIGITS)
         kwargs.setdefault("decimal_places", settings.MONEY_DECIMAL_PLACES)
         kwargs.setdefault("normalize_output", True)
+        if positive:
+            kwargs.setdefault("min_value", decimal.Decimal(0))
         super().__init__(**kwargs)
-        self.pattern = _money_pattern()
+        self.positive, self.numbers = positive, numbers
+        self.pattern = re.compile(money_pattern(signed=self.min_value is None, max_value=self.max_value), re.ASCII)
+        below = None
+        if self.min_value is not None and (positive or self.min_value != 0):
+            below = _below_pattern(decimal.Decimal(0) if positive else decimal.Decimal(self.min_value))
+        self.below = re.compile(below, re.ASCII) if below else None
+
+    def openapi_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The schema drf-spectacular built for the decimal string, made exact (apps.core.api_schema)."""
+        text = {**schema, "pattern": self.pattern.pattern}
+        if self.below is not None:
+            text["not"] = {"pattern": self.below.pattern}
+        if not self.numbers:
+            return text
+        number: dict[str, Any] = {"type": "number"}
+        if self.min_value is not None:
+            number["minimum"] = float(self.min_value)
+            if self.positive:
+                number["exclusiveMinimum"] = True
+        if self.max_value is not None:
+            number["maximum"] = float(self.max_value)
+        meta = {key: text.pop(key) for key in ("description", "title", "default", "nullable") if key in text}
+        return {"oneOf": [text, number], **meta}
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # DRF's DecimalField takes "" and "  " as null; the schema's null is null only.
+        if isinstance(data, str) and not data.strip():
+            self.fail("not_decimal_string")
+        return serializers.Field.validate_empty_values(self, data)
 
     def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str) or not self.pattern.match(data):
+        if self.numbers and isinstance(data, int | float) and not isinstance(data, bool):
+            if data != data or data in (float("inf"), float("-inf")):
+                self.fail("invalid")
+            value = decimal.Decimal(str(data))
+            if self.positive and value <= 0:
+                self.fail("not_positive")
+            return value  # the range validators run next (run_validation)
+        if not isinstance(data, str) or not self.pattern.fullmatch(data) or (self.below and self.below.fullmatch(data)):
+            if isinstance(data, str) and self.pattern.fullmatch(data):
+                self.fail("not_positive" if self.positive else "min_value", min_value=self.min_value)
             self.fail("not_decimal_string")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: DRF's IntegerField also takes "5" and 5.0, which the schema's
+    integer does not allow."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number only (not "1.5", not true)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if not isinstance(data, int | float) or isinstance(data, bool):
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 
@@ -74,9 +172,23 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class ConfirmField(StrictBooleanField):
+    """A confirmation: only `true` is accepted (the schema says so: enum [true])."""
+
+    default_error_messages = {"not_true": "Must be true."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if super().to_internal_value(data) is not True:
+            self.fail("not_true")
+        return True
+
+    def openapi_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {**schema, "enum": [True]}
+
+
 def _json_types(field: serializers.Field) -> tuple[type, ...] | None:
     """The JSON types a body field documents, or None when the field checks for itself."""
-    if isinstance(field, (MoneyInputField, StrictBooleanField)):
+    if isinstance(field, (MoneyInputField, StrictBooleanField, StrictIntegerField, StrictFloatField)):
         return None
     if isinstance(field, serializers.BooleanField):
         return (bool,)

@@ -18,6 +18,13 @@ class ApplicationError(Exception):
         self.fields = fields or {}
 
 
+class RuleError(ApplicationError):
+    """The input matches the API schema but breaks a rule the schema cannot state (between
+    fields, or against market data): 422, so a 400 always means "not what the schema says"."""
+
+    status = 422
+
+
 class ConflictError(ApplicationError):
     status = 409
     code = "conflict"

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_query import query_data
+from apps.core.api_schema import error_responses
 from apps.core.api_serializers import money_str
 from apps.core.exceptions import NotFoundError
 from apps.market import cache as market_cache
@@ -80,10 +81,10 @@ class MarketCandleListApi(APIView):
         tags=TAGS,
         operation_id="markets_candles_list",
         parameters=[*MARKET_PATH_PARAMETERS, MarketCandleQuerySerializer],
-        responses={200: MarketCandleSerializer(many=True)},
+        responses={200: MarketCandleSerializer(many=True), **error_responses(422)},
         description="Closed candles, oldest first. With `start`, the first `limit` candles from it; "
         "otherwise the latest `limit` candles up to `end` (or now). The latest candles may be up "
-        "to a second old (served from memory).",
+        "to a second old (served from memory). 422 when `end` is before `start`.",
     )
     def get(self, request: Request, exchange: str, symbol: str) -> Response:
         exchange, symbol = market_path_validate(exchange=exchange, symbol=symbol)

@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api_query import query_data
+from apps.core.api_query import query_data, range_check
+from apps.core.api_schema import error_responses
 from apps.core.exceptions import ApplicationError, NotFoundError
 from apps.market.indicators.engine import IndicatorParams
 from apps.market.indicators.selectors import SERIES_MAX_CANDLES, indicator_series_get, to_ms
@@ -37,9 +38,7 @@ class IndicatorSeriesQuerySerializer(serializers.Serializer):
     atr_period = serializers.IntegerField(min_value=1, max_value=500, default=14)
 
     def validate(self, attrs: dict) -> dict:
-        start, end = attrs.get("start"), attrs.get("end")
-        if start and end and start > end:
-            raise serializers.ValidationError({"end": ["end must not be before start."]})
+        range_check(attrs.get("start"), attrs.get("end"))
         return attrs
 
 
@@ -75,10 +74,11 @@ class IndicatorSeriesApi(APIView):
             OpenApiParameter("symbol", str, OpenApiParameter.PATH, description="e.g. BTCUSDT"),
             IndicatorSeriesQuerySerializer,
         ],
-        responses={200: IndicatorSeriesSerializer},
+        responses={200: IndicatorSeriesSerializer, **error_responses(422)},
         description="RSI, MACD, Bollinger Bands, SMA, EMA and ATR per closed candle, oldest first, "
         "computed with the candles before the range as warm-up; null while an indicator is "
-        "not yet meaningful (see `lookbacks`: index of the first value in a series).",
+        "not yet meaningful (see `lookbacks`: index of the first value in a series). 422 when "
+        "`end` is before `start`.",
     )
     def get(self, request: Request, exchange: str, symbol: str) -> Response:
         if exchange not in Exchange.values:

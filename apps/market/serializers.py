@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.core.api_query import range_check
 from apps.core.api_serializers import MONEY as _MONEY
 from apps.core.api_serializers import MoneyModelSerializer
 from apps.market.models import Candle, Exchange, Instrument, Timeframe
@@ -51,9 +52,7 @@ class MarketCandleQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=500)
 
     def validate(self, attrs: dict) -> dict:
-        start, end = attrs.get("start"), attrs.get("end")
-        if start and end and start > end:
-            raise serializers.ValidationError({"end": ["end must not be before start."]})
+        range_check(attrs.get("start"), attrs.get("end"))
         return attrs
 
 

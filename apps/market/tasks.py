@@ -27,7 +27,7 @@ def gap_backfill_task() -> int:
     if handle is not None:
         for runner in handle.supervisor.runners.values():
             if runner.loop is not None and not runner.loop.is_closed():
-                runner.loop.call_soon_threadsafe(runner._gap_now.set)
+                runner.loop.call_soon_threadsafe(runner.candles.gap_now)
         return 0
     return sum(
         backfill_run(

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_query import query_data
+from apps.core.api_schema import error_responses
 from apps.core.exceptions import ApplicationError, NotFoundError
 from apps.ops.models import AlertNotification, AlertRule, NotificationPreference
 from apps.ops.preferences import (
@@ -87,6 +88,12 @@ class AlertRuleDetailApi(APIView):
         return Response(AlertRuleOutputSerializer(rule, context={"request": request}).data)
 
 
+PREFERENCE_RULES = (
+    "422 when email alerts are on without an address (yours or `email`), or the webhook's host is "
+    "not public (a local or internal name, or one that resolves to a private address)."
+)
+
+
 def _preference_response(preference: NotificationPreference) -> Response:
     return Response(AlertPreferenceOutputSerializer(preference).data)
 
@@ -96,8 +103,9 @@ class AlertPreferenceSecretApi(APIView):
         tags=TAGS,
         operation_id="alerts_preferences_secret_rotate",
         request=None,
-        responses={200: WebhookSecretOutputSerializer},
-        description="A new signing secret for your webhook, shown only in this response.",
+        responses={200: WebhookSecretOutputSerializer, **error_responses(409)},
+        description="A new signing secret for your webhook, shown only in this response. 409 until a "
+        "webhook URL is saved.",
     )
     def post(self, request: Request) -> Response:
         if request.data:  # takes no input: anything sent is refused, not ignored
@@ -124,8 +132,8 @@ class AlertPreferenceApi(APIView):
         tags=TAGS,
         operation_id="alerts_preferences_update",
         request=AlertPreferenceInputSerializer,
-        responses={200: AlertPreferenceOutputSerializer},
-        description="Save all your notification preferences (omitted fields take their defaults).",
+        responses={200: AlertPreferenceOutputSerializer, **error_responses(422)},
+        description="Save all your notification preferences (omitted fields take their defaults). " + PREFERENCE_RULES,
     )
     def put(self, request: Request) -> Response:
         data = AlertPreferenceInputSerializer(data=request.data)
@@ -136,8 +144,8 @@ class AlertPreferenceApi(APIView):
         tags=TAGS,
         operation_id="alerts_preferences_partial_update",
         request=AlertPreferencePatchSerializer,
-        responses={200: AlertPreferenceOutputSerializer},
-        description="Change some of your notification preferences (the rest stay as they are).",
+        responses={200: AlertPreferenceOutputSerializer, **error_responses(422)},
+        description="Change some of your notification preferences (the rest stay as they are). " + PREFERENCE_RULES,
     )
     def patch(self, request: Request) -> Response:
         data = AlertPreferencePatchSerializer(data=request.data)

@@ -4,12 +4,9 @@ import contextlib
 import importlib
 import importlib.util
 import logging
-from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-
-from apps.safety.alerts import safety_alert_subscribe
 
 logger = logging.getLogger(__name__)
 
@@ -25,26 +22,6 @@ def app_metrics_import_all() -> list[str]:
     return imported
 
 
-def safety_alert_handler(alert: dict[str, Any]) -> None:
-    """apps.safety.alerts calls this for every safety alert ({layer, message, detail, raised_at})."""
-    from apps.ops.alerting import alert_raise
-
-    layer = str(alert.get("layer", "unknown"))
-    message = str(alert.get("message", ""))
-    alert_raise(
-        kind="safety_violation",
-        severity="critical",
-        title=f"Real trading refused ({layer})",
-        message=message,
-        dedup_key=f"safety:{layer}:{message[:120]}",
-        data={"layer": layer, "raised_at": alert.get("raised_at"), "detail": alert.get("detail") or {}},
-    )
-
-
-def safety_alerts_subscribe() -> None:
-    safety_alert_subscribe("ops-alerting", safety_alert_handler)
-
-
 class OpsConfig(AppConfig):
     name = "apps.ops"
     label = "ops"
@@ -57,6 +34,7 @@ class OpsConfig(AppConfig):
         from apps.ops import celery_metrics, exporter, queue_depth, readiness_metrics
         from apps.ops.alerting import alert_delivery_connect
         from apps.ops.health import registry
+        from apps.ops.listeners import listeners_connect
         from apps.ops.probes import default_components_register
         from apps.ops.tasks import alert_deliver_task
         from apps.ops.watchdog import server_error_record
@@ -74,4 +52,4 @@ class OpsConfig(AppConfig):
                     REGISTRY.register(collector)
         if settings.PROCESS_ROLE == "feeds":
             exporter.metrics_exporter_start(port=settings.METRICS_PORT)
-        safety_alerts_subscribe()
+        listeners_connect()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
-from apps.core.exceptions import ApplicationError
+from apps.core.exceptions import ConflictError, RuleError
 from apps.ops import webhook_delivery
 from apps.ops.models import USER_ALERT_KINDS, AlertKind, AlertRule, NotificationPreference, Severity
 from apps.safety.audit import audit_record
@@ -64,7 +64,9 @@ def _check(*, email_enabled: bool, address: str, webhook_url: str, kinds: list[s
     if problem:
         fields["webhook_url"] = [problem]
     if fields:
-        raise ApplicationError("Check the notification preferences.", code="invalid", fields=fields)
+        # The API's schema covers the fields one by one; these rules are between them or
+        # about the host (422).
+        raise RuleError("Check the notification preferences.", code="invalid", fields=fields)
 
 
 def notification_preference_save(
@@ -126,7 +128,7 @@ def notification_webhook_secret_rotate(*, user: Any) -> str:
     with transaction.atomic():
         preference = NotificationPreference.objects.select_for_update().filter(user=user).first()
         if preference is None or preference.rule is None or not preference.webhook_url:
-            raise ApplicationError("Save a webhook URL first.", code="invalid", fields={"webhook_url": ["no webhook"]})
+            raise ConflictError("Save a webhook URL first.", code="no_webhook", fields={"webhook_url": ["no webhook"]})
         secret = _signing_secret_sync(rule=preference.rule, webhook_url=preference.webhook_url, rotate=True)
         audit_record(
             category="config",

@@ -154,10 +154,8 @@ def celery_workers_probe() -> ProbeOutcome:
 def feed_probe_factory(
     exchange: str, *, status_source: Callable[[str], Any] | None = None
 ) -> Callable[[], ProbeOutcome]:
-    source = status_source or feed_status_get
-
     def probe() -> ProbeOutcome:
-        status = source(exchange)
+        status = (status_source or feed_status_get)(exchange)
         return feed_health_evaluate(status, now=time.time(), stale_after=settings.MARKET_FEED_STALE_S)
 
     return probe

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_query import CsvRenderer, ordering_apply, ordering_parameter, query_data
-from apps.core.api_schema import ERROR_DESCRIPTIONS, ErrorResponseSerializer
+from apps.core.api_schema import error_responses
 from apps.core.client_ip import client_ip
 from apps.portfolio import selectors
 from apps.portfolio.models import EquitySnapshot, Fill, Order, Portfolio
@@ -42,7 +42,6 @@ from apps.portfolio.services.cancels import order_cancel
 from apps.portfolio.services.portfolio_admin import portfolio_delete, portfolio_update
 
 PORTFOLIO_TAGS, ORDER_TAGS, FILL_TAGS = ["portfolios"], ["orders"], ["fills"]
-CONFLICT = ERROR_DESCRIPTIONS["409"]
 ORDER_ORDERING = ["id", "created_at", "symbol", "status"]
 FILL_ORDERING = ["id", "created_at", "symbol", "price"]
 
@@ -75,7 +74,9 @@ class PortfolioListCreateApi(ListAPIView):
         tags=PORTFOLIO_TAGS,
         operation_id="portfolios_create",
         request=PortfolioCreateInputSerializer,
-        responses={201: PortfolioOutputSerializer},
+        responses={201: PortfolioOutputSerializer, **error_responses(409, 422)},
+        description="Create a portfolio. 409 when you already have one with this name; 422 when an "
+        "asset name in `starting_balances` is not 2-16 letters or digits.",
     )
     def post(self, request: Request) -> Response:
         data = PortfolioCreateInputSerializer(data=request.data, context={"request": request})
@@ -93,9 +94,10 @@ class PortfolioDetailApi(APIView):
         tags=PORTFOLIO_TAGS,
         operation_id="portfolios_partial_update",
         request=PortfolioUpdateInputSerializer,
-        responses={200: PortfolioOutputSerializer},
+        responses={200: PortfolioOutputSerializer, **error_responses(409)},
         description="Change the name, fees, latency or fill settings (they apply to new orders). "
-        "Exchange, quote asset and balances cannot change: balances move only through orders and resets.",
+        "Exchange, quote asset and balances cannot change: balances move only through orders and resets. "
+        "409 when you already have a portfolio with the new name.",
     )
     def patch(self, request: Request, pk: int) -> Response:
         portfolio = own_portfolio(request, pk)
@@ -108,7 +110,7 @@ class PortfolioDetailApi(APIView):
         tags=PORTFOLIO_TAGS,
         operation_id="portfolios_destroy",
         request=None,
-        responses={204: None, 409: OpenApiResponse(ErrorResponseSerializer, description=CONFLICT)},
+        responses={204: None, **error_responses(409)},
         description="Delete the portfolio and its history. 409 while one of its bots is running "
         "or one of its orders is open.",
     )
@@ -219,10 +221,12 @@ class OrderListCreateApi(ListAPIView):
         tags=ORDER_TAGS,
         operation_id="orders_create",
         request=OrderCreateInputSerializer,
-        responses={201: OrderOutputSerializer, 200: OrderOutputSerializer},
+        responses={201: OrderOutputSerializer, 200: OrderOutputSerializer, **error_responses(409, 422)},
         description="Place a paper order. 201 when created; 200 when `client_order_id` repeats an "
-        "identical earlier request (idempotent); 409 when it repeats with different content. "
-        "Exchange-rule rejections are 400 with the exchange's own code.",
+        "identical earlier request (idempotent); 409 when it repeats with different content, or when "
+        "the balance does not cover the order. Exchange-rule rejections (which parameters the order "
+        "type takes, the instrument's tick, step and minimum notional, an unlisted symbol) are 422 "
+        "with the exchange's own code.",
     )
     def post(self, request: Request) -> Response:
         data = OrderCreateInputSerializer(data=request.data)
@@ -265,8 +269,8 @@ class OrderCancelApi(APIView):
         tags=ORDER_TAGS,
         operation_id="orders_cancel",
         request=None,
-        responses={200: OrderOutputSerializer},
-        description="Cancel an open order. A closed order is refused with the exchange's unknown-order error.",
+        responses={200: OrderOutputSerializer, **error_responses(409)},
+        description="Cancel an open order. A closed order is a 409 with the exchange's unknown-order error.",
     )
     def post(self, request: Request, pk: int) -> Response:
         order = order_cancel(

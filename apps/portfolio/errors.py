@@ -7,9 +7,12 @@ from apps.core.exceptions import ApplicationError
 
 class OrderRejectedError(ApplicationError):
     """The order breaks an exchange rule. ``code`` is the exchange's code (Binance "-1013",
-    KuCoin "400100"), ``message`` its message; ``fields`` names the offending input."""
+    KuCoin "400100"), ``message`` its message; ``fields`` names the offending input.
 
-    status = 400
+    422: the body matched the schema, but not the rules it cannot state (which parameters an
+    order type takes, the instrument's tick, step and minimum notional, a listed symbol)."""
+
+    status = 422
 
     def __init__(self, message: str, *, code: str, exchange: str, fields: dict[str, list[str]] | None = None):
         super().__init__(message, code=code, fields=fields)
@@ -17,7 +20,15 @@ class OrderRejectedError(ApplicationError):
 
 
 class InsufficientBalanceError(OrderRejectedError):
-    pass
+    """409: the portfolio's current balance does not cover the order."""
+
+    status = 409
+
+
+class OrderStateError(OrderRejectedError):
+    """409: the order's current state refuses the action (cancelling a closed order)."""
+
+    status = 409
 
 
 class MarketDataUnavailableError(ApplicationError):

@@ -53,12 +53,22 @@ from typing import Any
 from apps.market.events import BookSnapshot, MarketEvent, TradeEvent
 from apps.portfolio import books, resting_index
 from apps.portfolio.resting_index import RestingView, may_fill, resting_view
-from apps.portfolio.services.replay import checkpoints_get, checkpoints_save, matcher_downtime_replay
+from apps.portfolio.services.replay import (
+    candles_stored_through,
+    checkpoints_get,
+    checkpoints_save,
+    matcher_downtime_replay,
+)
 from apps.portfolio.services.resting import resting_order_match, resting_orders_watch
 
 logger = logging.getLogger(__name__)
 
 SYNC_SECONDS = 1.0
+MINUTE_MS = 60_000
+# How long a starting matcher waits for the feeds' gap fill to store the 1m candles of the
+# downtime (a restarted feed needs its REST backfill; the last minute also its grace period).
+CANDLES_WAIT_S = 90.0
+CANDLES_POLL_S = 0.5
 
 
 class Matcher:
@@ -75,13 +85,35 @@ class Matcher:
         self._saved_marks: dict[tuple[str, str], int] = {}
 
     # -- start, downtime and checkpoints ---------------------------------------------------
-    def start(self, *, now_ms: int | None = None) -> list[Any]:
-        """Load the open orders and replay (or mark) the downtime since the last checkpoint."""
+    def start(self, *, now_ms: int | None = None, candles_wait_s: float = CANDLES_WAIT_S) -> list[Any]:
+        """Load the open orders and replay (or mark) the downtime since the last checkpoint.
+
+        The replay reads stored 1m candles, and after an outage the feeds store the missed
+        ones only with their REST gap fill, which runs after the stream is back (and so after
+        the first event started this matcher). So the index is loaded first (live prints queue
+        for the open orders and are applied after the replay; those of the replayed window are
+        skipped by ``matched_until_ms``), then the replay waits, at most ``candles_wait_s``, for
+        the candles up to the last whole minute before ``now_ms``; what is still missing then is
+        marked not simulated, as before."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        self.load()
         checkpoints = checkpoints_get()
+        self._candles_await(until_ms=now_ms, wait_s=candles_wait_s)
         results = matcher_downtime_replay(now_ms=now_ms, checkpoints=checkpoints)
         self.load()
         return results
+
+    def _candles_await(self, *, until_ms: int, wait_s: float) -> bool:
+        with self._lock:
+            keys = [key for key, bucket in self._index.items() if bucket]
+        needed = until_ms - until_ms % MINUTE_MS - MINUTE_MS
+        deadline = time.monotonic() + wait_s
+        while keys:
+            keys = [key for key in keys if not candles_stored_through(exchange=key[0], symbol=key[1], open_ms=needed)]
+            if not keys or time.monotonic() >= deadline:
+                break
+            time.sleep(CANDLES_POLL_S)
+        return not keys
 
     def checkpoint_flush(self) -> int:
         """Save the event times seen since the last flush; returns how many symbols moved."""

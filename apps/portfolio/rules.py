@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.portfolio.errors import InsufficientBalanceError, OrderRejectedError
+from apps.portfolio.errors import InsufficientBalanceError, OrderRejectedError, OrderStateError
 
 ZERO = Decimal("0")
 
@@ -171,7 +171,9 @@ def check_filters(
         raise _notional_failure(exchange)
 
 
-def reject_unknown_order(exchange: str) -> OrderRejectedError:
+def reject_unknown_order(exchange: str) -> OrderStateError:
     if exchange == "kucoin":
-        return _kucoin("order_not_exist_or_not_allow_to_cancel", "400100", "order")
-    return _binance("Unknown order sent.", "-2011", "order")
+        message, code = "order_not_exist_or_not_allow_to_cancel", "400100"
+    else:
+        message, code = "Unknown order sent.", "-2011"
+    return OrderStateError(message, code=code, exchange=exchange, fields={"order": [message]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -138,6 +139,25 @@ def balance_list(*, portfolio: Portfolio) -> QuerySet[Balance]:
 def equity_series(*, portfolio: Portfolio, limit: int = 1000) -> list[tuple[Any, Decimal]]:
     rows = EquitySnapshot.objects.filter(portfolio=portfolio).order_by("-ts", "-id")[:limit]
     return [(row.ts, row.equity) for row in reversed(rows)]
+
+
+def portfolio_summary_list(*, owner: Any) -> list[dict[str, Any]]:
+    """The owner's portfolios with equity and today's P&L (since UTC midnight), by name."""
+    midnight = datetime.combine(datetime.now(UTC).date(), time.min, tzinfo=UTC)
+    rows = []
+    for portfolio in Portfolio.objects.filter(owner=owner).order_by("name"):
+        equity = portfolio_equity_get(portfolio=portfolio).equity
+        today = [value for ts, value in equity_series(portfolio=portfolio, limit=2000) if ts >= midnight]
+        day_open = today[0] if today else None
+        rows.append(
+            {
+                "portfolio": portfolio,
+                "equity": equity,
+                "pnl_today": equity - day_open if day_open is not None else None,
+                "pnl_today_pct": (equity - day_open) / day_open * 100 if day_open else None,
+            }
+        )
+    return rows
 
 
 def fees_paid_total(*, portfolio: Portfolio) -> Decimal:

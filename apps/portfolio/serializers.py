@@ -8,12 +8,14 @@ from rest_framework import serializers
 
 from apps.core.api_serializers import MONEY as _MONEY
 from apps.core.api_serializers import (
+    ConfirmField,
     JsonInputSerializer,
     MoneyInputField,
     MoneyModelSerializer,
     PatchInputSerializer,
     StrictBooleanField,
 )
+from apps.core.exceptions import ConflictError, RuleError
 from apps.market.models import Exchange
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Order, Portfolio
 
@@ -48,7 +50,8 @@ class PortfolioCreateInputSerializer(JsonInputSerializer):
     starting_balances = serializers.DictField(
         child=MoneyInputField(min_value=Decimal("0")),
         required=False,
-        help_text='Asset -> amount, e.g. {"USDT": "10000"}. Default: 10000 in the quote asset.',
+        help_text='Asset -> amount, e.g. {"USDT": "10000"}. Default: 10000 in the quote asset. '
+        "Asset names are 2-16 letters or digits (422 otherwise).",
     )
     maker_fee_rate = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("0.1"), default="0.001")
     taker_fee_rate = MoneyInputField(min_value=Decimal("0"), max_value=Decimal("0.1"), default="0.001")
@@ -62,12 +65,15 @@ class PortfolioCreateInputSerializer(JsonInputSerializer):
         value = value.strip()
         owner = self.context["request"].user
         if Portfolio.objects.filter(owner=owner, name=value).exists():
-            raise serializers.ValidationError("You already have a portfolio with this name.")
+            message = "You already have a portfolio with this name."  # the current state: 409
+            raise ConflictError(f"name: {message}", code="name_taken", fields={"name": [message]})
         return value
 
     def validate_starting_balances(self, value: dict) -> dict:
         if not all(isinstance(k, str) and k.isalnum() and 2 <= len(k) <= 16 for k in value):
-            raise serializers.ValidationError("Asset names are 2-16 letters or digits.")
+            # OpenAPI 3.0 cannot constrain object keys (no propertyNames): a 422, documented.
+            message = "Asset names are 2-16 letters or digits."
+            raise RuleError(f"starting_balances: {message}", fields={"starting_balances": [message]})
         # Plain decimal strings: the portfolio keeps them as given ("2500.5", not 18 zeros).
         return {asset: f"{amount.normalize():f}" for asset, amount in value.items()}
 
@@ -89,7 +95,7 @@ class PortfolioUpdateInputSerializer(PatchInputSerializer):
 
 
 class PortfolioResetInputSerializer(JsonInputSerializer):
-    confirm = StrictBooleanField(help_text="Must be true: a reset cancels open orders and restores balances.")
+    confirm = ConfirmField(help_text="Must be true: a reset cancels open orders and restores balances.")
 
 
 class PortfolioBalanceSerializer(MoneyModelSerializer):
@@ -179,10 +185,10 @@ class OrderCreateInputSerializer(JsonInputSerializer):
     side = serializers.ChoiceField(choices=Order.Side.choices)
     type = serializers.ChoiceField(choices=Order.Type.choices)
     time_in_force = serializers.ChoiceField(choices=Order.TimeInForce.choices, default=Order.TimeInForce.GTC)
-    quantity = MoneyInputField(min_value=Decimal("0"), required=False, allow_null=True)
-    quote_quantity = MoneyInputField(min_value=Decimal("0"), required=False, allow_null=True)
-    price = MoneyInputField(min_value=Decimal("0"), required=False, allow_null=True)
-    stop_price = MoneyInputField(min_value=Decimal("0"), required=False, allow_null=True)
+    quantity = MoneyInputField(positive=True, required=False, allow_null=True)
+    quote_quantity = MoneyInputField(positive=True, required=False, allow_null=True)
+    price = MoneyInputField(positive=True, required=False, allow_null=True)
+    stop_price = MoneyInputField(positive=True, required=False, allow_null=True)
     client_order_id = serializers.RegexField(
         r"^[A-Za-z0-9._:-]{1,64}$",
         required=False,

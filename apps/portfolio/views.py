@@ -27,9 +27,7 @@ def _own_portfolio(request: HttpRequest, portfolio_id: int) -> Portfolio:
 
 @login_required
 def portfolio_list(request: HttpRequest) -> HttpResponse:
-    from apps.core.pages import portfolio_summaries
-
-    return render(request, "portfolio/list.html", {"rows": portfolio_summaries(owner=request.user)})
+    return render(request, "portfolio/list.html", {"rows": selectors.portfolio_summary_list(owner=request.user)})
 
 
 def _holdings_context(portfolio: Portfolio) -> dict[str, Any]:

@@ -1,27 +1,61 @@
 """What makes a trade request *not* a paper trade. Pure: no Django, no I/O.
 
-The payload is walked recursively (nested dicts/lists), keys are normalised
-(``apiKey``, ``X-MBX-APIKEY``, ``api key`` all become snake case) and each key/value
-pair is judged. The rules are deliberately strict: a false refusal costs a retry, a
-false acceptance could cost real money.
+The payload is walked (nested dicts and lists), every key is read through
+``apps.safety.markers`` (Unicode look-alikes, fullwidth, zero-width and combining characters
+folded; ``apiKey``, ``X-MBX-APIKEY``, ``api key`` all snake case) and each key/value pair is
+judged. Values are judged whatever their JSON type: ``mode: ["live"]`` and
+``mode: {"name": "live"}`` are ``mode: live``; a flag that must say "paper" (``paper``,
+``testnet``, ``simulate``, ``dry_run``...) must be clearly true, a flag that says "real" must
+be clearly false, and anything unclear is refused. The rules are deliberately strict: a
+false refusal costs a retry, a false acceptance could cost real money.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from apps.safety.markers import (
+    CACHED_TEXT_MAX,
+    TOO_LARGE,
+    marker_compact,
+    marker_text,
+    marker_tokens,
+    scalar_leaves,
+    truthiness,
+)
+
 MAX_DEPTH = 10
 MAX_NODES = 2000
 
-_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SEP_RE = re.compile(r"[^a-z0-9]+")
-
+# A mode-like value asking for real execution (matched against its words and against all of
+# them run together, so ``live``, ``Live-Trading`` and ``l i v e`` all hit).
 REAL_TOKENS = frozenset(
-    {"live", "real", "mainnet", "production", "prod", "exchange", "binance", "kucoin", "broker", "external", "api"}
+    {
+        "live",
+        "real",
+        "mainnet",
+        "production",
+        "prod",
+        "exchange",
+        "binance",
+        "kucoin",
+        "broker",
+        "external",
+        "api",
+        "livetrading",
+        "livetrade",
+        "realtrading",
+        "realtrade",
+        "realmoney",
+        "liveaccount",
+        "realaccount",
+        "livemode",
+        "realmode",
+        "mainaccount",
+    }
 )
 # Keys whose value says how/where an order executes.
 MODE_KEYS = frozenset(
@@ -44,9 +78,13 @@ MODE_KEYS = frozenset(
         "target",
         "executor",
         "execution_venue",
+        "network",
     }
 )
-# Keys that must not be explicitly false: the request says "this is not paper".
+# Any key containing one of these words is judged like a mode key too (``x_mode``,
+# ``execution_target``...): default-deny for keys nobody listed.
+MODE_WORDS = frozenset({"mode", "execution", "venue", "environment", "env", "routing", "executor", "network"})
+# Keys that must be clearly true: anything else says "this is not paper".
 PAPER_KEYS = frozenset(
     {
         "paper",
@@ -54,18 +92,46 @@ PAPER_KEYS = frozenset(
         "paper_trading",
         "paper_mode",
         "paper_only",
+        "is_paper",
+        "simulate",
         "simulated",
         "simulation",
         "simulation_only",
+        "simulation_mode",
+        "sim",
+        "sim_mode",
+        "is_simulated",
         "trading_simulation_only",
         "paper_trading_mode",
         "dry_run",
-        "dryrun",
+        "dry",
         "virtual",
         "sandbox",
+        "sandbox_mode",
+        "use_sandbox",
+        "testnet",
+        "use_testnet",
+        "is_testnet",
+        "testnet_only",
+        "test",
+        "test_mode",
+        "test_order",
+        "is_test",
+        "demo",
+        "demo_mode",
+        "is_demo",
+        "mock",
+        "fake",
     }
 )
-REAL_FLAG_EXACT = frozenset({"live", "real", "is_live", "is_real"})
+# Any key containing one of these words is a paper flag too (``use_paper``, ``simOnly``...).
+PAPER_WORDS = frozenset(
+    {"paper", "sim", "simulate", "simulated", "simulation", "dry", "dryrun", "sandbox", "testnet", "virtual", "demo"}
+)
+# ... unless it is negated: ``not_paper: true`` asks for real execution.
+NEGATION_WORDS = frozenset({"not", "no", "non", "disable", "disabled", "skip", "without", "off", "bypass"})
+REAL_FLAG_EXACT = frozenset({"live", "real", "is_live", "is_real", "mainnet", "use_mainnet", "production", "prod"})
+REAL_WORDS = frozenset({"live", "real", "mainnet"})
 REAL_FLAG_CONTEXT = frozenset(
     {"trade", "trades", "trading", "order", "orders", "execution", "exec", "money", "mode", "account", "funds"}
 )
@@ -80,9 +146,9 @@ EXCHANGE_VERB_KEYS = frozenset(
         "route_to_exchange",
     }
 )
-ACCOUNT_QUALIFIERS = frozenset(
-    {"exchange", "real", "live", "binance", "kucoin", "broker", "external", "sub", "api", "uid"}
-)
+# A key naming an account or wallet (``account``, ``accountId``, ``sub_account``,
+# ``binanceAccount``, ``wallet``): no paper order references one, so any value is refused.
+ACCOUNT_FRAGMENTS = ("account", "acct", "wallet")
 SECRET_FRAGMENTS = (
     "api_key",
     "apikey",
@@ -97,27 +163,22 @@ SECRET_FRAGMENTS = (
     "mbx_apikey",
 )
 
-_TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "t", "live", "real", "enabled", "enable"})
-_FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "f", "disabled", "disable", "none", "null", ""})
+
+def _compacted(table: frozenset[str]) -> frozenset[str]:
+    return frozenset(marker_compact(entry) for entry in table)
+
+
+_MODE_COMPACT = _compacted(MODE_KEYS)
+_PAPER_COMPACT = _compacted(PAPER_KEYS)
+_REAL_FLAG_COMPACT = _compacted(REAL_FLAG_EXACT)
+_EXCHANGE_VERB_COMPACT = _compacted(EXCHANGE_VERB_KEYS)
+_SECRET_COMPACT = tuple(sorted({marker_compact(fragment) for fragment in SECRET_FRAGMENTS}))
 
 
 @dataclass(frozen=True)
 class PaperViolation:
     field: str
     reason: str
-
-
-def normalise_key(key: Any) -> str:
-    return _normalise_text(key if isinstance(key, str) else str(key))
-
-
-# Every order request carries the same dozen keys: normalising and classifying them once
-# per process, not per request, takes the guard off the order hot path's profile. Bounded,
-# so a stream of made-up keys cannot grow memory.
-@lru_cache(maxsize=4096)
-def _normalise_text(text: str) -> str:
-    text = _CAMEL_RE.sub("_", text).lower()
-    return _SEP_RE.sub("_", text).strip("_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,58 +196,65 @@ class _KeyRules:
         return self.secret or self.mode or self.paper or self.exchange_verb or self.real_flag or self.account
 
 
-@lru_cache(maxsize=4096)
-def _key_rules(key: str) -> _KeyRules:
-    tokens = set(key.split("_"))
-    return _KeyRules(
-        secret=any(fragment in key for fragment in SECRET_FRAGMENTS),
-        mode=key in MODE_KEYS,
-        paper=key in PAPER_KEYS,
-        exchange_verb=key in EXCHANGE_VERB_KEYS,
-        real_flag=key in REAL_FLAG_EXACT or bool(tokens & {"live", "real"} and tokens & REAL_FLAG_CONTEXT),
-        account="account" in tokens and bool(tokens & ACCOUNT_QUALIFIERS),
+def _key_info(raw_key: Any) -> tuple[str, _KeyRules]:
+    """The normalised key and the rules it is subject to: one cached look-up per key."""
+    text = raw_key if isinstance(raw_key, str) else str(raw_key)
+    return _key_info_cached(text) if len(text) <= CACHED_TEXT_MAX else _key_info_compute(text)
+
+
+def _key_info_compute(text: str) -> tuple[str, _KeyRules]:
+    key = marker_text(text)
+    compact = marker_compact(key)
+    tokens = {token for token in key.split("_") if token} | {compact}
+    negated = bool(tokens & NEGATION_WORDS)
+    paper_word = bool(tokens & PAPER_WORDS) or key in PAPER_KEYS or compact in _PAPER_COMPACT
+    mode = key in MODE_KEYS or compact in _MODE_COMPACT or bool(tokens & MODE_WORDS)
+    return key, _KeyRules(
+        secret=any(fragment in compact for fragment in _SECRET_COMPACT),
+        mode=mode,
+        paper=paper_word and not negated,
+        exchange_verb=key in EXCHANGE_VERB_KEYS or compact in _EXCHANGE_VERB_COMPACT,
+        real_flag=(
+            (paper_word and negated)
+            or key in REAL_FLAG_EXACT
+            or compact in _REAL_FLAG_COMPACT
+            or bool(tokens & REAL_WORDS and tokens & REAL_FLAG_CONTEXT)
+        ),
+        account=not mode and any(fragment in compact for fragment in ACCOUNT_FRAGMENTS),
     )
 
 
-def _tokens(value: Any) -> set[str]:
-    return {token for token in _SEP_RE.split(normalise_key(value)) if token}
+# Per process, bounded like the key normaliser's cache (entries and entry size).
+_key_info_cached = lru_cache(maxsize=4096)(_key_info_compute)
 
 
-def _truthiness(value: Any) -> bool | None:
-    """True/False when the value clearly says so, None when it is unclear."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value != 0
-    if value is None:
-        return False
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in _TRUE_WORDS:
-            return True
-        if lowered in _FALSE_WORDS:
-            return False
-    return None
+def _asks_for_real(value: Any) -> bool:
+    """A mode-like value (a scalar, or anything inside lists and objects) names real execution."""
+    return any(leaf is TOO_LARGE or marker_tokens(leaf) & REAL_TOKENS for leaf in scalar_leaves(value))
 
 
 def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list | dict | tuple) and not value)
 
 
-def judge_pair(key: str, value: Any) -> str | None:
+def _shown(value: Any) -> str:
+    return repr(value)[:40] if isinstance(value, str) else str(value)[:40]
+
+
+def judge_pair(raw_key: Any, value: Any) -> str | None:
     """The reason this key/value makes the request a real-trading request, or None."""
-    rules = _key_rules(key)
+    key, rules = _key_info(raw_key)
     if not rules.any():
         return None
     if rules.secret and not _is_empty(value):
         return "exchange credentials are never accepted in a trade request"
-    if rules.mode and not isinstance(value, Mapping | list) and _tokens(value) & REAL_TOKENS:
-        return f"asks for real execution ({key}={str(value)[:40]!r}); only paper trading exists"
-    if rules.paper and _truthiness(value) is not True:
+    if rules.mode and _asks_for_real(value):
+        return f"asks for real execution ({key}={_shown(value)}); only paper trading exists"
+    if rules.paper and truthiness(value) is not True:
         return f"{key} must be true (paper trading only)"
-    if rules.exchange_verb and _truthiness(value) is not False:
+    if rules.exchange_verb and truthiness(value) is not False:
         return f"{key}: orders are never sent to an exchange"
-    if rules.real_flag and _truthiness(value) is not False:
+    if rules.real_flag and truthiness(value) is not False:
         return f"{key}: real/live trading is refused"
     if rules.account and not _is_empty(value):
         return f"{key}: real exchange accounts cannot be referenced"
@@ -207,9 +275,8 @@ def paper_violations(payload: Any) -> list[PaperViolation]:
             return [*found, PaperViolation(field=path, reason="request too deeply nested or too large to validate")]
         if isinstance(node, Mapping):
             for raw_key, value in node.items():
-                key = normalise_key(raw_key)
                 field = f"{path}.{raw_key}" if path else str(raw_key)
-                reason = judge_pair(key, value)
+                reason = judge_pair(raw_key, value)
                 if reason:
                     found.append(PaperViolation(field=field, reason=reason))
                 if isinstance(value, Mapping | list | tuple):
@@ -231,7 +298,7 @@ def redact_payload(payload: Any, *, depth: int = 0) -> Any:
             if index >= 100:
                 result["…"] = f"{len(payload) - 100} more keys"
                 break
-            secret = any(fragment in normalise_key(key) for fragment in SECRET_FRAGMENTS)
+            secret = _key_info(key)[1].secret
             result[_clean(str(key)[:100])] = (
                 "***" if secret and not _is_empty(value) else redact_payload(value, depth=depth + 1)
             )

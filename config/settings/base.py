@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.portfolio",
     "apps.bots",
     "apps.ops",
+    "apps.web",
 ]
 
 MIDDLEWARE = [

@@ -65,15 +65,37 @@ def test_preferences_put_get_patch_delete(api, user):
         ({"kinds": ["feed_down"]}, "kinds"),  # operators' alerts are not for traders
         ({"kinds": "bot_error"}, "kinds"),
         ({"email_enabled": "yes"}, "email_enabled"),
-        ({"email": ""}, "email"),  # email on, and alice has no address on her account
         ({"webhook_url": "http://hooks.example.com/x"}, "webhook_url"),  # https only
-        ({"webhook_url": "https://127.0.0.1/x"}, "webhook_url"),  # never an internal host
+        ({"webhook_url": "https://127.0.0.1/x"}, "webhook_url"),  # a named host only
         ({"webhook_url": "http://["}, "webhook_url"),
+        ({"webhook_url": "https://" + "a" * 64 + ".example.com/"}, "webhook_url"),  # a label is <= 63
     ],
 )
 def test_preferences_bad_input(api, body, field):
     err = assert_error(_subscribe(api, **body), 400, "invalid")
     assert field in err["fields"], err
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"email": ""}, "email"),  # email on, and alice has no address on her account
+        ({"webhook_url": "https://hooks.internal/x"}, "webhook_url"),  # never an internal host
+    ],
+)
+def test_preferences_rules_beyond_the_schema_are_422(api, body, field):
+    # Each field is valid alone (the schema accepts the body); a rule between them or about
+    # the host refuses it.
+    err = assert_error(_subscribe(api, **body), 422, "invalid")
+    assert field in err["fields"], err
+
+
+def test_preferences_take_a_webhook_url_of_200_characters(api):
+    url = "https://hooks.example.com/" + "x" * (200 - len("https://hooks.example.com/"))
+    response = _subscribe(api, webhook_url=url)
+    assert response.status_code == 200, response.content
+    assert response.json()["webhook_url"] == url
+    assert_error(_subscribe(api, webhook_url=url + "x"), 400, "invalid")
 
 
 def test_preferences_patch_refuses_unknown_fields(api):

@@ -19,7 +19,7 @@ def _save(api, **body):
 
 
 def test_the_signing_secret_is_shown_once_and_rotates(api, user):
-    assert_error(api.post(SECRET), 400, "invalid")  # no webhook yet
+    assert_error(api.post(SECRET), 409, "no_webhook")  # no webhook yet
     first = _save(api).json()
     secret = first["signing_secret"]
     assert secret and AlertRule.objects.get(pk=first["rule"]).signing_secret == secret

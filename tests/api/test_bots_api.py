@@ -72,6 +72,13 @@ def test_bot_create_list_update_lifecycle(api, portfolio):
         ({"symbol": "BTC/USDT"}, "symbol"),
         ({"portfolio": "abc"}, "portfolio"),
         ({"risk": {"stop_loss_pct": -5}}, "risk.stop_loss_pct"),
+        # JSON types as documented: no "14" for an integer, no "" or "-" for a decimal.
+        ({"params": {"period": "14"}}, "params.period"),
+        ({"risk": {"order_size": ""}}, "risk.order_size"),
+        ({"risk": {"max_position": "-"}}, "risk.max_position"),
+        ({"risk": {"order_size": "0"}}, "risk.order_size"),  # at least 0.00000001
+        ({"params": {"period": None}}, "params.period"),
+        ({"params": {"typo": 3}}, "params.typo"),
     ],
 )
 def test_bot_create_bad_input(api, portfolio, payload, field):
@@ -80,9 +87,35 @@ def test_bot_create_bad_input(api, portfolio, payload, field):
     assert field in err["fields"], err
 
 
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"strategy": "macd_crossover", "params": {"fast": 30, "slow": 20}}, "params.fast"),
+        ({"strategy": "grid"}, "params.upper"),  # the default prices (0, 0) are no grid
+        ({"strategy": "dca", "risk": {"order_size_mode": "percent", "order_size": "150"}}, "risk.order_size"),
+    ],
+)
+def test_bot_create_rules_between_values_are_422(api, portfolio, payload, field):
+    # Every value is valid alone (the schema accepts the body): the rule between them is a 422.
+    body = {"name": "b", "portfolio": portfolio.pk, "symbol": "BTCUSDT", **payload}
+    err = assert_error(api.post("/api/v1/bots/", body, format="json"), 422, "invalid")
+    assert field in err["fields"], err
+
+
+def test_bot_patch_params_checked_against_the_current_strategy(api, bot):
+    url = f"/api/v1/bots/{bot.pk}/"
+    # The PATCH schema has one free-form `params` for every strategy: a misfit is a 422, with
+    # or without `strategy` (POST /bots/ types them per strategy: a 400 there).
+    assert "params.fast" in assert_error(api.patch(url, {"params": {"fast": 5}}, format="json"), 422)["fields"]
+    body = {"strategy": "rsi_mean_reversion", "params": {"fast": 5}}
+    assert "params.fast" in assert_error(api.patch(url, body, format="json"), 422)["fields"]
+    assert "risk.typo" in assert_error(api.patch(url, {"risk": {"typo": 1}}, format="json"), 400)["fields"]
+    assert api.patch(url, {"params": {"period": 10}}, format="json").json()["params"]["period"] == 10
+
+
 def test_bot_duplicate_name(api, bot, portfolio):
     body = {"name": "rsi", "portfolio": portfolio.pk, "symbol": "BTCUSDT", "strategy": "rsi_mean_reversion"}
-    assert "name" in assert_error(api.post("/api/v1/bots/", body, format="json"), 400)["fields"]
+    assert "name" in assert_error(api.post("/api/v1/bots/", body, format="json"), 409)["fields"]
 
 
 def test_backtests_create_list_retrieve(api, bot):
@@ -103,8 +136,9 @@ def test_backtests_create_list_retrieve(api, bot):
         api.post(
             "/api/v1/backtests/", {"strategy": "dca", "symbol": "ETHUSDT", "start_ms": 9, "end_ms": 1}, format="json"
         ),
-        400,
+        422,
     )
+    assert_error(api.post(f"/api/v1/bots/{bot.pk}/backtests/", {"start_ms": 9, "end_ms": 1}, format="json"), 422)
     assert (
         "strategy"
         in assert_error(api.post("/api/v1/backtests/", {"strategy": "nope", "symbol": "ETHUSDT"}, format="json"), 400)[
@@ -133,9 +167,10 @@ def test_idor_bots_events_backtests(api, other_api, bot, their_bot):
 def test_bot_cannot_use_someone_elses_portfolio(api, other_user, bot):
     theirs = portfolio_create(owner=other_user, name="theirs")
     body = {"name": "sneaky", "portfolio": theirs.pk, "symbol": "BTCUSDT", "strategy": "dca"}
-    assert "portfolio" in assert_error(api.post("/api/v1/bots/", body, format="json"), 400)["fields"]
-    patched = api.patch(f"/api/v1/bots/{bot.pk}/", {"portfolio": theirs.pk}, format="json")
-    assert "portfolio" in assert_error(patched, 400)["fields"]
+    # The same 404 as for a portfolio that does not exist: whose it is is not revealed.
+    assert_error(api.post("/api/v1/bots/", body, format="json"), 404)
+    assert_error(api.patch(f"/api/v1/bots/{bot.pk}/", {"portfolio": theirs.pk}, format="json"), 404)
+    assert_error(api.post("/api/v1/bots/", {**body, "portfolio": 2**62}, format="json"), 404)
 
 
 def test_bot_delete_refused_while_running_then_deleted(api, bot):

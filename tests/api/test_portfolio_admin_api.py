@@ -76,7 +76,7 @@ def test_patch_bad_input(api, portfolio, payload, field):
 
 def test_patch_duplicate_name(api, user, portfolio):
     portfolio_create(owner=user, name="other")
-    err = assert_error(api.patch(_url(portfolio), {"name": "other"}, format="json"), 400, "invalid")
+    err = assert_error(api.patch(_url(portfolio), {"name": "other"}, format="json"), 409, "name_taken")
     assert "name" in err["fields"]
 
 

@@ -62,9 +62,13 @@ def test_portfolio_create_list_retrieve(api):
         ({}, "name"),
         ({"name": "x", "exchange": "ftx"}, "exchange"),
         ({"name": "x", "starting_balances": {"USDT": "-1"}}, "starting_balances"),
-        ({"name": "x", "starting_balances": {"US DT": "1"}}, "starting_balances"),
         ({"name": "x", "maker_fee_rate": "0.5"}, "maker_fee_rate"),
+        ({"name": "x", "maker_fee_rate": "0.11"}, "maker_fee_rate"),  # at most 0.1, in the pattern
+        ({"name": "x", "max_slippage_bps": "10000.1"}, "max_slippage_bps"),
+        ({"name": "x", "maker_fee_rate": "-0"}, "maker_fee_rate"),
         ({"name": "x", "latency_ms": -1}, "latency_ms"),
+        ({"name": " \u3000"}, "name"),  # blank once trimmed
+        ({"name": "a\u0000b"}, "name"),
     ],
 )
 def test_portfolio_create_bad_input(api, payload, field):
@@ -72,8 +76,20 @@ def test_portfolio_create_bad_input(api, payload, field):
     assert field in err["fields"]
 
 
-def test_portfolio_duplicate_name_is_400(api, portfolio):
-    err = assert_error(api.post("/api/v1/portfolios/", {"name": "main"}, format="json"), 400)
+def test_portfolio_create_bounds_are_inclusive(api):
+    body = {"name": "edge", "maker_fee_rate": "0.1", "taker_fee_rate": "0.100", "max_slippage_bps": "10000.0"}
+    created = api.post("/api/v1/portfolios/", body, format="json")
+    assert created.status_code == 201, created.content
+
+
+def test_portfolio_asset_names_are_a_documented_422(api):
+    # OpenAPI 3.0 cannot constrain object keys, so this one field rule is a 422.
+    body = {"name": "x", "starting_balances": {"US DT": "1"}}
+    assert "starting_balances" in assert_error(api.post("/api/v1/portfolios/", body, format="json"), 422)["fields"]
+
+
+def test_portfolio_duplicate_name_is_409(api, portfolio):
+    err = assert_error(api.post("/api/v1/portfolios/", {"name": "main"}, format="json"), 409, "name_taken")
     assert "name" in err["fields"]
 
 
@@ -82,7 +98,7 @@ def test_portfolio_reset_needs_confirm(api, portfolio):
     assert_error(
         api.post(f"/api/v1/portfolios/{portfolio.pk}/reset/", {"confirm": False}, format="json"),
         400,
-        "confirmation_required",
+        "invalid",  # the schema says so: confirm is enum [true]
     )
     done = api.post(f"/api/v1/portfolios/{portfolio.pk}/reset/", {"confirm": True}, format="json")
     assert done.status_code == 200 and done.json()["reset_at"]
@@ -125,7 +141,7 @@ def test_limit_order_rest_and_cancel(api, portfolio, market):
     assert [o["id"] for o in listing["results"]] == [order_id]
     canceled = api.post(f"/api/v1/orders/{order_id}/cancel/")
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
-    err = assert_error(api.post(f"/api/v1/orders/{order_id}/cancel/"), 400)
+    err = assert_error(api.post(f"/api/v1/orders/{order_id}/cancel/"), 409)  # its state: closed
     assert err["code"] == "-2011"  # Binance "Unknown order sent."
     assert api.get("/api/v1/orders/?status=canceled").json()["count"] == 1
     assert api.get("/api/v1/orders/?open=true").json()["count"] == 0
@@ -149,12 +165,25 @@ def test_order_bad_input(api, portfolio, market, extra, field):
 
 
 def test_order_exchange_rule_rejection_uses_exchange_code(api, portfolio, market):
-    err = assert_error(_buy(api, portfolio, quantity="0.000001"), 400)
+    # The body matches the schema; the instrument's filters refuse it: 422, the exchange's code.
+    err = assert_error(_buy(api, portfolio, quantity="0.000001"), 422)
     assert err["code"].startswith("-")  # Binance filter error code
+    assert assert_error(_buy(api, portfolio, type="limit"), 422, "-1102")["fields"] == {
+        "price": ["Mandatory parameter 'price' was not sent, was empty/null, or malformed."]
+    }
+
+
+def test_order_balance_shortfall_is_409(api, portfolio, market):
+    assert_error(_buy(api, portfolio, quantity="100"), 409, "-2010")
+
+
+@pytest.mark.parametrize("quantity", ["", "-", "-1", "0", "0.0", "1e3", "01", ".5", 1])
+def test_order_money_outside_the_schema_is_400(api, portfolio, market, quantity):
+    assert "quantity" in assert_error(_buy(api, portfolio, quantity=quantity), 400, "invalid")["fields"]
 
 
 def test_order_unknown_symbol(api, portfolio, market):
-    assert_error(_buy(api, portfolio, symbol="DOGEUSDT"), 400)
+    assert_error(_buy(api, portfolio, symbol="DOGEUSDT"), 422, "-1121")
 
 
 def test_order_list_filters_and_bad_ordering(api, portfolio, market):

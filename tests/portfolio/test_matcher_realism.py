@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
 
 from apps.market.models import Candle
 from apps.portfolio.ledger_checks import ledger_problems
@@ -231,13 +233,41 @@ def test_replay_is_not_applied_twice_and_late_prints_are_skipped(make_portfolio,
     assert order.filled_qty == D("0.5")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_restart_waits_for_the_gap_fill_before_replaying(make_portfolio, std_book, user):
+    """The outage's candles reach the database only with the feeds' REST gap fill, after the
+    first live event started the matcher: the replay waits for them instead of marking the
+    window not simulated (the fill the market allowed happens, at its minute and price)."""
+    p = make_portfolio()
+    order = place(p, user, side="buy", order_type="limit", quantity="0.1", price="99")
+    MatcherCheckpoint.objects.create(exchange="binance", symbol="BTCUSDT", last_event_ms=T)
+    Order.objects.filter(pk=order.pk).update(created_at=dt(T - M))
+
+    def store_the_gap():
+        for i in range(3):
+            _candle(T + i * M, "100", "100", "98" if i == 1 else "99.5", "100", "10")
+        connection.close()  # this thread's own connection
+
+    gap_fill = threading.Timer(0.5, store_the_gap)
+    gap_fill.start()
+    try:
+        (result,) = Matcher(threaded=False).start(now_ms=T + 3 * M + 10_000, candles_wait_s=30)
+    finally:
+        gap_fill.join()
+    assert (result.replayed_bars, result.fills) == (2, 1)  # the bars wholly after the checkpoint
+    order.refresh_from_db()
+    assert order.status == "filled"
+    assert [(f.price, f.trade_id) for f in order.fills.all()] == [(D("99"), f"candle:{T + M}")]
+    assert ledger_problems() == []
+
+
 def test_restart_without_candles_marks_the_order_not_simulated(make_portfolio, std_book, user):
     p = make_portfolio()
     order = place(p, user, side="buy", order_type="limit", quantity="1", price="99")
     MatcherCheckpoint.objects.create(exchange="binance", symbol="BTCUSDT", last_event_ms=T)
     Order.objects.filter(pk=order.pk).update(created_at=dt(T - M))
     m = Matcher(threaded=False)
-    (result,) = m.start(now_ms=T + 3 * M)
+    (result,) = m.start(now_ms=T + 3 * M, candles_wait_s=0.2)
     assert (result.replayed_bars, result.fills, result.gaps) == (0, 0, [(T, T + 3 * M)])
     order.refresh_from_db()
     assert order.is_open and order.not_simulated and order.fills.count() == 0

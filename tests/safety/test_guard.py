@@ -27,6 +27,7 @@ REFUSED = [
     ({"send_to_exchange": True}, "send_to_exchange"),
     ({"exchange_account_id": 42}, "exchange_account_id"),
     ({"binanceAccount": "main"}, "binanceAccount"),
+    ({"account": "main"}, "account"),
     ({"apiKey": "abc"}, "apiKey"),
     ({"api_secret": "abc"}, "api_secret"),
     ({"X-MBX-APIKEY": "abc"}, "X-MBX-APIKEY"),
@@ -61,7 +62,7 @@ def test_real_trading_requests_are_refused_audited_counted_alerted(extra, field)
         {**PAPER, "mode": "paper"},
         {**PAPER, "paper": True},
         {**PAPER, "type": "limit", "price": "50000", "time_in_force": "GTC"},
-        {**PAPER, "portfolio_id": 3, "client_order_id": "abc-123", "account": "main"},
+        {**PAPER, "portfolio_id": 3, "client_order_id": "abc-123"},
         {**PAPER, "exchange": "kucoin", "symbol": "BTC-USDT"},
     ],
 )

@@ -44,7 +44,7 @@ MALICIOUS = [
     ("TRADING_SIMULATION_ONLY", "false"),
     ("PAPER_TRADING_MODE", False),
 ]
-BENIGN_KEYS = ["note", "tag", "strategy", "reason", "comment", "bot", "leg", "meta", "exchange", "account"]
+BENIGN_KEYS = ["note", "tag", "strategy", "reason", "comment", "bot", "leg", "meta", "exchange"]
 
 
 def _key_variant(key: str, style: int) -> str:

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from apps.core.pages import backfill_view
 from apps.market.cache import backfill_progress_set
+from apps.web.pages import backfill_view
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,14 @@ from apps.bots.realtime import backtest_progress_push
 from apps.bots.reconcile import LiveRun, TradeLine, reconcile
 from apps.bots.risk import RISK_PARAMS, risk_clean
 from apps.bots.selectors import bot_run_list, candle_bars
-from apps.bots.strategies import ParamsInvalid, params_to_json, strategy_build, strategy_clean_params
-from apps.core.exceptions import ApplicationError
+from apps.bots.strategies import (
+    ParamsInvalid,
+    ParamsRuleBroken,
+    params_to_json,
+    strategy_build,
+    strategy_clean_params,
+)
+from apps.core.exceptions import ApplicationError, ConflictError, RuleError
 from apps.core.money import to_decimal
 from apps.market.feeds.symbols import TIMEFRAME_MS
 from apps.market.models import Exchange, Instrument, Timeframe
@@ -34,17 +40,19 @@ def _validated(
     *, strategy: str, params: Any, risk: Any, exchange: str, timeframe: str, initial_quote: Any
 ) -> tuple[dict, dict, Decimal]:
     errors: dict[str, list[str]] = {}
+    rules: dict[str, list[str]] = {}  # each value valid alone, a rule between them broken
     clean_params: dict[str, Any] = {}
     clean_risk: dict[str, Any] = {}
     try:
         clean_params = strategy_clean_params(strategy, params)
     except ParamsInvalid as exc:
-        errors.update({(k if k == "strategy" else f"params.{k}"): v for k, v in exc.errors.items()})
+        found = {(k if k == "strategy" else f"params.{k}"): v for k, v in exc.errors.items()}
+        (rules if isinstance(exc, ParamsRuleBroken) else errors).update(found)
     try:
         settings = risk_clean(risk)
         clean_risk = {p.name: getattr(settings, p.name) for p in RISK_PARAMS}
     except ParamsInvalid as exc:
-        errors.update({f"risk.{k}": v for k, v in exc.errors.items()})
+        (rules if isinstance(exc, ParamsRuleBroken) else errors).update({f"risk.{k}": v for k, v in exc.errors.items()})
     if exchange not in Exchange.values:
         errors["exchange"] = [f"Must be one of: {', '.join(Exchange.values)}."]
     if timeframe not in Timeframe.values:
@@ -57,7 +65,9 @@ def _validated(
     except ValueError:
         errors["initial_quote"] = ["Must be a decimal number."]
     if errors:
-        raise ApplicationError("Invalid backtest.", fields=errors)
+        raise ApplicationError("Invalid backtest.", fields={**errors, **rules})
+    if rules:
+        raise RuleError("Invalid backtest.", fields=rules)
     return params_to_json(clean_params), params_to_json(clean_risk), quote
 
 
@@ -114,7 +124,7 @@ def _portfolio_quote_held(*, bot: Bot) -> Decimal:
     balance = Balance.objects.filter(portfolio_id=bot.portfolio_id, asset=bot.portfolio.quote_asset).first()
     held = balance.total if balance is not None else Decimal(0)
     if held <= 0:
-        raise ApplicationError(
+        raise ConflictError(
             f"The bot's portfolio holds no {bot.portfolio.quote_asset}: choose a starting amount.",
             fields={"initial_quote": [f"The portfolio holds no {bot.portfolio.quote_asset}; enter an amount."]},
         )

@@ -12,8 +12,9 @@ from apps.bots.metrics import bots_gauges_refresh
 from apps.bots.models import Bot, BotEvent
 from apps.bots.realtime import bot_event_push
 from apps.bots.risk import RISK_PARAMS, risk_clean
-from apps.bots.strategies import ParamsInvalid, params_to_json, strategy_clean_params
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.bots.selectors import candle_last_open
+from apps.bots.strategies import ParamsInvalid, ParamsRuleBroken, params_to_json, strategy_clean_params
+from apps.core.exceptions import ApplicationError, ConflictError, RuleError
 from apps.market.models import Exchange, Timeframe
 from apps.safety.audit import audit_record
 
@@ -43,6 +44,7 @@ def bot_validate(
     """Validate a bot's configuration; return JSON-ready (params, risk) or raise
     ApplicationError whose ``fields`` name every bad input (``params.<name>``, ``risk.<name>``)."""
     errors: dict[str, list[str]] = {}
+    rules: dict[str, list[str]] = {}  # each value valid alone, a rule between them broken
     if not (name or "").strip():
         errors["name"] = ["This field is required."]
     if portfolio is None or getattr(portfolio, "owner_id", None) != getattr(owner, "pk", None):
@@ -61,7 +63,7 @@ def bot_validate(
         if params is not None and not isinstance(params, Mapping):
             errors["params"] = ["Must be an object."]
     except ParamsInvalid as exc:
-        errors.update(_prefixed("params", exc.errors))
+        (rules if isinstance(exc, ParamsRuleBroken) else errors).update(_prefixed("params", exc.errors))
     clean_risk: dict[str, Any] = {}
     try:
         settings = risk_clean(risk if isinstance(risk, Mapping) else None)
@@ -69,9 +71,11 @@ def bot_validate(
         if risk is not None and not isinstance(risk, Mapping):
             errors["risk"] = ["Must be an object."]
     except ParamsInvalid as exc:
-        errors.update(_prefixed("risk", exc.errors))
+        (rules if isinstance(exc, ParamsRuleBroken) else errors).update(_prefixed("risk", exc.errors))
     if errors:
-        raise ApplicationError("Invalid bot configuration.", code="invalid", fields=errors)
+        raise ApplicationError("Invalid bot configuration.", code="invalid", fields={**errors, **rules})
+    if rules:
+        raise RuleError("Invalid bot configuration.", code="invalid", fields=rules)
     return params_to_json(clean_params), params_to_json(clean_risk)
 
 
@@ -105,9 +109,7 @@ def bot_create(
         timeframe=timeframe, strategy=strategy, params=params, risk=risk,
     )  # fmt: skip
     if Bot.objects.filter(owner=owner, name=name.strip()).exists():
-        raise ApplicationError(
-            "Invalid bot configuration.", fields={"name": ["You already have a bot with this name."]}
-        )
+        raise ConflictError("Invalid bot configuration.", fields={"name": ["You already have a bot with this name."]})
     with transaction.atomic():
         bot = Bot.objects.create(
             owner=owner, portfolio=portfolio, name=name.strip(), exchange=exchange, symbol=symbol,
@@ -141,7 +143,7 @@ def bot_update(*, bot: Bot, actor: Any, data: Mapping[str, Any]) -> Bot:
         merged["symbol"] = str(merged["symbol"] or "").strip().upper()
         params_json, risk_json = bot_validate(owner=locked.owner, exchange=locked.exchange, **merged)
         if Bot.objects.filter(owner=locked.owner, name=str(merged["name"]).strip()).exclude(pk=locked.pk).exists():
-            raise ApplicationError(
+            raise ConflictError(
                 "Invalid bot configuration.", fields={"name": ["You already have a bot with this name."]}
             )
         for key in _EDITABLE:
@@ -183,7 +185,15 @@ def bot_status_set(
     previous = bot.status
     bot.status = status
     bot.status_reason = reason[:500]
-    bot.save(update_fields=["status", "status_reason", "updated_at"])
+    fields = ["status", "status_reason", "updated_at"]
+    if status == Bot.Status.RUNNING and previous != Bot.Status.RUNNING:
+        # A bot evaluates the closes from now on: what closed while it was not running is
+        # settled, so the runner's catch-up after an outage never replays a paused period.
+        newest = candle_last_open(exchange=bot.exchange, symbol=bot.symbol, timeframe=bot.timeframe)
+        if newest is not None and (bot.last_candle_ms is None or newest > bot.last_candle_ms):
+            bot.last_candle_ms = newest
+            fields.append("last_candle_ms")
+    bot.save(update_fields=fields)
     message = f"{previous} -> {status}" + (f": {reason}" if reason else "")
     bot_event_record(bot=bot, kind=kind, message=message, data={"from": previous, "to": status, "reason": reason})
     _audit(bot=bot, actor=actor, action=f"bot.{status}", message=message)

@@ -21,12 +21,12 @@ from django.db import transaction
 from apps.bots.metrics import evaluation_observed
 from apps.bots.models import Bot, BotCandleRun, BotEvent
 from apps.bots.risk import BotState, Decision, apply_fill, decide, risk_clean
-from apps.bots.selectors import candle_bars_until
+from apps.bots.selectors import candle_bars_until, candle_opens_between
 from apps.bots.services.bots import bot_event_record, bot_status_set
+from apps.bots.signals import bot_alert
 from apps.bots.strategies import HOLD, Bar, Signal, strategy_build
 from apps.core.exceptions import ApplicationError
 from apps.market.feeds.symbols import TIMEFRAME_MS
-from apps.ops.alerting import alert_raise
 from apps.portfolio.fills import step_down
 from apps.portfolio.models import Balance
 from apps.portfolio.services import order_place
@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
 QUOTE_STEP = Decimal("0.00000001")
+# Closes one notification may evaluate for a bot that missed many (a day of 1m candles and
+# more): the newest are evaluated, older ones are settled as missed.
+MAX_CATCH_UP = 1440
 
 
 def bot_client_order_id(*, bot_id: int, candle_open_ms: int) -> str:
@@ -59,15 +62,43 @@ def bots_candle_closed(
 
 
 def bot_evaluate(*, bot: Bot, candle_open_time_ms: int) -> BotCandleRun | None:
-    """Evaluate ``bot`` on its closed candle opening at ``candle_open_time_ms``. Returns the
-    run (the existing one for a duplicate), or None when the bot is not running or the
-    candle is not stored yet (a later retry may succeed)."""
+    """Evaluate ``bot`` on its closed candle opening at ``candle_open_time_ms``, and first on
+    every stored close it has not seen since the last one it evaluated, oldest first, each in
+    its own transaction and exactly once (the claim row). After an outage or a restart the
+    feeds name only the newest close (``apps.market.feeds.candle_sync``): this is how the
+    closes in between reach the bot. Returns the run of ``candle_open_time_ms`` (the existing
+    one for a duplicate), or None when the bot is not running or the candle is not stored
+    yet (a later retry may succeed)."""
+    run = None
+    for open_ms in _closes_owed(bot=bot, upto_ms=candle_open_time_ms):
+        run = _evaluate_one(bot=bot, open_ms=open_ms)
+        if run is None and open_ms != candle_open_time_ms:
+            return None  # the bot stopped (or errored) during the catch-up
+    return run
+
+
+def _closes_owed(*, bot: Bot, upto_ms: int) -> list[int]:
+    cursor = Bot.objects.filter(pk=bot.pk).values_list("last_candle_ms", flat=True).first()
+    if cursor is None or cursor >= upto_ms:
+        return [upto_ms]
+    missed = candle_opens_between(
+        exchange=bot.exchange,
+        symbol=bot.symbol,
+        timeframe=bot.timeframe,
+        after_ms=cursor,
+        before_ms=upto_ms,
+        limit=MAX_CATCH_UP,
+    )
+    return [*missed, upto_ms]
+
+
+def _evaluate_one(*, bot: Bot, open_ms: int) -> BotCandleRun | None:
     try:
         with transaction.atomic():
-            return _evaluate(bot_id=bot.pk, open_ms=candle_open_time_ms)
+            return _evaluate(bot_id=bot.pk, open_ms=open_ms)
     except Exception as error:
-        logger.exception("bot %s evaluation of %s failed", bot.pk, candle_open_time_ms)
-        return _evaluation_failed(bot_id=bot.pk, open_ms=candle_open_time_ms, reason=f"{type(error).__name__}: {error}")
+        logger.exception("bot %s evaluation of %s failed", bot.pk, open_ms)
+        return _evaluation_failed(bot_id=bot.pk, open_ms=open_ms, reason=f"{type(error).__name__}: {error}")
 
 
 def _evaluate(*, bot_id: int, open_ms: int) -> BotCandleRun | None:
@@ -99,7 +130,9 @@ def _evaluate(*, bot_id: int, open_ms: int) -> BotCandleRun | None:
         )
     _act(bot=bot, run=run, state=state, decision=decision, bar=history[-1])
     bot.state = state.to_json()
-    bot.last_candle_ms = open_ms
+    # The cursor of the catch-up (``_closes_owed``) only moves forward: a late retry of an
+    # older close does not make the closes after it owed again.
+    bot.last_candle_ms = open_ms if bot.last_candle_ms is None else max(bot.last_candle_ms, open_ms)
     bot.save(update_fields=["state", "last_candle_ms", "updated_at"])
     run.save()
     evaluation_observed(run.status if run.status == BotCandleRun.Status.ERROR else run.action or "hold")
@@ -266,14 +299,5 @@ def _bot_errored(*, bot: Bot, reason: str) -> None:
 
 
 def _alert(*, kind: str, title: str, reason: str, bot_id: int) -> None:
-    try:
-        alert_raise(
-            kind=kind,
-            severity="warning",
-            title=title,
-            message=reason,
-            dedup_key=f"{kind}:bot{bot_id}",
-            data={"bot_id": bot_id},
-        )
-    except Exception:  # the bot's status is already recorded; a failed alert must not undo that
-        logger.exception("alert for bot %s failed", bot_id)
+    # The bot's status is already recorded; send_robust logs a failing listener and goes on.
+    bot_alert.send_robust(sender=Bot, kind=kind, title=title, reason=reason, bot_id=bot_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.bots.strategies.base import HOLD, Bar, PositionView, Signal, Strategy
-from apps.bots.strategies.params import Param, ParamsInvalid, params_to_json, validate_params
+from apps.bots.strategies.params import Param, ParamsInvalid, ParamsRuleBroken, params_to_json, validate_params
 from apps.bots.strategies.registry import (
     strategy_build,
     strategy_choices,
@@ -20,6 +20,7 @@ __all__ = [
     "Bar",
     "Param",
     "ParamsInvalid",
+    "ParamsRuleBroken",
     "PositionView",
     "Signal",
     "Strategy",

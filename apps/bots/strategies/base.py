@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from apps.bots.strategies.params import Param, ParamsInvalid, validate_params
+from apps.bots.strategies.params import Param, ParamsRuleBroken, validate_params
 
 Action = Literal["buy", "sell", "hold"]
 
@@ -91,7 +91,7 @@ class Strategy(ABC):
         values = validate_params(cls.params, data)
         errors = cls.cross_check(values)
         if errors:
-            raise ParamsInvalid(errors)
+            raise ParamsRuleBroken(errors)
         return values
 
     @classmethod

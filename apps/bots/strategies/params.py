@@ -52,6 +52,11 @@ class ParamsInvalid(ValueError):
         self.errors = errors
 
 
+class ParamsRuleBroken(ParamsInvalid):
+    """Each value is valid alone, a rule between them is broken (fast < slow): the API
+    answers 422, where a field error is a 400."""
+
+
 def to_json_value(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 

@@ -8,7 +8,6 @@ tasks never end on their own) and lets the watchdog kill and restart one feed al
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -21,12 +20,12 @@ from apps.market import metrics
 from apps.market.events import KlineEvent
 from apps.market.feeds.adapters import ExchangeAdapter, StreamEnded, adapter_build
 from apps.market.feeds.backoff import Backoff
+from apps.market.feeds.candle_sync import CandleSync
 from apps.market.feeds.control import FeedControl, MalformedMessage
 from apps.market.feeds.hub import FeedHub
 from apps.market.feeds.indicator_bridge import indicator_hook
 from apps.market.feeds.lease import FeedLease, shard_key
 from apps.market.feeds.loop_teardown import loop_close_clean
-from apps.market.feeds.symbols import TIMEFRAME_MS, TIMEFRAMES
 
 logger = logging.getLogger("apps.market.feeds")
 
@@ -68,7 +67,7 @@ class FeedRunner:
         self.hub = FeedHub(
             config.exchange,
             candle_source="exchange",
-            closed_sink=self._closed,
+            closed_sink=self._closed_sink,
             indicator_hook=indicator_hook(),
             push_hz=config.push_hz,
             recent_trades=config.recent_trades,
@@ -87,10 +86,9 @@ class FeedRunner:
         self.last_alive = time.monotonic()  # messages, and backfill progress
         # Heartbeats of the periodic loops; the supervisor restarts a feed whose loop stalled.
         self.beats: dict[str, float] = {"flush": time.monotonic(), "push": time.monotonic()}
-        self.covered: dict[tuple[str, str], int] = {}  # newest stored/checked closed open time
-        self._retry_at: dict[tuple[str, str], float] = {}
-        self._pending: list[KlineEvent] = []
-        self._gap_now = asyncio.Event()
+        self.candles = CandleSync(
+            config=config, adapter=self.adapter, hub=self.hub, in_db=self._in_db, alive=self._mark_alive
+        )
         self._stop: asyncio.Event | None = None
         self._db = ThreadPoolExecutor(1, thread_name_prefix=f"feed-db-{config.exchange}")
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -144,15 +142,14 @@ class FeedRunner:
 
     # -- main ------------------------------------------------------------------------------
     async def _main(self) -> None:
-        from apps.market.selectors import candle_last_open_map
-
         self._stop = asyncio.Event()
-        self._gap_now = asyncio.Event()
+        self.candles = CandleSync(
+            config=self.config, adapter=self.adapter, hub=self.hub, in_db=self._in_db, alive=self._mark_alive
+        )
         await self._acquire_lease()
         try:
             await self._open()
-            # What is stored before the stream adds anything: where backfill starts.
-            self.covered = await self._in_db(candle_last_open_map, exchange=self.exchange, symbols=self.config.symbols)
+            await self.candles.load_covered()
             tasks = [
                 asyncio.create_task(self._stream_loop()),
                 asyncio.create_task(self._flush_loop()),
@@ -160,12 +157,12 @@ class FeedRunner:
                 asyncio.create_task(self._status_loop()),
             ]
             await self._startup()
-            tasks += [asyncio.create_task(self._gap_loop()), asyncio.create_task(self._ticker_loop())]
+            tasks += [asyncio.create_task(self.candles.gap_loop()), asyncio.create_task(self._ticker_loop())]
             await self._stop.wait()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self._persist_pending()
+            await self.candles.persist_pending()
         finally:
             await self._close_adapter()
             await asyncio.to_thread(self.lease.release)
@@ -206,99 +203,14 @@ class FeedRunner:
             except Exception:
                 logger.exception("%s instrument sync failed", self.exchange)
         clock = max(self.hub.clock_ms, await self.adapter.server_time())
-        await self._backfill(clock - self.config.gap_grace_ms)
+        await self.candles.backfill(clock - self.config.gap_grace_ms)
         self.backfilled.set()
 
-    async def _backfill(self, clock: int) -> None:
-        from apps.market.cache import backfill_progress_set
+    def _closed_sink(self, candles: list[KlineEvent]) -> None:
+        self.candles.closed(candles)
 
-        keys = [(s, tf) for s in self.config.symbols for tf in TIMEFRAMES]
-        backfill_progress_set(self.exchange, done=0, total=len(keys), state="running")
-        for done, (symbol, tf) in enumerate(keys, start=1):
-            await self._fill(symbol, tf, clock, seed=True)
-            self.last_alive = time.monotonic()
-            backfill_progress_set(self.exchange, done=done, total=len(keys), state="running")
-            if self.config.progress:
-                self.config.progress(done, len(keys))
-        backfill_progress_set(self.exchange, done=len(keys), total=len(keys), state="done")
-
-    # -- candles ----------------------------------------------------------------------------
-    async def _fill(self, symbol: str, tf: str, clock: int, *, seed: bool) -> None:
-        """Fetch [first missing closed candle .. now] from REST, store the closed ones, seed the
-        forming one. With nothing stored, start backfill_candles back."""
-        step = TIMEFRAME_MS[tf]
-        have = self.covered.get((symbol, tf))
-        floor = clock - clock % step - self.config.backfill_candles * step
-        start = floor if have is None else max(have + step, floor)
-        if not seed and have is not None and start > clock - clock % step - step:
-            return
-        # "clock" already has the grace taken off; ask for a little more to see the forming row.
-        rows = await self.adapter.klines(symbol, tf, start, clock + self.config.gap_grace_ms)
-        closed = [k for k in rows if k.open_time_ms + step <= clock]
-        if seed:
-            forming = [k for k in rows if k.open_time_ms + step > clock]
-            if forming:
-                self.hub.aggregator.of(symbol).seed(forming[-1])
-        if closed:
-            await self._persist(closed, from_rest=True)
-        else:
-            self._retry_at[(symbol, tf)] = time.monotonic() + 1.0
-
-    async def _gap_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._gap_now.wait(), timeout=self.config.gap_check_s)
-            reseed = self._gap_now.is_set()
-            self._gap_now.clear()
-            try:
-                await self._gap_pass(reseed=reseed)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("%s gap fill failed", self.exchange)
-                await asyncio.sleep(1)
-
-    async def _gap_pass(self, *, reseed: bool) -> None:
-        clock = self.hub.clock_ms
-        if reseed or not clock:
-            clock = max(clock, await self.adapter.server_time())
-        now = time.monotonic()
-        for symbol in self.config.symbols:
-            for tf in TIMEFRAMES:
-                step = TIMEFRAME_MS[tf]
-                due = clock - self.config.gap_grace_ms
-                last_closed = due - due % step - step
-                if not reseed and (self.covered.get((symbol, tf), -1) >= last_closed):
-                    continue
-                if not reseed and self._retry_at.get((symbol, tf), 0) > now:
-                    continue
-                await self._fill(symbol, tf, due, seed=reseed)
-
-    def _closed(self, candles: list[KlineEvent]) -> None:
-        self._pending.extend(candles)
-
-    async def _persist_pending(self) -> None:
-        if self._pending:
-            batch, self._pending = self._pending, []
-            await self._persist(batch)
-
-    async def _persist(self, candles: list[KlineEvent], *, from_rest: bool = False) -> None:
-        """Store candles. Only a REST fill advances ``covered`` (everything up to it is stored
-        and final): a streamed closed kline is stored at once for the UI, but the REST fill after
-        the grace period re-reads it, because a stream can close a candle before its last
-        trades are booked, and one arriving after an outage must not hide the hole before it."""
-        from apps.market.services import candles_upsert
-
-        await self._in_db(candles_upsert, candles=candles)
-        if not from_rest:
-            # A streamed close is a live candle close: bots evaluate on it (idempotent per bot
-            # and candle, so the REST re-read of the same candle never trades twice).
-            await self._in_db(_bots_notify, exchange=self.exchange, candles=candles)
-        for c in candles:
-            if from_rest:
-                key = (c.symbol, c.timeframe)
-                self.covered[key] = max(self.covered.get(key, -1), c.open_time_ms)
-            metrics.candles_closed.labels(self.exchange, c.timeframe).inc()
+    def _mark_alive(self) -> None:
+        self.last_alive = time.monotonic()
 
     async def _in_db(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._db, lambda: fn(**kwargs))
@@ -311,7 +223,7 @@ class FeedRunner:
         metrics.feed_reconnects.labels(self.exchange).inc()
         self.hub.reset()
         cache_invalidate(self.exchange, self.config.symbols)
-        self._gap_now.set()  # REST-backfill what the outage missed, re-seed forming candles
+        self.candles.gap_now()
 
     async def _stream_loop(self) -> None:
         backoff = Backoff(base=0.2, cap=self.config.reconnect_max_s)
@@ -385,7 +297,7 @@ class FeedRunner:
             self.beats["flush"] = time.monotonic()
             try:
                 cache_write_many(self.hub.flush_cache())
-                await self._persist_pending()
+                await self.candles.persist_pending()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -406,7 +318,7 @@ class FeedRunner:
                 if pushes:
                     # Closed candles are stored before they are pushed, as when both ran in one
                     # flush: a client that reloads after seeing a close finds it (no-op mostly).
-                    await self._persist_pending()
+                    await self.candles.persist_pending()
                 for group, message in pushes:
                     await self._push(group, message)
             except asyncio.CancelledError:
@@ -479,18 +391,3 @@ def _close_db_connections() -> None:
     from django.db import connections
 
     connections.close_all()
-
-
-def _bots_notify(*, exchange: str, candles: list[KlineEvent]) -> None:
-    """Hand the newest closed candle per (symbol, timeframe) to the bot runner (Celery)."""
-    from apps.bots.tasks import bots_candle_closed_task
-
-    newest: dict[tuple[str, str], int] = {}
-    for c in candles:
-        key = (c.symbol, c.timeframe)
-        newest[key] = max(newest.get(key, -1), c.open_time_ms)
-    for (symbol, timeframe), open_time_ms in newest.items():
-        try:
-            bots_candle_closed_task.delay(exchange, symbol, timeframe, open_time_ms)
-        except Exception:  # a broker hiccup must not stop the feed; the candle is stored
-            logger.exception("bot notification failed for %s %s %s", exchange, symbol, timeframe)

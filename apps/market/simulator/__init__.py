@@ -8,6 +8,7 @@ sim.stop_thread()
 
 from __future__ import annotations
 
-from .server import ExchangeSimulator, SimClock
+from .server import ExchangeSimulator
+from .state import SimClock
 
 __all__ = ["ExchangeSimulator", "SimClock"]

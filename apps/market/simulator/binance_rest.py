@@ -10,18 +10,22 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import fmt
-from .candles import BINANCE_INTERVALS, rolling_24h
-from .control import EXCHANGE, SIM, RestAbort, rest_handler
+from .binance_ws import ws_handler
+from .candles import rolling_24h
+from .control import EXCHANGE, SIM, RestAbort, control_handler, rest_handler
+from .intervals import BINANCE_INTERVALS, next_open
 from .rest_limits import Verdict, binance_limit_message, binance_rate_limits, binance_weight
 from .security import SignatureError, binance_verify, is_tripwire
 from .symbols import BINANCE
 
 if TYPE_CHECKING:
-    from .server import ExchangeSimulator
+    from .state import SimState
 
 
 _LEGAL = "^[A-Z0-9-_.]{1,20}$"  # rest-api.md: symbol parameters; anything else is -1100
 _LEGAL_SYMBOL = re.compile(_LEGAL)
+_UINT = "^[0-9]{1,20}$"  # integer parameters (limit, startTime, endTime): "-1" or "None" is -1100
+_LEGAL_UINT = re.compile(_UINT)
 
 
 def error(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> web.Response:
@@ -30,13 +34,13 @@ def error(code: int, msg: str, status: int = 400, headers: dict[str, str] | None
 
 @web.middleware
 async def binance_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
+    sim: SimState = request.app[SIM]  # type: ignore[assignment]
     public_ws = request.path == "/ws" or request.path.startswith(("/ws/", "/stream"))  # not /ws-api/v3
     if (request.path.startswith("/__sim__/") or public_ws) and _routed(request):
         return await handler(request)
     if is_tripwire(BINANCE, request.method, request.path, routed=_routed(request)):
         return await _tripwire(sim, request)
-    forced = sim.faults.take_rate_limit(BINANCE)
+    forced = sim.take_rate_limit(BINANCE)
     verdict = sim.binance_weights.admit(binance_weight(request.path, request.query), int(time.time() * 1000))
     headers = {"X-MBX-USED-WEIGHT-1M": str(verdict.used)}
     if forced is not None:
@@ -61,13 +65,33 @@ def _routed(request: web.Request) -> bool:
     return getattr(request.match_info, "http_exception", None) is None
 
 
-async def _tripwire(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def _tripwire(sim: SimState, request: web.Request) -> web.Response:
     body = await request.text()
     sim.record_tripwire(BINANCE, request, body, request.headers.get("X-MBX-APIKEY", ""))
     return error(-2015, "Simulator tripwire: trading endpoints are disabled (paper trading only).", 403)
 
 
-def _market(sim: ExchangeSimulator, request: web.Request, param: str = "symbol"):  # type: ignore[no-untyped-def]
+def _number(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if not _LEGAL_UINT.match(raw):
+        raise RestAbort(error(-1100, f"Illegal characters found in parameter '{name}'; legal range is '{_UINT}'."))
+    return int(raw)
+
+
+def _limit(request: web.Request, default: int, maximum: int, *, truncates: bool = False) -> int:
+    """``limit`` as Binance takes it: digits only (-1100); 0, or over the maximum where the docs
+    do not say it is truncated, is -1130 [unknown: stricter choice]; depth truncates at 5000."""
+    limit = _number(request, "limit")
+    if limit is None:
+        return default
+    if limit == 0 or (limit > maximum and not truncates):
+        raise RestAbort(error(-1130, "Data sent for parameter 'limit' is not valid."))
+    return min(limit, maximum)
+
+
+def _market(sim: SimState, request: web.Request, param: str = "symbol"):  # type: ignore[no-untyped-def]
     symbol = request.query.get(param, "")
     if not symbol:
         raise RestAbort(error(-1102, f"Mandatory parameter '{param}' was not sent, was empty/null, or malformed."))
@@ -79,15 +103,15 @@ def _market(sim: ExchangeSimulator, request: web.Request, param: str = "symbol")
     return market
 
 
-async def ping(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def ping(sim: SimState, request: web.Request) -> web.Response:
     return web.json_response({})
 
 
-async def server_time(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def server_time(sim: SimState, request: web.Request) -> web.Response:
     return web.json_response({"serverTime": sim.clock.now_ms()})
 
 
-async def exchange_info(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def exchange_info(sim: SimState, request: web.Request) -> web.Response:
     wanted = _symbol_list(request)
     names = [s for s in sim.specs if wanted is None or s in wanted]
     if wanted is not None and len(names) != len(wanted):
@@ -112,28 +136,26 @@ def _symbol_list(request: web.Request) -> list[str] | None:
     return None
 
 
-async def klines(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def klines(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
     interval = request.query.get("interval", "")
     if not interval:
         return error(-1102, "Mandatory parameter 'interval' was not sent, was empty/null, or malformed.")
     if interval not in BINANCE_INTERVALS:
         return error(-1120, "Invalid interval.")
-    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
-    start = request.query.get("startTime")
-    end = request.query.get("endTime")
+    limit = _limit(request, 500, 1000)
+    start, end = _number(request, "startTime"), _number(request, "endTime")
     rows = sim.books[(BINANCE, market.spec.symbol)].klines(
         interval,
-        start_ms=int(start) if start else None,
-        end_ms=int(end) if end else None,
+        start_ms=start,
+        end_ms=end,
         limit=limit,
         now_ms=sim.booked_ms,  # candles as booked so far: a closed one is final
     )
-    length = BINANCE_INTERVALS[interval][0]
-    return web.json_response([fmt.binance_kline_row(market, r, length) for r in rows])
+    return web.json_response([fmt.binance_kline_row(market, r, next_open(r[0], interval) - r[0]) for r in rows])
 
 
-async def ticker_24hr(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def ticker_24hr(sim: SimState, request: web.Request) -> web.Response:
     wanted = _symbol_list(request)
     names = list(sim.specs) if wanted is None else wanted
     now = sim.clock.now_ms()
@@ -147,9 +169,9 @@ async def ticker_24hr(sim: ExchangeSimulator, request: web.Request) -> web.Respo
     return web.json_response(out[0] if "symbol" in request.query else out)
 
 
-async def depth(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def depth(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
-    limit = max(1, min(int(request.query.get("limit", "100")), 5000))
+    limit = _limit(request, 100, 5000, truncates=True)
     bids, asks = market.book(limit)
     return web.json_response(
         {
@@ -160,13 +182,13 @@ async def depth(sim: ExchangeSimulator, request: web.Request) -> web.Response:
     )
 
 
-async def trades(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def trades(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
-    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
+    limit = _limit(request, 500, 1000)
     return web.json_response([fmt.binance_trade_rest(market, t) for t in list(market.recent)[-limit:]])
 
 
-async def ticker_price(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def ticker_price(sim: SimState, request: web.Request) -> web.Response:
     wanted = _symbol_list(request) or list(sim.specs)
     out = []
     for name in wanted:
@@ -177,7 +199,7 @@ async def ticker_price(sim: ExchangeSimulator, request: web.Request) -> web.Resp
     return web.json_response(out[0] if "symbol" in request.query else out)
 
 
-async def book_ticker(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def book_ticker(sim: SimState, request: web.Request) -> web.Response:
     wanted = _symbol_list(request) or list(sim.specs)
     out = []
     for name in wanted:
@@ -188,7 +210,7 @@ async def book_ticker(sim: ExchangeSimulator, request: web.Request) -> web.Respo
     return web.json_response(out[0] if "symbol" in request.query else out)
 
 
-async def avg_price(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def avg_price(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
     recent = [t for t in market.recent if t.ts > sim.clock.now_ms() - 300_000] or list(market.recent)[-1:]
     qty = sum(t.qty for t in recent)
@@ -196,9 +218,9 @@ async def avg_price(sim: ExchangeSimulator, request: web.Request) -> web.Respons
     return web.json_response({"mins": 5, "price": fmt.bn_price(market, units), "closeTime": sim.clock.now_ms()})
 
 
-async def agg_trades(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def agg_trades(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
-    limit = max(1, min(int(request.query.get("limit", "500")), 1000))
+    limit = _limit(request, 500, 1000)
     rows = [
         {
             "a": t.trade_id,
@@ -215,11 +237,11 @@ async def agg_trades(sim: ExchangeSimulator, request: web.Request) -> web.Respon
     return web.json_response(rows)
 
 
-async def system_status(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def system_status(sim: SimState, request: web.Request) -> web.Response:
     return web.json_response({"status": 0, "msg": "normal"})
 
 
-def _signed(request: web.Request, sim: ExchangeSimulator, body: str = ""):  # type: ignore[no-untyped-def]
+def _signed(request: web.Request, sim: SimState, body: str = ""):  # type: ignore[no-untyped-def]
     raw_query = request.raw_path.partition("?")[2]
     try:
         return binance_verify(
@@ -233,22 +255,19 @@ def _signed(request: web.Request, sim: ExchangeSimulator, body: str = ""):  # ty
         raise RestAbort(error(int(exc.code), exc.msg, exc.status)) from None
 
 
-async def api_restrictions(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def api_restrictions(sim: SimState, request: web.Request) -> web.Response:
     record = _signed(request, sim)
     perms = dict(record.permissions)
     return web.json_response({"ipRestrict": perms.pop("ipRestrict", False), "createTime": record.created_ms, **perms})
 
 
-async def trade_fee(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def trade_fee(sim: SimState, request: web.Request) -> web.Response:
     _signed(request, sim)
     names = [request.query["symbol"]] if "symbol" in request.query else list(sim.specs)
     return web.json_response([{"symbol": n, "makerCommission": "0.001", "takerCommission": "0.001"} for n in names])
 
 
-def build_binance_app(sim: ExchangeSimulator) -> web.Application:
-    from .binance_ws import ws_handler
-    from .control import control_handler
-
+def build_binance_app(sim: SimState) -> web.Application:
     app = web.Application(middlewares=[binance_middleware])
     app[SIM] = sim
     app[EXCHANGE] = BINANCE

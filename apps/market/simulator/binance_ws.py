@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import fmt
-from .candles import BINANCE_INTERVALS, align, rolling_24h
+from .candles import rolling_24h
 from .control import SIM
 from .depth import Diff, DiffBook
 from .hub import Conn, Hub
+from .intervals import BINANCE_INTERVALS, align, next_open, opens_from, shift
 from .limits import BinanceLimits, PongDeadline, SlidingCount
 from .market import Market, Trade
 
 if TYPE_CHECKING:
-    from .server import ExchangeSimulator
+    from .state import SimState
 
 _STREAM = re.compile(
     r"^([a-z0-9]+)@(trade|aggTrade|miniTicker|ticker|bookTicker|kline_(\w+)|depth(5|10|20)(@100ms|@1000ms)?"
@@ -33,7 +34,7 @@ class TooManyStreams(Exception):
     """A SUBSCRIBE would take the connection past its stream limit."""
 
 
-def valid_stream(sim: ExchangeSimulator, name: str) -> bool:
+def valid_stream(sim: SimState, name: str) -> bool:
     if name in _GLOBAL:
         return True
     match = _STREAM.match(name)
@@ -50,7 +51,7 @@ def _url_streams(request: web.Request) -> list[str]:
 
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
-    sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
+    sim: SimState = request.app[SIM]  # type: ignore[assignment]
     ip = request.remote or ""
     if sim.binance_gate.admit(ip, time.monotonic()) is not None:
         # [unknown] how Binance refuses attempt 301 in 5 minutes: the handshake answers 429.
@@ -61,7 +62,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         sim.binance_gate.closed(ip)
 
 
-async def _serve(sim: ExchangeSimulator, request: web.Request) -> web.WebSocketResponse:
+async def _serve(sim: SimState, request: web.Request) -> web.WebSocketResponse:
     limits = sim.limits.binance
     # autoping off and no aiohttp heartbeat: pings and pongs count against the incoming limit,
     # and the keep-alive is Binance's (ping every 20 s, a matching pong within a minute).
@@ -86,7 +87,7 @@ async def _serve(sim: ExchangeSimulator, request: web.Request) -> web.WebSocketR
     return ws
 
 
-async def _receive(sim: ExchangeSimulator, ws: web.WebSocketResponse, conn: Conn, deadline: PongDeadline) -> None:
+async def _receive(sim: SimState, ws: web.WebSocketResponse, conn: Conn, deadline: PongDeadline) -> None:
     incoming = SlidingCount(sim.limits.binance.incoming_per_s, 1.0)
     async for msg in ws:
         if msg.type == WSMsgType.ERROR:
@@ -128,7 +129,7 @@ async def _keepalive(conn: Conn, deadline: PongDeadline, limits: BinanceLimits) 
         await asyncio.sleep(min(step, max(next_ping - now, 0.01)))
 
 
-def _control(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | None:
+def _control(sim: SimState, hub: Hub, conn: Conn, text: str) -> dict | None:
     try:
         req = json.loads(text)
     except ValueError as exc:
@@ -171,7 +172,7 @@ def send(hub: Hub, stream: str, payload: str, closed_ms: int | None = None) -> N
 class BinancePublisher:
     """Turns engine output into stream frames; only builds what someone subscribed to."""
 
-    def __init__(self, sim: ExchangeSimulator) -> None:
+    def __init__(self, sim: SimState) -> None:
         self.sim = sim
         self.hub = sim.binance_hub
         self.kline_open: dict[str, int] = {}
@@ -242,7 +243,7 @@ class BinancePublisher:
 
     def klines(self, m: Market, now: int, periodic: bool) -> None:
         name = m.spec.symbol.lower()
-        for interval, (length, _) in BINANCE_INTERVALS.items():
+        for interval in BINANCE_INTERVALS:
             stream = f"{name}@kline_{interval}"
             if not self.hub.wants(stream):
                 self.kline_open.pop(stream, None)  # a later subscriber starts at its current candle
@@ -251,15 +252,18 @@ class BinancePublisher:
             prev = self.kline_open.get(stream, current)
             book = self.sim.books[("binance", m.spec.symbol)]
             # Every bucket that closed since the last push gets its final x=true frame, in order.
-            for opened in range(max(prev, current - 100 * length), current, length):
+            first = max(prev, shift(current, interval, -100))
+            for opened in opens_from(interval, first, shift(current, interval, -1), 100):
                 row = book.bucket(interval, opened, now)
                 if row is not None:
-                    frame = fmt.binance_kline_event(m, row, interval, length, True, now)
-                    send(self.hub, stream, frame, closed_ms=opened + length)
+                    closes = next_open(opened, interval)
+                    frame = fmt.binance_kline_event(m, row, interval, closes - opened, True, now)
+                    send(self.hub, stream, frame, closed_ms=closes)
             self.kline_open[stream] = current
             if periodic or prev != current or stream in self.hub.fresh:
                 row = book.bucket(interval, current, now)
                 if row is not None:
+                    length = next_open(current, interval) - current
                     send(self.hub, stream, fmt.binance_kline_event(m, row, interval, length, False, now))
 
     def tickers(self, now: int, periodic: bool) -> None:

@@ -11,46 +11,12 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .intervals import DAY_MS, FIXED_INTERVALS, MONTH, align, next_open, opens_from, opens_until
 from .market import FIRST, LAST, MAX_LIVE_SECONDS, MINUTE_MS, SECOND_MS, Market, V
 from .market import H as _H
 from .market import L as _L
 from .symbols import KUCOIN
 
-DAY_MS = 86_400_000
-# name -> (length ms, alignment offset ms). Weeks open on Monday; 1970-01-01 was a Thursday.
-BINANCE_INTERVALS: dict[str, tuple[int, int]] = {
-    "1s": (SECOND_MS, 0),
-    "1m": (MINUTE_MS, 0),
-    "3m": (3 * MINUTE_MS, 0),
-    "5m": (5 * MINUTE_MS, 0),
-    "15m": (15 * MINUTE_MS, 0),
-    "30m": (30 * MINUTE_MS, 0),
-    "1h": (60 * MINUTE_MS, 0),
-    "2h": (120 * MINUTE_MS, 0),
-    "4h": (240 * MINUTE_MS, 0),
-    "6h": (360 * MINUTE_MS, 0),
-    "8h": (480 * MINUTE_MS, 0),
-    "12h": (720 * MINUTE_MS, 0),
-    "1d": (DAY_MS, 0),
-    "3d": (3 * DAY_MS, 0),
-    "1w": (7 * DAY_MS, 4 * DAY_MS),
-}
-KUCOIN_TYPES: dict[str, str] = {
-    "1min": "1m",
-    "3min": "3m",
-    "5min": "5m",
-    "15min": "15m",
-    "30min": "30m",
-    "1hour": "1h",
-    "2hour": "2h",
-    "4hour": "4h",
-    "6hour": "6h",
-    "8hour": "8h",
-    "12hour": "12h",
-    "1day": "1d",
-    "1week": "1w",
-}
-TO_KUCOIN_TYPE = {v: k for k, v in KUCOIN_TYPES.items()}
 _CACHE_ROWS = 200_000
 COARSE_MINUTES = 120  # intervals this long or longer are built from hourly bars
 MINUTE_BAR_BUDGET = 2_000_000  # model samples per history fill, minute bars
@@ -58,11 +24,6 @@ HOUR_BAR_BUDGET = 200_000 * 60  # ... hourly bars (in minutes covered)
 # Shared by every simulator in the process: history is a pure function of the market's
 # identity, so test suites that start many simulators compute each bucket once.
 _HISTORY_CACHE: OrderedDict[tuple, list[int]] = OrderedDict()
-
-
-def align(ts: int, interval: str) -> int:
-    length, offset = BINANCE_INTERVALS[interval]
-    return ts - ((ts - offset) % length)
 
 
 class KlineBook:
@@ -77,16 +38,15 @@ class KlineBook:
     def klines(
         self, interval: str, *, start_ms: int | None, end_ms: int | None, limit: int, now_ms: int
     ) -> list[list[int]]:
-        length, _ = BINANCE_INTERVALS[interval]
         current = align(now_ms, interval)
         last = current if end_ms is None else min(current, align(end_ms, interval))
         if start_ms is not None:
             first = align(start_ms, interval)
-            first = first if first == start_ms else first + length
+            first = first if first == start_ms else next_open(first, interval)
             first = max(first, align(self.market.listed_ms, interval))  # from the listing on, as both venues do
-            opens = range(first, min(last, first + (limit - 1) * length) + 1, length)
+            opens = opens_from(interval, first, last, limit)
         else:
-            opens = range(last - (limit - 1) * length, last + 1, length)
+            opens = opens_until(interval, last, limit)
         rows = []
         for b in opens:
             row = self.bucket(interval, b, now_ms)
@@ -97,7 +57,9 @@ class KlineBook:
     def bucket(self, interval: str, open_ms: int, now_ms: int) -> list[int] | None:
         if interval == "1s":
             return self._second(open_ms, now_ms)
-        length, _ = BINANCE_INTERVALS[interval]
+        if interval == MONTH:
+            return self._month(open_ms, now_ms)
+        length, _ = FIXED_INTERVALS[interval]
         if open_ms + length <= self.market.listed_ms:
             return None  # before the listing there is nothing, as both venues answer
         epoch = self.market.epoch_minute * MINUTE_MS
@@ -135,6 +97,16 @@ class KlineBook:
             close = before[4]
         return [open_ms, close, close, close, close, 0, 0, 0, 0, 0, 0, 0]
 
+    def _month(self, open_ms: int, now_ms: int) -> list[int] | None:
+        """A calendar month is the merge of its days (each as the venue serves it: KuCoin's
+        days without trades are absent, days before the listing do not exist)."""
+        if open_ms > now_ms:
+            return None
+        end = min(next_open(open_ms, MONTH), now_ms + 1)
+        days = [self.bucket("1d", day, now_ms) for day in range(open_ms, end, DAY_MS)]
+        parts = [day for day in days if day is not None]
+        return merge_rows(open_ms, parts) if parts else None
+
     def _second(self, open_ms: int, now_ms: int) -> list[int] | None:
         market = self.market
         if open_ms > now_ms:
@@ -160,7 +132,7 @@ class KlineBook:
         Buckets of 2h and more are reduced from hourly bars (minute bars only at the edges), so
         a 1w x 1000 request costs ~170k model samples, not ~10M: long history never stalls the
         loop both exchanges and all streams share (bench/sim_history.py)."""
-        length, _ = BINANCE_INTERVALS[interval]
+        length, _ = FIXED_INTERVALS[interval]
         per = length // MINUTE_MS
         market = self.market
         first_min = open_ms // MINUTE_MS
@@ -212,7 +184,7 @@ def _reduce(bars: dict[str, np.ndarray], starts: np.ndarray, opens_ms: np.ndarra
         "qb": np.add.reduceat(bars["qb"], starts),
         "t": opens_ms,
     }
-    lists = {k: np.rint(v).astype(np.int64).tolist() if v.dtype.kind == "f" else v.tolist() for k, v in cols.items()}
+    lists = {k: _ints(v) for k, v in cols.items()}
     return [
         [
             lists["t"][i],
@@ -232,6 +204,14 @@ def _reduce(bars: dict[str, np.ndarray], starts: np.ndarray, opens_ms: np.ndarra
     ]
 
 
+def _ints(values: np.ndarray) -> list[int]:
+    """Whole units as Python ints. Quote volumes are in units of 10^-(pd+qd) and pass int64's
+    range (a KuCoin BTC week is ~2e19 units): a cast to int64 turned them into -2^63."""
+    if values.dtype.kind != "f":
+        return values.tolist()
+    return [int(x) for x in np.rint(values).tolist()]
+
+
 def merge_rows(open_ms: int, parts: list[list[int]]) -> list[int]:
     first, last = parts[0], parts[-1]
     row = [open_ms, first[1], max(p[_H] for p in parts), min(p[_L] for p in parts), last[4]]
@@ -242,8 +222,15 @@ def merge_rows(open_ms: int, parts: list[list[int]]) -> list[int]:
 
 def rolling_24h(book: KlineBook, now_ms: int) -> list[int] | None:
     """24 h rolling statistics from 1m rows: [open_ms, o, h, l, c, v, q, n, vb, qb, first, last]."""
+    return rolling_windows(book, now_ms, (1440,))[0]
+
+
+def rolling_windows(book: KlineBook, now_ms: int, minutes: tuple[int, ...]) -> list[list[int] | None]:
+    """Rolling statistics over the last N minutes for each N (at most a day), one 1m read for all."""
     current = align(now_ms, "1m")
     rows = book.klines("1m", start_ms=current - DAY_MS + MINUTE_MS, end_ms=now_ms, limit=1440, now_ms=now_ms)
-    if not rows:
-        return None
-    return merge_rows(now_ms - DAY_MS, rows)
+    out: list[list[int] | None] = []
+    for n in minutes:
+        window = [r for r in rows if r[0] > current - n * MINUTE_MS]
+        out.append(merge_rows(now_ms - n * MINUTE_MS, window) if window else None)
+    return out

@@ -6,13 +6,13 @@ from aiohttp import web
 
 SIM = web.AppKey("sim", object)
 EXCHANGE = web.AppKey("exchange", str)
+FAULTS = web.AppKey("faults", object)  # set by the server: the Faults that drive both ports
 
 
 async def control_handler(request: web.Request) -> web.Response:
-    sim = request.app[SIM]
     try:
         spec = await request.json()
-        sim.faults.apply(request.app[EXCHANGE], spec)  # type: ignore[attr-defined]
+        request.app[FAULTS].apply(request.app[EXCHANGE], spec)  # type: ignore[attr-defined]
     except (ValueError, TypeError) as exc:
         return web.json_response({"ok": False, "error": str(exc)}, status=400)
     return web.json_response({"ok": True})

@@ -7,18 +7,17 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from .symbols import BINANCE, EXCHANGES, KUCOIN
+from .symbols import BINANCE, EXCHANGES
 
 if TYPE_CHECKING:
-    from .server import ExchangeSimulator
+    from .state import SimState
 
 
 class Faults:
     """Thread-safe: every action runs on the simulator's loop and returns once applied."""
 
-    def __init__(self, sim: ExchangeSimulator) -> None:
+    def __init__(self, sim: SimState) -> None:
         self.sim = sim
-        self._rate_limits: dict[str, list[tuple[int, int]]] = {BINANCE: [], KUCOIN: []}
 
     def _hubs(self, exchange: str | None) -> list[Any]:
         names = EXCHANGES if exchange is None else (exchange,)
@@ -47,11 +46,7 @@ class Faults:
 
     def rate_limit(self, exchange: str, status: int = 429, retry_after: int = 2, count: int = 1) -> None:
         """The next ``count`` REST calls answer ``status`` with Retry-After and the venue's error body."""
-        self.sim.call(lambda: self._rate_limits[exchange].extend([(status, retry_after)] * count))
-
-    def take_rate_limit(self, exchange: str) -> tuple[int, int] | None:
-        queue = self._rate_limits[exchange]
-        return queue.pop(0) if queue else None
+        self.sim.call(lambda: self.sim.forced_rate_limits[exchange].extend([(status, retry_after)] * count))
 
     def binance_server_shutdown(self, close_after: float = 0.5) -> None:
         """Send serverShutdown (raw and combined forms), then close the connections."""

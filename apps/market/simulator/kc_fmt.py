@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from .depth import Diff
 from .market import Market, Trade
 from .symbols import fmt_units
 
@@ -147,3 +148,103 @@ def ticker_data(m: Market, now: int) -> str:
         f'{{"sequence":"{m.book_version}","price":"{price(m, m.last_price)}","size":"{qty(m, m.last_qty)}",'
         f'{tops[1:-1]},"time":{now}}}'
     )
+
+
+def l2update_message(m: Market, diff: Diff, now: int) -> str:
+    """trade.l2update: changed levels as [price, size, sequence]; size "0" removes the level."""
+    sym, seq = m.spec.kucoin_symbol, str(diff.last_id)
+    changes = {
+        "asks": [[price(m, p), qty(m, q), seq] for p, q in sorted(diff.asks.items())],
+        "bids": [[price(m, p), qty(m, q), seq] for p, q in sorted(diff.bids.items(), reverse=True)],
+    }
+    data = {
+        "changes": changes,
+        "sequenceEnd": diff.last_id,
+        "sequenceStart": diff.first_id,
+        "symbol": sym,
+        "time": now,
+    }
+    message = {"topic": f"/market/level2:{sym}", "type": "message", "subject": "trade.l2update", "data": data}
+    return json.dumps(message, separators=(",", ":"))
+
+
+class _Num(str):
+    """A number in a snapshot: sent as a JSON number with exactly these digits."""
+
+
+def _json(value: object) -> str:
+    if isinstance(value, _Num):
+        return str.__str__(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_json(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _change(m: Market, s: list[int] | None) -> dict:
+    """One rolling window of a snapshot; no trade in it: the prices are null, the volumes 0."""
+    if s is None or s[5] == 0:
+        zero = _Num("0")
+        return {"changePrice": None, "changeRate": None, "high": None, "low": None, "open": None} | {
+            "vol": zero,
+            "volValue": zero,
+        }
+    o, h, low, c, v, q = s[1:7]
+    return {
+        "changePrice": _Num(price(m, c - o)),
+        "changeRate": _Num(f"{Decimal(c - o) / Decimal(o):.4f}" if o else "0"),
+        "high": _Num(price(m, h)),
+        "low": _Num(price(m, low)),
+        "open": _Num(price(m, o)),
+        "vol": _Num(qty(m, v)),
+        "volValue": _Num(quote(m, q)),
+    }
+
+
+def snapshot_message(
+    m: Market, hour: list[int] | None, hours4: list[int] | None, day: list[int] | None, now: int
+) -> str:
+    """/market/snapshot:{symbol} (subject trade.snapshot): the spec's fields, numbers as JSON
+    numbers; a value that does not exist (empty side, no trade) is null."""
+    spec, sym = m.spec, m.spec.kucoin_symbol
+    bids, asks = m.book(1)
+    change = _change(m, day)
+    traded = day is not None and day[5] > 0
+    last = _Num(price(m, m.last_price)) if m.total_trades or traded else None
+    market = "USDS" if spec.quote == "USDT" else spec.quote
+    data = {
+        "askSize": _Num(qty(m, asks[0][1])) if asks else None,
+        "averagePrice": _Num(price(m, day[6] // day[5])) if traded and day is not None else None,
+        "baseCurrency": spec.base,
+        "bidSize": _Num(qty(m, bids[0][1])) if bids else None,
+        "board": 0,
+        "buy": _Num(price(m, bids[0][0])) if bids else None,
+        "changePrice": change["changePrice"],
+        "changeRate": change["changeRate"],
+        "close": last,
+        "datetime": now,
+        "high": change["high"],
+        "lastTradedPrice": last,
+        "low": change["low"],
+        "makerCoefficient": _Num("1"),
+        "makerFeeRate": _Num("0.001"),
+        "marginTrade": True,
+        "mark": 0,
+        "market": market,
+        "marketChange1h": _change(m, hour),
+        "marketChange24h": change,
+        "marketChange4h": _change(m, hours4),
+        "markets": [market],
+        "open": change["open"],
+        "quoteCurrency": spec.quote,
+        "sell": _Num(price(m, asks[0][0])) if asks else None,
+        "sort": 100,
+        "symbol": sym,
+        "symbolCode": sym,
+        "takerCoefficient": _Num("1"),
+        "takerFeeRate": _Num("0.001"),
+        "trading": True,
+        "vol": change["vol"],
+        "volValue": change["volValue"],
+    }
+    envelope = {"sequence": str(m.book_version), "data": data}
+    return f'{{"topic":"/market/snapshot:{sym}","type":"message","subject":"trade.snapshot","data":{_json(envelope)}}}'

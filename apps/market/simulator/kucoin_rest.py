@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import kc_fmt
-from .candles import BINANCE_INTERVALS, KUCOIN_TYPES, rolling_24h
-from .control import EXCHANGE, SIM, RestAbort, rest_handler
+from .candles import rolling_24h
+from .control import EXCHANGE, SIM, RestAbort, control_handler, rest_handler
+from .depth import DIFF_DEPTH
+from .intervals import KUCOIN_TYPES, bucket_count
+from .kucoin_ws import ws_handler
 from .security import SignatureError, is_tripwire, kucoin_verify
 from .symbols import KUCOIN
 
 if TYPE_CHECKING:
-    from .server import ExchangeSimulator
+    from .market import Market
+    from .state import SimState
 
 
 def ok(data: object, headers: dict[str, str] | None = None) -> web.Response:
@@ -27,7 +31,7 @@ def error(code: str, msg: str, status: int = 400, headers: dict[str, str] | None
 
 @web.middleware
 async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
+    sim: SimState = request.app[SIM]  # type: ignore[assignment]
     routed = getattr(request.match_info, "http_exception", None) is None  # exact path and method
     if (request.path.startswith("/__sim__/") or request.path == "/") and routed:
         return await handler(request)
@@ -44,7 +48,7 @@ async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-u
         "gw-ratelimit-remaining": str(max(pool.limit - pool.used, 0)),
         "gw-ratelimit-reset": str(reset_ms),
     }
-    forced = sim.faults.take_rate_limit(KUCOIN)
+    forced = sim.take_rate_limit(KUCOIN)
     if forced is not None or not within:
         status, retry = forced or (429, max(1, -(-reset_ms // 1000)))
         # A forced limit behaves as an exhausted pool that resets when the fault says. KuCoin
@@ -62,7 +66,7 @@ async def kucoin_middleware(request: web.Request, handler):  # type: ignore[no-u
     return sim.rest_logged(KUCOIN, request, response)
 
 
-def _market(sim: ExchangeSimulator, request: web.Request):  # type: ignore[no-untyped-def]
+def _market(sim: SimState, request: web.Request):  # type: ignore[no-untyped-def]
     symbol = request.query.get("symbol", "")
     if not symbol:
         raise RestAbort(error("400100", "symbol is required"))
@@ -72,7 +76,16 @@ def _market(sim: ExchangeSimulator, request: web.Request):  # type: ignore[no-un
     return market
 
 
-async def bullet_public(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+def _seconds(request: web.Request, name: str) -> int:
+    """startAt/endAt: whole seconds, 0 when absent (the spec's default). Anything else, a
+    negative number included, is 400100 [unknown: stricter choice]."""
+    raw = request.query.get(name, "0")
+    if not (raw.isascii() and raw.isdigit()):
+        raise RestAbort(error("400100", f"{name} is invalid"))
+    return int(raw)
+
+
+async def bullet_public(sim: SimState, request: web.Request) -> web.Response:
     token = sim.kucoin_issue_token()
     server = {
         "endpoint": f"ws://127.0.0.1:{sim.kucoin_port}/",
@@ -84,24 +97,23 @@ async def bullet_public(sim: ExchangeSimulator, request: web.Request) -> web.Res
     return ok({"token": token, "instanceServers": [server]})
 
 
-async def timestamp(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def timestamp(sim: SimState, request: web.Request) -> web.Response:
     return ok(sim.clock.now_ms())
 
 
-async def symbols(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def symbols(sim: SimState, request: web.Request) -> web.Response:
     return ok([kc_fmt.symbol_info(sim.markets[(KUCOIN, s)]) for s in sim.specs])
 
 
-async def candles(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def candles(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
     interval = KUCOIN_TYPES.get(request.query.get("type", ""))
     if interval is None:
         return error("400100", "Unsupported type")
-    length = BINANCE_INTERVALS[interval][0]
     now = sim.booked_ms  # candles as booked so far: a closed one is final
-    end = int(request.query.get("endAt") or 0) * 1000 or now
-    start = int(request.query.get("startAt") or 0) * 1000
-    count = (min(end, now) - start) // length + 1 if start else 1500
+    end = _seconds(request, "endAt") * 1000 or now
+    start = _seconds(request, "startAt") * 1000
+    count = bucket_count(interval, start, min(end, now)) if start else 1500
     book = sim.books[(KUCOIN, market.spec.symbol)]
     if start and count <= 1500:
         rows = book.klines(interval, start_ms=start, end_ms=end, limit=1500, now_ms=now)
@@ -111,13 +123,13 @@ async def candles(sim: ExchangeSimulator, request: web.Request) -> web.Response:
     return ok([kc_fmt.candle_row(market, r) for r in reversed(rows)])  # newest first, as KuCoin does
 
 
-async def stats(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def stats(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
     now = sim.clock.now_ms()
     return ok(kc_fmt.stats(market, rolling_24h(sim.books[(KUCOIN, market.spec.symbol)], now), now))
 
 
-async def all_tickers(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def all_tickers(sim: SimState, request: web.Request) -> web.Response:
     now = sim.clock.now_ms()
     tickers = []
     for symbol in sim.specs:
@@ -134,14 +146,22 @@ async def all_tickers(sim: ExchangeSimulator, request: web.Request) -> web.Respo
     return ok({"time": now, "ticker": tickers})
 
 
-async def level1(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def level1(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
     return ok(kc_fmt.level1(market, sim.clock.now_ms()))
 
 
-async def level2(sim: ExchangeSimulator, request: web.Request) -> web.Response:
-    market = _market(sim, request)
-    depth = int(request.match_info["depth"])
+async def level2(sim: SimState, request: web.Request) -> web.Response:
+    return _book(sim, _market(sim, request), int(request.match_info["depth"]))
+
+
+async def full_book(sim: SimState, request: web.Request) -> web.Response:
+    """GET /api/v3/market/orderbook/level2: the whole book (signed, General permission)."""
+    _signed(sim, request)
+    return _book(sim, _market(sim, request), DIFF_DEPTH)
+
+
+def _book(sim: SimState, market: Market, depth: int) -> web.Response:
     bids, asks = market.book(depth)
     return ok(
         {
@@ -153,16 +173,16 @@ async def level2(sim: ExchangeSimulator, request: web.Request) -> web.Response:
     )
 
 
-async def histories(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def histories(sim: SimState, request: web.Request) -> web.Response:
     market = _market(sim, request)
     return ok([kc_fmt.history_trade(market, t) for t in reversed(list(market.recent)[-100:])])
 
 
-async def server_status(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def server_status(sim: SimState, request: web.Request) -> web.Response:
     return ok({"status": "open", "msg": ""})
 
 
-async def currencies(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def currencies(sim: SimState, request: web.Request) -> web.Response:
     names = sorted({c for s in sim.specs.values() for c in (s.base, s.quote)})
     return ok(
         [
@@ -173,7 +193,7 @@ async def currencies(sim: ExchangeSimulator, request: web.Request) -> web.Respon
     )
 
 
-def _signed(sim: ExchangeSimulator, request: web.Request, body: str = ""):  # type: ignore[no-untyped-def]
+def _signed(sim: SimState, request: web.Request, body: str = ""):  # type: ignore[no-untyped-def]
     try:
         return kucoin_verify(
             sim.keys,
@@ -187,7 +207,7 @@ def _signed(sim: ExchangeSimulator, request: web.Request, body: str = ""):  # ty
         raise RestAbort(error(str(exc.code), exc.msg, exc.status)) from None
 
 
-async def api_key_info(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def api_key_info(sim: SimState, request: web.Request) -> web.Response:
     record = _signed(sim, request)
     version = int(request.headers.get("KC-API-KEY-VERSION", "1") or 1)
     return ok(
@@ -204,21 +224,18 @@ async def api_key_info(sim: ExchangeSimulator, request: web.Request) -> web.Resp
     )
 
 
-async def base_fee(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def base_fee(sim: SimState, request: web.Request) -> web.Response:
     _signed(sim, request)
     return ok({"takerFeeRate": "0.001", "makerFeeRate": "0.001"})
 
 
-async def trade_fees(sim: ExchangeSimulator, request: web.Request) -> web.Response:
+async def trade_fees(sim: SimState, request: web.Request) -> web.Response:
     _signed(sim, request)
     names = [s for s in request.query.get("symbols", "").split(",") if s]
     return ok([{"symbol": s, "takerFeeRate": "0.001", "makerFeeRate": "0.001"} for s in names])
 
 
-def build_kucoin_app(sim: ExchangeSimulator) -> web.Application:
-    from .control import control_handler
-    from .kucoin_ws import ws_handler
-
+def build_kucoin_app(sim: SimState) -> web.Application:
     app = web.Application(middlewares=[kucoin_middleware])
     app[SIM] = sim
     app[EXCHANGE] = KUCOIN
@@ -235,6 +252,7 @@ def build_kucoin_app(sim: ExchangeSimulator) -> web.Application:
         ("/api/v1/market/allTickers", all_tickers),
         ("/api/v1/market/orderbook/level1", level1),
         ("/api/v1/market/orderbook/level2_{depth:20|100}", level2),
+        ("/api/v3/market/orderbook/level2", full_book),
         ("/api/v1/market/histories", histories),
         ("/api/v1/user/api-key", api_key_info),
         ("/api/v1/base-fee", base_fee),

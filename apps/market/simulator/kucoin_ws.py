@@ -11,45 +11,49 @@ from typing import TYPE_CHECKING
 from aiohttp import WSMsgType, web
 
 from . import kc_fmt
-from .candles import BINANCE_INTERVALS, KUCOIN_TYPES, TO_KUCOIN_TYPE, align
+from .candles import rolling_windows
 from .control import SIM
+from .depth import DiffBook
 from .hub import Conn, Hub
+from .intervals import KUCOIN_WS_TYPES, align, next_open, opens_from, shift
 from .limits import PingWatch, SlidingCount
 from .market import Market, Trade
 
 if TYPE_CHECKING:
-    from .server import ExchangeSimulator
+    from .state import SimState
 
 _PREFIXES = (
     "/market/ticker",
     "/market/candles",
     "/market/match",
+    "/market/snapshot",
+    "/market/level2",
     "/spotMarket/level2Depth5",
     "/spotMarket/level2Depth50",
 )
 
 
-def topic_keys(sim: ExchangeSimulator, topic: str) -> list[str] | None:
+def topic_keys(sim: SimState, topic: str) -> list[str] | None:
     """'/market/match:BTC-USDT,ETH-USDT' -> one key per symbol, or None if invalid."""
     prefix, _, rest = topic.partition(":")
     if prefix not in _PREFIXES or not rest:
         return None
-    if prefix == "/market/candles" and "," in rest:
-        return None  # [unknown] the spec's candle topic names one symbol: a list is refused
+    if prefix in ("/market/candles", "/market/snapshot") and "," in rest:
+        return None  # [unknown] the spec's candle and snapshot topics name one symbol: a list is refused
     keys = []
     for item in rest.split(","):
         if prefix == "/market/ticker" and item == "all":
             keys.append(f"{prefix}:all")
             continue
         symbol, ctype = (item.rsplit("_", 1) + [""])[:2] if prefix == "/market/candles" else (item, "")
-        if sim.kucoin_market(symbol) is None or (prefix == "/market/candles" and ctype not in KUCOIN_TYPES):
+        if sim.kucoin_market(symbol) is None or (prefix == "/market/candles" and ctype not in KUCOIN_WS_TYPES):
             return None
         keys.append(f"{prefix}:{item}")
     return keys
 
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
-    sim: ExchangeSimulator = request.app[SIM]  # type: ignore[assignment]
+    sim: SimState = request.app[SIM]  # type: ignore[assignment]
     ip = request.remote or ""
     if sim.kucoin_gate.admit(ip, time.monotonic()) is not None:
         # [unknown] how KuCoin refuses connection 31 in a minute (or 51 open): the handshake answers 429.
@@ -60,7 +64,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         sim.kucoin_gate.closed(ip)
 
 
-async def _serve(sim: ExchangeSimulator, request: web.Request) -> web.WebSocketResponse:
+async def _serve(sim: SimState, request: web.Request) -> web.WebSocketResponse:
     # autoping off: ping frames count as uplink messages too.
     ws = web.WebSocketResponse(max_msg_size=1 << 20, autoping=False)
     await ws.prepare(request)
@@ -85,7 +89,7 @@ async def _serve(sim: ExchangeSimulator, request: web.Request) -> web.WebSocketR
     return ws
 
 
-async def _receive(sim: ExchangeSimulator, ws: web.WebSocketResponse, conn: Conn, watch: PingWatch) -> None:
+async def _receive(sim: SimState, ws: web.WebSocketResponse, conn: Conn, watch: PingWatch) -> None:
     limits = sim.limits.kucoin
     uplink = SlidingCount(limits.uplink_messages, limits.uplink_window_s)
     async for msg in ws:
@@ -118,7 +122,7 @@ async def _keepalive(conn: Conn, watch: PingWatch) -> None:
         await asyncio.sleep(step)
 
 
-def _handle(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | None:
+def _handle(sim: SimState, hub: Hub, conn: Conn, text: str) -> dict | None:
     try:
         req = json.loads(text)
         rid, kind = str(req.get("id", "")), req.get("type")
@@ -142,7 +146,7 @@ def _handle(sim: ExchangeSimulator, hub: Hub, conn: Conn, text: str) -> dict | N
     return {"id": rid, "type": "error", "code": 400, "data": f"type {kind} is not supported"}
 
 
-def _subscribe_refusal(sim: ExchangeSimulator, conn: Conn, keys: list[str]) -> str | None:
+def _subscribe_refusal(sim: SimState, conn: Conn, keys: list[str]) -> str | None:
     """KuCoin's 509 texts (kucoin-python-sdk#32, ccxws#125); the whole subscribe is refused."""
     limits = sim.limits.kucoin
     if len(keys) > limits.topics_per_subscribe:
@@ -159,10 +163,11 @@ def send(hub: Hub, key: str, text: str, closed_ms: int | None = None) -> None:
 
 
 class KucoinPublisher:
-    def __init__(self, sim: ExchangeSimulator) -> None:
+    def __init__(self, sim: SimState) -> None:
         self.sim = sim
         self.hub = sim.kucoin_hub
         self.candle_open: dict[str, int] = {}
+        self.diff_books: dict[str, DiffBook] = {}
 
     def trades(self, m: Market, trades: list[Trade], now: int) -> None:
         key = f"/market/match:{m.spec.kucoin_symbol}"
@@ -197,19 +202,42 @@ class KucoinPublisher:
                     ),
                 )
 
+    def level2(self, m: Market, now: int) -> None:
+        """/market/level2:{symbol}: each book change as trade.l2update, numbered with the
+        ``sequence`` the REST order books report, so a client can calibrate a local book
+        (legacy docs "Level-2 Market Data"): sequenceStart = the previous sequenceEnd + 1."""
+        key = f"/market/level2:{m.spec.kucoin_symbol}"
+        if not self.hub.wants(key):
+            self.diff_books.pop(key, None)  # nobody diffs: don't keep (or compute) the full book
+            return
+        book = self.diff_books.get(key)
+        if book is None:
+            self.diff_books[key] = DiffBook.of(m)  # the first update starts at the next version
+            return
+        diff = book.advance(m)
+        if diff is not None:
+            send(self.hub, key, kc_fmt.l2update_message(m, diff, now))
+
+    def snapshots(self, m: Market, now: int) -> None:
+        """/market/snapshot:{symbol}, once every 2 s (the caller's cadence). A market's
+        snapshot (/market/snapshot:USDS) is not served: it is refused as not found."""
+        key = f"/market/snapshot:{m.spec.kucoin_symbol}"
+        if self.hub.wants(key):
+            hour, hours4, day = rolling_windows(self.sim.books[("kucoin", m.spec.symbol)], now, (60, 240, 1440))
+            send(self.hub, key, kc_fmt.snapshot_message(m, hour, hours4, day, now))
+
     def candles(self, m: Market, now: int, changed: bool) -> None:
         sym = m.spec.kucoin_symbol
-        for interval, ctype in TO_KUCOIN_TYPE.items():
+        for ctype, interval in KUCOIN_WS_TYPES.items():
             key = f"/market/candles:{sym}_{ctype}"
             if not self.hub.wants(key):
                 self.candle_open.pop(key, None)  # a later subscriber starts at its current bucket
                 continue
-            length = BINANCE_INTERVALS[interval][0]
             current = align(now, interval)
             prev = self.candle_open.get(key, current)
             self.candle_open[key] = current
             book = self.sim.books[("kucoin", m.spec.symbol)]
-            for opened in range(max(prev, current - 100 * length), current + 1, length):
+            for opened in opens_from(interval, max(prev, shift(current, interval, -100)), current, 101):
                 if opened == current and not (changed or prev != current):
                     continue
                 row = book.bucket(interval, opened, now)
@@ -220,4 +248,4 @@ class KucoinPublisher:
                 text = json.dumps(
                     {"type": "message", "topic": key, "subject": subject, "data": data}, separators=(",", ":")
                 )
-                send(self.hub, key, text, closed_ms=None if opened == current else opened + length)
+                send(self.hub, key, text, closed_ms=None if opened == current else next_open(opened, interval))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .intervals import SECOND_MS
 from .model import MINUTE_MS, PriceModel, hash_normal, hash_uniform, stable_key
 from .symbols import SymbolSpec, decimals_of
 from .thin import EMPTY_SIDE_PROBABILITY, THIN_SPACING_MS, day_start
@@ -23,7 +24,6 @@ from .thin import EMPTY_SIDE_PROBABILITY, THIN_SPACING_MS, day_start
 # q/qb are in units of 10**-(price_decimals + qty_decimals).
 OPEN, H, L, C, V, Q, N, VB, QB, FIRST, LAST = range(1, 12)
 MAX_RECENT = 1000
-SECOND_MS = 1000
 MAX_LIVE_SECONDS = 3600  # 1s klines built from live trades are kept this long
 
 

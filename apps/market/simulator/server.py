@@ -1,8 +1,8 @@
 """ExchangeSimulator: Binance + KuCoin protocol servers on loopback, driven by one engine.
 
 Runs on its own event loop thread (``start_in_thread``) or inside a running loop
-(``await start()``). All market state lives on the loop thread; cross-thread calls hop
-onto it through ``call``.
+(``await start()``). All market state lives on the loop thread (``state.SimState``);
+cross-thread calls hop onto it through ``call``.
 """
 
 from __future__ import annotations
@@ -10,66 +10,35 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import dataclasses
 import logging
-import secrets
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
 
 from aiohttp import web
 
 from apps.market.events import BookSnapshot, KlineEvent, TradeEvent
+from apps.safety.endpoints import exchange_endpoint_forget
 
 from .binance_rest import build_binance_app
 from .binance_ws import BinancePublisher
-from .candles import BINANCE_INTERVALS, KUCOIN_TYPES, KlineBook
+from .control import FAULTS
 from .faults import Faults
-from .hub import Hub
+from .intervals import KUCOIN_TYPES, align, next_open, shift
 from .kucoin_rest import build_kucoin_app
 from .kucoin_ws import KucoinPublisher
-from .limits import ConnectionGate, Limits
+from .limits import Limits
 from .market import Market, ScriptedTrade
-from .replay import Replay, load_replay
-from .rest_limits import BinanceWeightGuard, KucoinPools
-from .security import KeyStore, TripwireLog
-from .symbols import BINANCE, EXCHANGES, KUCOIN, SymbolSpec, generic_spec, resolve_specs, units_of
+from .state import RestHit, SimState
+from .symbols import BINANCE, KUCOIN, units_of
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 TICK_S = 0.1
-REST_LOG_SIZE = 5000
 
 
-class SimClock:
-    """Simulated wall clock: starts at ``start_ms`` (default: now) and runs ``speed`` times faster."""
-
-    def __init__(self, speed: float = 1.0, start_ms: int | None = None) -> None:
-        self.speed = speed
-        self._wall0 = time.time()
-        self._sim0 = int(self._wall0 * 1000) if start_ms is None else start_ms
-        self.start_ms = self._sim0
-
-    def now_ms(self) -> int:
-        return self._sim0 + int((time.time() - self._wall0) * 1000 * self.speed)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RestHit:
-    """One REST request as the simulator answered it (tests check pacing and back-off)."""
-
-    exchange: str
-    wall_s: float  # time.monotonic() when answered
-    method: str
-    path: str
-    status: int
-
-
-class ExchangeSimulator:
+class ExchangeSimulator(SimState):
     def __init__(
         self,
         seed: int = 42,
@@ -86,61 +55,25 @@ class ExchangeSimulator:
         host: str = "127.0.0.1",
         limits: Limits | None = None,
     ) -> None:
-        self.seed, self.host = seed, host
-        self.clock = SimClock(clock_speed, start_time_ms)
-        self.specs: dict[str, SymbolSpec] = resolve_specs(list(symbols) if symbols else None)
+        super().__init__(
+            seed=seed,
+            symbols=symbols,
+            replay=replay,
+            replay_symbol=replay_symbol,
+            clock_speed=clock_speed,
+            start_time_ms=start_time_ms,
+            trade_rate_hz=trade_rate_hz,
+            tripwire_log=tripwire_log,
+            host=host,
+            limits=limits,
+        )
         self._requested_ports = (binance_port, kucoin_port)
-        self.binance_port = self.kucoin_port = 0
-        start = self.clock.start_ms  # not now_ms(): a fast clock has moved on already
-        tapes = load_replay(Path(replay), symbol=replay_symbol) if replay else {}
-        for (_, symbol), (tape, _) in tapes.items():
-            first_price = float(tape[0][1])
-            spec = self.specs.get(symbol) or generic_spec(symbol, first_price)
-            self.specs[symbol] = dataclasses.replace(spec, price=first_price)
-        self.markets: dict[tuple[str, str], Market] = {}
-        self.books: dict[tuple[str, str], KlineBook] = {}
-        for exchange in EXCHANGES:
-            for symbol, spec in self.specs.items():
-                market = Market(exchange, spec, seed, start, trade_rate_hz, clock_speed)
-                self.markets[(exchange, symbol)] = market
-                self.books[(exchange, symbol)] = KlineBook(market)
-        self._load_tapes(tapes, start)
-        self.keys = KeyStore()
-        self.tripwires = TripwireLog(tripwire_log)
-        self.binance_hub, self.kucoin_hub = Hub(), Hub()
         self.faults = Faults(self)
-        self._tokens: set[str] = set()
-        self.limits = limits or Limits()  # the exchanges' own values unless a test lowers one
-        self.binance_weights = BinanceWeightGuard(self.limits.binance)
-        self.kucoin_pools = KucoinPools(self.limits.kucoin)
-        bn, kc = self.limits.binance, self.limits.kucoin
-        self.binance_gate = ConnectionGate(bn.connection_attempts, bn.connection_window_s)
-        self.kucoin_gate = ConnectionGate(kc.connection_attempts, kc.connection_window_s, kc.connections)
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runners: list[web.AppRunner] = []
         self._engine: asyncio.Task[None] | None = None
         self.max_batch = int(trade_rate_hz * 5) + 100
-        self.rest_log: deque[RestHit] = deque(maxlen=REST_LOG_SIZE)
-        # Candle bookkeeping is complete up to here (the last engine step): REST klines and
-        # the ground truth are served as of this instant, so a "closed" candle is final.
-        self.booked_ms = start
         self.engine_beat = time.monotonic()  # the engine's heartbeat (engine_watch)
-
-    def _load_tapes(self, tapes: dict[tuple[str | None, str], Replay], start: int) -> None:
-        for (exchange, symbol), (tape, align_ms) in tapes.items():
-            shift = -((tape[0][0] - start) // align_ms) * align_ms  # whole candles: boundaries stay boundaries
-            for ex in [exchange] if exchange else list(EXCHANGES):
-                market = self.markets[(ex, symbol)]
-                market.script.extend(
-                    ScriptedTrade(
-                        ts + shift,
-                        units_of(p, market.pd) // market.tick * market.tick or market.tick,
-                        max(units_of(q, market.qd), 1),
-                        side,
-                    )
-                    for ts, p, q, side in tape
-                )
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -150,6 +83,7 @@ class ExchangeSimulator:
             (build_binance_app(self), self._requested_ports[0], "binance_port"),
             (build_kucoin_app(self), self._requested_ports[1], "kucoin_port"),
         ):
+            app[FAULTS] = self.faults  # POST /__sim__/faults on either port
             runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
             await runner.setup()
             site = web.TCPSite(runner, self.host, port, reuse_address=True)
@@ -178,8 +112,6 @@ class ExchangeSimulator:
     def _forget_endpoints(self) -> None:
         """Tell the process-wide transport guard these ports are no longer an exchange: the OS
         may hand them to any other server next."""
-        from apps.safety.endpoints import exchange_endpoint_forget
-
         for url in (self.binance_rest_url, self.kucoin_rest_url):
             exchange_endpoint_forget(url=url)
 
@@ -233,22 +165,6 @@ class ExchangeSimulator:
         loop.call_soon_threadsafe(restart)
         return reason
 
-    def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
-        """Run ``fn`` on the simulator's loop thread and return its result."""
-        loop = self._loop
-        if loop is None or not loop.is_running() or threading.get_ident() == getattr(self, "_loop_thread", None):
-            return fn()
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def wrapper() -> None:
-            try:
-                future.set_result(fn())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        loop.call_soon_threadsafe(wrapper)
-        return future.result(timeout)
-
     # -- engine --------------------------------------------------------------------------
     async def _run_engine(self) -> None:
         tick = 0
@@ -279,25 +195,14 @@ class ExchangeSimulator:
                 self.kucoin_publisher.trades(market, trades, now)
                 self.kucoin_publisher.book(market, now, bool(trades))
                 self.kucoin_publisher.candles(market, now, bool(trades))
+                self.kucoin_publisher.level2(market, now)
+                if tick % 20 == 0:
+                    self.kucoin_publisher.snapshots(market, now)
         if bn_live:
             self.binance_publisher.tickers(now, tick % 10 == 0)
             self.binance_hub.fresh.clear()
         if kc_live:
             self.kucoin_hub.fresh.clear()
-
-    # -- KuCoin tokens -------------------------------------------------------------------
-    def kucoin_issue_token(self) -> str:
-        token = secrets.token_urlsafe(48)
-        self._tokens.add(token)
-        return token
-
-    def kucoin_token_valid(self, token: str) -> bool:
-        return token in self._tokens
-
-    def kucoin_market(self, symbol: str) -> Market | None:
-        if "-" not in symbol:
-            return None
-        return self.markets.get((KUCOIN, symbol.replace("-", "")))
 
     # -- public API ----------------------------------------------------------------------
     @property
@@ -312,35 +217,11 @@ class ExchangeSimulator:
     def kucoin_rest_url(self) -> str:
         return f"http://{self.host}:{self.kucoin_port}"
 
-    @property
-    def tripwire_hits(self) -> list[dict[str, Any]]:
-        return list(self.tripwires.hits)
-
     def now_ms(self) -> int:
         return self.clock.now_ms()
 
-    def rest_logged(self, exchange: str, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-        self.rest_log.append(RestHit(exchange, time.monotonic(), request.method, request.path, response.status))
-        return response
-
     def rest_hits(self, exchange: str | None = None) -> list[RestHit]:
         return self.call(lambda: [h for h in self.rest_log if exchange is None or h.exchange == exchange])
-
-    def market(self, exchange: str, symbol: str) -> Market:
-        return self.markets[(exchange, symbol.replace("-", "").upper())]
-
-    def record_tripwire(self, exchange: str, request: web.Request, body: str, api_key: str) -> None:
-        hit = {
-            "ts": int(time.time() * 1000),
-            "exchange": exchange,
-            "method": request.method,
-            "path": request.path,
-            "query": request.raw_path.partition("?")[2],
-            "api_key": api_key,
-            "body": body[:2000],
-        }
-        logger.error("TRIPWIRE: trading endpoint hit on the exchange simulator: %s", hit)
-        self.tripwires.record(hit)
 
     def add_api_key(
         self, exchange: str, key: str, secret: str, passphrase: str | None = None, permissions: object = None
@@ -360,19 +241,21 @@ class ExchangeSimulator:
     ) -> list[KlineEvent]:
         """Ground truth: closed candles with start_ms <= open_time <= end_ms, Decimal OHLCV."""
         interval = KUCOIN_TYPES.get(interval, interval)
-        length = BINANCE_INTERVALS[interval][0]
         market = self.market(exchange, symbol)
         book = self.books[(exchange, market.spec.symbol)]
 
         def collect() -> list[KlineEvent]:
             now = self.booked_ms
-            last = min(end_ms if end_ms is not None else now, now - length)
-            start = start_ms if start_ms is not None else last - 499 * length
+            last = shift(align(now, interval), interval, -1)  # the last candle that has closed
+            last = last if end_ms is None else min(last, end_ms)
+            first = shift(align(last, interval), interval, -499) if start_ms is None else align(start_ms, interval)
+            first = first if start_ms is None or first == start_ms else next_open(first, interval)
+            first = max(first, align(market.listed_ms, interval))
             out: list[KlineEvent] = []
-            while start <= last:
-                rows = book.klines(interval, start_ms=start, end_ms=last, limit=1000, now_ms=now)
-                out.extend(_kline_event(market, interval, r, now) for r in rows if r[0] + length <= now)
-                start += 1000 * length
+            while first <= last:
+                rows = book.klines(interval, start_ms=first, end_ms=last, limit=1000, now_ms=now)
+                out.extend(_kline_event(market, interval, r, now) for r in rows if next_open(r[0], interval) <= now)
+                first = shift(first, interval, 1000)
             return out
 
         return self.call(collect)

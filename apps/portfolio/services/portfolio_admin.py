@@ -41,7 +41,7 @@ def _name_check(*, portfolio: Portfolio, name: str) -> str:
     taken = Portfolio.objects.filter(owner_id=portfolio.owner_id, name=name).exclude(pk=portfolio.pk).exists()
     if taken:
         message = "You already have a portfolio with this name."
-        raise ApplicationError(f"name: {message}", code="invalid", fields={"name": [message]})
+        raise ConflictError(f"name: {message}", code="name_taken", fields={"name": [message]})
     return name
 
 
@@ -106,11 +106,11 @@ def portfolio_delete(*, portfolio: Portfolio, actor: Any) -> None:
     """Delete the portfolio with its whole history (ledger, orders, fills, stopped bots).
     Refused (409) while one of its bots is running or one of its orders is open: those would
     otherwise vanish mid-flight. The audit record outlives the portfolio."""
-    from apps.bots.models import Bot  # the bots app builds on portfolios, not the reverse
-
     with transaction.atomic():
         locked = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
-        running = Bot.objects.select_for_update().filter(portfolio=locked, status=Bot.Status.RUNNING).count()
+        # Bots build on portfolios, not the reverse: their rows are reached through the
+        # relation that apps.bots declares (Bot.portfolio, related_name "bots"), not an import.
+        running = locked.bots.select_for_update().filter(status="running").count()
         if running:
             raise ConflictError(
                 f"Stop the portfolio's {running} running bot(s) before deleting it.", code="portfolio_has_running_bots"

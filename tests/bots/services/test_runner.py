@@ -11,6 +11,8 @@ from django.db import connection
 from apps.bots.models import Bot, BotCandleRun
 from apps.bots.services import bot_create, bot_evaluate, bot_start
 from apps.bots.tasks import bot_evaluate_task
+from apps.ops.models import AlertNotification
+from apps.ops.preferences import notification_preference_save
 from apps.portfolio.models import Order
 from apps.safety.models import AuditEvent
 from tests.bots.conftest import set_book, store_candles
@@ -139,3 +141,67 @@ def test_drawdown_kill_switch_stops_the_bot(user, portfolio):
     assert run.action == "kill"
     assert bot.status == "stopped" and "drawdown kill switch" in bot.status_reason
     assert not Order.objects.exists()
+
+
+def test_a_paused_bot_reaches_its_owner_as_an_ops_alert(user, portfolio, django_capture_on_commit_callbacks):
+    # bots announces (apps.bots.signals.bot_alert); ops listens and routes it by the owner's
+    # notification preferences. Neither the runner nor this test names ops' alerting.
+    notification_preference_save(user=user, email_enabled=True, email="botter@example.com", kinds=["bot_error"])
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio)
+    Bot.objects.filter(pk=bot.pk).update(params={"period": "oops"})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert bot_evaluate(bot=bot, candle_open_time_ms=times[-1]).status == "error"
+    alert = AlertNotification.objects.get(dedup_key=f"bot_error:bot{bot.pk}")
+    assert (alert.kind, alert.rule.name, alert.title) == ("bot_error", f"user:{user.pk}", "Bot rsi paused by an error")
+    assert "ParamsInvalid" in alert.message
+
+
+def _quiet_bot(user, portfolio):
+    """An RSI bot whose thresholds no market reaches: it evaluates, never orders."""
+    bot = bot_create(
+        owner=user,
+        portfolio=portfolio,
+        name="quiet",
+        symbol="BTCUSDT",
+        strategy="rsi_mean_reversion",
+        params={"period": 2, "oversold": 1, "overbought": 99},
+        risk={"order_size": "100"},
+    )
+    return bot_start(bot=bot, actor=user)
+
+
+def test_start_settles_the_closes_before_it(user, portfolio):
+    times = store_candles([100, 101, 102])
+    bot = _quiet_bot(user, portfolio)
+    assert bot.last_candle_ms == times[-1]  # nothing before the start is owed to the bot
+
+
+def test_a_notification_after_missed_closes_evaluates_each_exactly_once_in_order(user, portfolio):
+    first = store_candles([100, 101])
+    bot = _quiet_bot(user, portfolio)
+    missed = store_candles([102, 103, 104, 105], start_ms=first[-1] + 60_000)
+    # The feeds came back after an outage and name only the newest close.
+    run = bot_evaluate(bot=bot, candle_open_time_ms=missed[-1])
+    assert run.candle_open_ms == missed[-1]
+    runs = list(BotCandleRun.objects.filter(bot=bot).order_by("id").values_list("candle_open_ms", flat=True))
+    assert runs == missed
+    # The same notification again (or the REST re-read of the same close): nothing new.
+    bot_evaluate(bot=bot, candle_open_time_ms=missed[-1])
+    assert BotCandleRun.objects.filter(bot=bot).count() == len(missed)
+    bot.refresh_from_db()
+    assert bot.last_candle_ms == missed[-1]
+
+
+def test_a_resumed_bot_does_not_replay_its_paused_period(user, portfolio):
+    from apps.bots.services import bot_pause
+
+    first = store_candles([100, 101])
+    bot = _quiet_bot(user, portfolio)
+    bot_pause(bot=bot, actor=user)
+    paused = store_candles([102, 103, 104], start_ms=first[-1] + 60_000)
+    bot = bot_start(bot=Bot.objects.get(pk=bot.pk), actor=user)
+    after = store_candles([105], start_ms=paused[-1] + 60_000)
+    bot_evaluate(bot=bot, candle_open_time_ms=after[-1])
+    assert list(BotCandleRun.objects.filter(bot=bot).values_list("candle_open_ms", flat=True)) == after

@@ -63,9 +63,11 @@ def wait_covered(runner: FeedRunner, sim: Any, timeout: float = 10) -> dict[str,
     targets = {tf: last_closed(sim, tf) for tf in TIMEFRAMES}
 
     def done() -> bool:
-        return all(runner.covered.get((s, tf), -1) >= t for s in runner.config.symbols for tf, t in targets.items())
+        return all(
+            runner.candles.covered.get((s, tf), -1) >= t for s in runner.config.symbols for tf, t in targets.items()
+        )
 
-    assert wait_for(done, timeout), dict(runner.covered.items())
+    assert wait_for(done, timeout), dict(runner.candles.covered.items())
     return targets
 
 

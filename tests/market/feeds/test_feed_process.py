@@ -1,4 +1,5 @@
-"""kill -9 of the feeds process (run_feeds), then a restart: no gap, no duplicate."""
+"""kill -9 of the feeds process (run_feeds), then a restart: no gap, no duplicate, and a
+running bot evaluates every close, the missed ones included, exactly once."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from apps.bots.models import BotCandleRun
+from apps.bots.services import bot_create, bot_start
 from apps.market.feeds.symbols import TIMEFRAMES
 from apps.market.models import Candle
-from apps.market.selectors import candle_last_open_map
+from apps.market.selectors import candle_last_open_map, dt_to_ms
+from apps.portfolio.services import portfolio_create
+from tests.factories import instrument_make
 
 from .helpers import GRACE_MS, SYMBOLS, assert_candles_match, last_closed, wait_for
 
@@ -53,20 +58,44 @@ def _covered(sim) -> bool:
     return all(have.get((s, tf), -1) >= last_closed(sim, tf) for s in SYMBOLS for tf in TIMEFRAMES)
 
 
-def test_kill_9_then_restart_leaves_no_gap_and_no_duplicate(exchange_sim_factory):
+def _quiet_bot(django_user_model):
+    """A running 1m bot whose RSI thresholds no market reaches: it evaluates every close and
+    never orders (the count of its evaluations is the point)."""
+    user = django_user_model.objects.create_user(username="kill9", password="pw-123456789")
+    instrument_make()
+    portfolio = portfolio_create(owner=user, name="bots", starting_balances={"USDT": "1000"})
+    bot = bot_create(
+        owner=user, portfolio=portfolio, name="quiet", symbol=SYMBOLS[0], strategy="rsi_mean_reversion",
+        params={"period": 2, "oversold": 1, "overbought": 99}, risk={"order_size": "100"},
+    )  # fmt: skip
+    return bot_start(bot=bot, actor=user)
+
+
+def _evaluated(bot) -> list[int]:
+    return list(
+        BotCandleRun.objects.filter(bot=bot).order_by("candle_open_ms").values_list("candle_open_ms", flat=True)
+    )
+
+
+def test_kill_9_then_restart_leaves_no_gap_and_no_duplicate(exchange_sim_factory, django_user_model):
     sim = exchange_sim_factory(seed=3, clock_speed=60.0, symbols=SYMBOLS)
     start_ms = sim.now_ms()
+    bot = _quiet_bot(django_user_model)
     first = _spawn(sim)
     try:
         assert wait_for(lambda: _covered(sim), 25, step=0.3), "first feeds process never caught up"
+        assert wait_for(lambda: len(_evaluated(bot)) >= 2, 25, step=0.3), "the bot evaluated nothing"
         first.send_signal(signal.SIGKILL)
         first.wait(5)
-        wait_for(lambda: False, 2.0)  # two simulated minutes pass with no feed at all
+        killed_ms = sim.now_ms()
+        wait_for(lambda: False, 3.0)  # three simulated minutes pass with no feed at all
+        restarted_ms = sim.now_ms()
         second = _spawn(sim)
         try:
             assert wait_for(lambda: _covered(sim), 25, step=0.3), "restarted feeds process never caught up"
             targets = {tf: last_closed(sim, tf) for tf in TIMEFRAMES}
             assert wait_for(lambda: _covered(sim), 10, step=0.3)
+            assert wait_for(lambda: _evaluated(bot)[-1:] >= [targets["1m"]], 25, step=0.3), "the bot fell behind"
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(15) == 0
@@ -77,3 +106,14 @@ def test_kill_9_then_restart_leaves_no_gap_and_no_duplicate(exchange_sim_factory
     assert Candle.objects.filter(exchange="binance").count() == len(
         set(Candle.objects.filter(exchange="binance").values_list("symbol", "timeframe", "open_time"))
     )
+    # Every 1m close from the bot's first evaluation on, the outage's included, exactly once.
+    evaluated = _evaluated(bot)
+    stored = [
+        dt_to_ms(t)
+        for t in Candle.objects.filter(exchange="binance", symbol=SYMBOLS[0], timeframe="1m")
+        .order_by("open_time")
+        .values_list("open_time", flat=True)
+    ]
+    assert evaluated == [t for t in stored if evaluated[0] <= t <= evaluated[-1]]
+    missed = [t for t in evaluated if killed_ms <= t + 60_000 and t < restarted_ms]
+    assert len(missed) >= 2, f"the outage's closes were not evaluated: {missed}"

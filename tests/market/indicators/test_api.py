@@ -41,5 +41,5 @@ def test_custom_params_and_errors(candle_bars: dict[str, list[Bar]]) -> None:
     assert status == 200 and body["params"]["rsi_period"] == 5 and body["series"][5]["rsi"] is not None
     assert _get({"timeframe": "7m"})[0] == 400
     assert _get({"rsi_period": 1})[0] == 400
-    assert _get({"start": "2018-01-02T00:00:00Z", "end": "2018-01-01T00:00:00Z"})[0] == 400
+    assert _get({"start": "2018-01-02T00:00:00Z", "end": "2018-01-01T00:00:00Z"})[0] == 422  # a rule between the two
     assert _get({}, exchange="nasdaq")[0] == 404

@@ -12,7 +12,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.core.embedded_beat import EmbeddedBeat
 from apps.market.feeds.embedded import start_embedded_market
+from apps.portfolio.services.pushes import push_loop_use
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-beat", action="store_true", help="do not run the in-process beat")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Imported when serving starts, not when the command is loaded: daphne.server installs
+        # the Twisted reactor, and config.asgi builds the application (and runs the safety
+        # start-up check).
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server, twisted_loop
 
-        from apps.portfolio.services.pushes import push_loop_use
         from config.asgi import application
 
         # Pushes from the feed thread, bots and beat must run on the server's loop: the
@@ -40,8 +44,6 @@ class Command(BaseCommand):
         market = self._start_market(options["market"], push_loop=twisted_loop)
         beat = None
         if settings.CELERY_EMBEDDED and not options["no_beat"]:
-            from apps.core.embedded_beat import EmbeddedBeat
-
             beat = EmbeddedBeat(schedule=settings.CELERY_BEAT_SCHEDULE)
             beat.start()
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{options['host']}:{options['port']}/  (Ctrl+C stops)"))

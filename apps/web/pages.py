@@ -1,4 +1,4 @@
-"""Read-only context for the server-rendered pages (dashboard, status).
+"""Read-only context for the pages that compose several apps (dashboard, status).
 
 Composes other apps' selectors into template-ready rows; no writes and no business rules.
 Chart values are floats (display only); money stays Decimal.
@@ -7,11 +7,17 @@ Chart values are floats (display only); money stays Decimal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+
+from apps.bots.models import Bot, BotEvent
+from apps.bots.selectors import bot_list
+from apps.market.cache import backfill_progress_get, feed_status_get, ticker_get
+from apps.market.models import Candle
+from apps.ops.models import AlertNotification
+from apps.ops.selectors import health_report_get
 
 EXCHANGE_LABELS = {"binance": "Binance", "kucoin": "KuCoin"}
 SPARKLINE_POINTS = 60
@@ -31,8 +37,6 @@ def watchlist_symbols() -> list[tuple[str, str]]:
 
 
 def sparkline_points(*, exchange: str, symbol: str, count: int = SPARKLINE_POINTS) -> list[float]:
-    from apps.market.models import Candle
-
     closes = (
         Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe="1m")
         .order_by("-open_time")
@@ -42,8 +46,6 @@ def sparkline_points(*, exchange: str, symbol: str, count: int = SPARKLINE_POINT
 
 
 def watchlist_rows() -> list[WatchRow]:
-    from apps.market.cache import ticker_get
-
     rows = []
     for exchange, symbol in watchlist_symbols():
         ticker = ticker_get(exchange, symbol)
@@ -61,8 +63,6 @@ def watchlist_rows() -> list[WatchRow]:
 
 def feed_state_label(status: dict[str, Any]) -> str:
     """live | simulated | stalled | reconnecting | down | unknown, from the feed's status record."""
-    from django.conf import settings
-
     state = str(status.get("state") or "unknown").lower()
     lag_ms = status.get("lag_ms")
     if state in ("live", "simulated") and lag_ms is not None and lag_ms > settings.MARKET_FEED_STALE_S * 3000:
@@ -86,8 +86,6 @@ def backfill_view(progress: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def feed_rows() -> list[dict[str, Any]]:
-    from apps.market.cache import backfill_progress_get, feed_status_get
-
     rows = []
     for exchange, label in EXCHANGE_LABELS.items():
         status = feed_status_get(exchange) or {}
@@ -117,31 +115,7 @@ def feeds_context() -> dict[str, Any]:
     return {"feeds": feeds, "backfilling": any(f["backfill"] for f in feeds), "feed_outages": outages}
 
 
-def portfolio_summaries(*, owner: Any) -> list[dict[str, Any]]:
-    from apps.portfolio.models import Portfolio
-    from apps.portfolio.selectors import equity_series, portfolio_equity_get
-
-    midnight = datetime.combine(datetime.now(UTC).date(), time.min, tzinfo=UTC)
-    rows = []
-    for portfolio in Portfolio.objects.filter(owner=owner).order_by("name"):
-        equity = portfolio_equity_get(portfolio=portfolio).equity
-        today = [value for ts, value in equity_series(portfolio=portfolio, limit=2000) if ts >= midnight]
-        day_open = today[0] if today else None
-        rows.append(
-            {
-                "portfolio": portfolio,
-                "equity": equity,
-                "pnl_today": equity - day_open if day_open is not None else None,
-                "pnl_today_pct": (equity - day_open) / day_open * 100 if day_open else None,
-            }
-        )
-    return rows
-
-
 def running_bots(*, owner: Any) -> list[dict[str, Any]]:
-    from apps.bots.models import Bot, BotEvent
-    from apps.bots.selectors import bot_list
-
     rows = []
     for bot in bot_list(owner=owner).filter(status=Bot.Status.RUNNING)[:20]:
         signal = BotEvent.objects.filter(bot=bot, kind=BotEvent.Kind.SIGNAL).order_by("-id").first()
@@ -150,18 +124,8 @@ def running_bots(*, owner: Any) -> list[dict[str, Any]]:
 
 
 def status_components() -> list[Any]:
-    from apps.ops.selectors import health_report_get
-
     return list(health_report_get().results)
 
 
-def safety_status() -> dict[str, Any]:
-    from apps.safety.selectors import safety_status_get
-
-    return safety_status_get()
-
-
 def recent_alerts(*, limit: int = 20) -> list[Any]:
-    from apps.ops.models import AlertNotification
-
     return list(AlertNotification.objects.order_by("-id")[:limit])
