@@ -83,6 +83,10 @@ class Matcher:
         # Newest event time seen per (exchange, symbol), and what was last saved.
         self._marks: dict[tuple[str, str], int] = {}
         self._saved_marks: dict[tuple[str, str], int] = {}
+        # Exchange time of the first event this matcher saw: "now" for its downtime replay. Not
+        # the wall clock: the checkpoints and candles are in exchange time (which a simulator
+        # may run faster than the wall).
+        self._first_event_ms: int | None = None
 
     # -- start, downtime and checkpoints ---------------------------------------------------
     def start(self, *, now_ms: int | None = None, candles_wait_s: float = CANDLES_WAIT_S) -> list[Any]:
@@ -163,6 +167,8 @@ class Matcher:
             return []
         key = (event.exchange, event.symbol)
         with self._lock:
+            if self._first_event_ms is None:
+                self._first_event_ms = event.ts_ms
             if event.ts_ms > self._marks.get(key, -1):
                 self._marks[key] = event.ts_ms
             bucket = self._index.get(key)
@@ -216,7 +222,7 @@ class Matcher:
         while True:
             try:
                 if not self._loaded:
-                    self.start()
+                    self.start(now_ms=self._first_event_ms)
                     metrics.open_orders_set(self.open_count())
                 elif time.monotonic() - self._last_sync > SYNC_SECONDS:
                     self.load()

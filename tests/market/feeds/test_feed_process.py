@@ -8,6 +8,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from apps.bots.services import bot_create, bot_start
 from apps.market.feeds.symbols import TIMEFRAMES
 from apps.market.models import Candle
 from apps.market.selectors import candle_last_open_map, dt_to_ms
-from apps.portfolio.services import portfolio_create
+from apps.portfolio.models import Order, OrderDowntime
+from apps.portfolio.services import order_place, portfolio_create
 from tests.factories import instrument_make
 
 from .helpers import GRACE_MS, SYMBOLS, assert_candles_match, last_closed, wait_for
@@ -27,7 +29,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _spawn(sim) -> subprocess.Popen:
+def _spawn(sim, **extra_env: str) -> subprocess.Popen:
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -41,6 +43,7 @@ def _spawn(sim) -> subprocess.Popen:
         "MARKET_REST_MAX_RPS": "50",
         "PROCESS_ROLE": "test",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        **extra_env,
     }
     env.pop("REDIS_URL", None)
     args = ["manage.py", "run_feeds", "--market", "live", "--exchange", "binance", "--symbols", ",".join(SYMBOLS)]
@@ -117,3 +120,77 @@ def test_kill_9_then_restart_leaves_no_gap_and_no_duplicate(exchange_sim_factory
     assert evaluated == [t for t in stored if evaluated[0] <= t <= evaluated[-1]]
     missed = [t for t in evaluated if killed_ms <= t + 60_000 and t < restarted_ms]
     assert len(missed) >= 2, f"the outage's closes were not evaluated: {missed}"
+
+
+def _limit_ladder(django_user_model) -> list[Order]:
+    """Resting buy limits from 0.15 % to 1.8 % under the last close: some of them the market
+    trades through within minutes, some not."""
+    user = django_user_model.objects.create_user(username="resting", password="pw-123456789")
+    # The feeds process synced the instruments already.
+    portfolio = portfolio_create(
+        owner=user, name="resting", starting_balances={"USDT": "10000"}, latency_ms=0, latency_jitter_ms=0
+    )
+    last = Candle.objects.filter(exchange="binance", symbol=SYMBOLS[0], timeframe="1m").latest("open_time").close
+    return [
+        order_place(
+            portfolio=portfolio,
+            actor=user,
+            symbol=SYMBOLS[0],
+            side="buy",
+            order_type="limit",
+            quantity=Decimal("0.001"),
+            price=(last * (1 - Decimal("0.0015") * k)).quantize(Decimal("0.01")),
+        )
+        for k in range(1, 13)
+    ]
+
+
+def _first_through(order: Order, start_ms: int, end_ms: int) -> int | None:
+    """The first 1m candle wholly inside [start_ms, end_ms] that traded below the order's price."""
+    for candle in Candle.objects.filter(
+        exchange="binance", symbol=SYMBOLS[0], timeframe="1m", low__lt=order.price
+    ).order_by("open_time"):
+        open_ms = dt_to_ms(candle.open_time)
+        if open_ms >= start_ms and open_ms + 60_000 <= end_ms:
+            return open_ms
+    return None
+
+
+def test_resting_orders_fill_from_the_outage_candles_after_a_kill_9(exchange_sim_factory, django_user_model):
+    """Feeds (with the matcher) killed for three simulated minutes while limit orders rest: after
+    the restart each order the market traded through during the outage is filled at its price
+    in the first candle that went through it, not marked "not simulated"."""
+    sim = exchange_sim_factory(seed=11, clock_speed=60.0, symbols=SYMBOLS)
+    first = _spawn(sim, PAPER_MATCHER_ENABLED="true")
+    try:
+        assert wait_for(lambda: _covered(sim), 25, step=0.3), "first feeds process never caught up"
+        orders = _limit_ladder(django_user_model)
+        wait_for(lambda: False, 2.0)  # the matcher picks them up and checkpoints its events
+        first.send_signal(signal.SIGKILL)
+        first.wait(5)
+        resting = [o.pk for o in Order.objects.filter(pk__in=[o.pk for o in orders], status="new")]
+        assert resting, "the market filled the whole ladder before the outage"
+        wait_for(lambda: False, 3.0)  # three simulated minutes without feeds or matcher
+        second = _spawn(sim, PAPER_MATCHER_ENABLED="true")
+        try:
+            replayed = OrderDowntime.objects.filter(order_id__in=resting, kind="replayed")
+            assert wait_for(lambda: replayed.count() == len(resting), 120, step=0.5), "no downtime replay"
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(15) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    checked = 0
+    for order in Order.objects.filter(pk__in=resting):
+        window = order.downtimes.get(kind="replayed")
+        expected = _first_through(order, window.start_ms, window.end_ms)
+        replay_fills = list(order.fills.filter(rule="replay_candle").order_by("id"))
+        if expected is None:
+            assert replay_fills == [], f"#{order.pk} filled by candles that never traded through it"
+            continue
+        checked += 1
+        assert replay_fills, f"#{order.pk}: the outage traded through {order.price} at {expected}; no fill"
+        assert (replay_fills[0].price, replay_fills[0].trade_id) == (order.price, f"candle:{expected}")
+        assert not order.downtimes.filter(kind="not_simulated", start_ms__lte=expected, end_ms__gt=expected).exists()
+    assert checked, "no ladder price was traded through during the outage: widen the ladder"
