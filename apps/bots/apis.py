@@ -43,6 +43,7 @@ from apps.bots.services import (
     bot_update,
 )
 from apps.bots.strategies.registry import strategy_describe, strategy_names
+from apps.bots.tasks import backtest_run_task
 from apps.core.api_query import query_data
 from apps.core.api_schema import error_responses
 from apps.portfolio.models import Portfolio
@@ -222,7 +223,10 @@ class BotBacktestListCreateApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         bot = selectors.bot_get(owner=request.user, bot_id=pk)
         backtest = backtest_create_for_bot(
-            bot=bot, actor=request.user, **_valid(BotBacktestInputSerializer, request.data)
+            bot=bot,
+            actor=request.user,
+            enqueue=backtest_run_task.delay,
+            **_valid(BotBacktestInputSerializer, request.data),
         )
         return Response(BacktestOutputSerializer(backtest).data, status=status.HTTP_201_CREATED)
 
@@ -246,7 +250,9 @@ class BacktestListCreateApi(ListAPIView):
         "when the parameters break a rule between them or `end_ms` is before `start_ms`.",
     )
     def post(self, request: Request) -> Response:
-        backtest = backtest_create(owner=request.user, **_valid(BacktestCreateInputSerializer, request.data))
+        backtest = backtest_create(
+            owner=request.user, enqueue=backtest_run_task.delay, **_valid(BacktestCreateInputSerializer, request.data)
+        )
         return Response(BacktestOutputSerializer(backtest).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,16 +1,17 @@
-"""Celery tasks: thin wrappers over the services (imported inside the task body)."""
+"""Celery tasks: thin wrappers over the services. Tasks import services, never the reverse:
+a service that queues work takes the enqueuer as an argument (``bot_evaluate_task.delay``)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from apps.bots.models import Backtest, Bot
+from apps.bots.services import backtest_execute, bot_evaluate, bots_candle_closed
+
 
 @shared_task(name="apps.bots.tasks.bot_evaluate_task", acks_late=True)
 def bot_evaluate_task(bot_id: int, candle_open_time_ms: int) -> str:
     """Evaluate one bot on one closed candle. Safe to deliver twice: see bot_evaluate."""
-    from apps.bots.models import Bot
-    from apps.bots.services import bot_evaluate
-
     bot = Bot.objects.filter(pk=bot_id).first()
     if bot is None:
         return "missing"
@@ -21,18 +22,18 @@ def bot_evaluate_task(bot_id: int, candle_open_time_ms: int) -> str:
 @shared_task(name="apps.bots.tasks.bots_candle_closed_task")
 def bots_candle_closed_task(exchange: str, symbol: str, timeframe: str, open_time_ms: int) -> int:
     """The feeds call this when a candle closes (after storing it): fans out one task per running bot."""
-    from apps.bots.services import bots_candle_closed
-
-    return len(
-        bots_candle_closed(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time_ms=int(open_time_ms))
+    bot_ids = bots_candle_closed(
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=timeframe,
+        open_time_ms=int(open_time_ms),
+        enqueue=bot_evaluate_task.delay,
     )
+    return len(bot_ids)
 
 
 @shared_task(name="apps.bots.tasks.backtest_run_task", acks_late=True)
 def backtest_run_task(backtest_id: int) -> str:
-    from apps.bots.models import Backtest
-    from apps.bots.services import backtest_execute
-
     backtest = Backtest.objects.filter(pk=backtest_id, status=Backtest.Status.PENDING).first()
     if backtest is None:
         return "missing"

@@ -227,10 +227,11 @@ def bot_reconcile_view(request: HttpRequest, bot_id: int) -> HttpResponse:
 @require_POST
 def backtest_start_view(request: HttpRequest, bot_id: int) -> HttpResponse:
     from apps.bots.services.backtests import backtest_create_for_bot
+    from apps.bots.tasks import backtest_run_task
 
     bot = _own_bot(request, bot_id)
     try:
-        backtest = backtest_create_for_bot(bot=bot, actor=request.user)
+        backtest = backtest_create_for_bot(bot=bot, actor=request.user, enqueue=backtest_run_task.delay)
     except ApplicationError as exc:
         messages.error(request, f"Backtest not started: {exc.message}")
         return redirect("bot-detail", bot_id=bot.pk)

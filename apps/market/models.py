@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.money import money_field
+from apps.market.feeds.symbols import TIMEFRAME_MS as TIMEFRAME_MS  # for market/views.py until it moves
 
 
 class Exchange(models.TextChoices):
@@ -17,9 +18,6 @@ class Timeframe(models.TextChoices):
     H1 = "1h"
     H4 = "4h"
     D1 = "1d"
-
-
-TIMEFRAME_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
 
 
 class Instrument(models.Model):

@@ -5,7 +5,9 @@ channel an alert is dropped when the same dedup key was sent within the rule's w
 (de-duplication) or when the rule already sent ``max_per_hour`` in the last hour (rate
 limit). Survivors are stored and delivered after the caller's transaction commits: by a
 Celery task, or in the calling process with ``inline=True`` (the dependency monitor, which
-must not rely on the broker it may be reporting down).
+must not rely on the broker it may be reporting down). This module does not import the
+task (the task imports it): ``OpsConfig.ready`` wires the task in with
+``alert_delivery_connect(alert_deliver_task.delay)``.
 
 Without a database there are no rules to read and nowhere to store a row: the dependency
 monitor then sends through the rules it read earlier (``alert_rules_matching``, else the
@@ -26,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -34,6 +37,7 @@ from django.utils import timezone
 from apps.ops import webhook_delivery
 from apps.ops.metrics import ALERTS
 from apps.ops.models import SEVERITY_RANK, AlertKind, AlertNotification, AlertRule, Severity
+from apps.ops.preferences import preference_rule_for
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-PTP-Signature"
@@ -60,8 +64,6 @@ def alert_rules_sync_from_settings() -> None:
 
 
 def _matching_rules(*, kind: str, severity: str, data: dict[str, Any]) -> list[AlertRule]:
-    from apps.ops.preferences import preference_rule_for
-
     rank = SEVERITY_RANK[Severity(severity)]
     # A trader's own rule (source "user") only ever gets alerts about their own bots.
     rules = AlertRule.objects.filter(enabled=True, kind__in=[kind, AlertKind.ANY]).exclude(source=AlertRule.Source.USER)
@@ -105,10 +107,21 @@ def _admit(*, rule: AlertRule, channel: str, fields: dict[str, Any], deliver: Ca
     return AlertOutcome(rule=rule.name, channel=channel, status=status, notification_id=notification.pk)
 
 
-def _deliver_enqueue(notification_id: int) -> None:
-    from apps.ops.tasks import alert_deliver_task
+# How a stored alert leaves the process when it is not delivered inline: connected once per
+# process by the composition root (OpsConfig.ready: the Celery task's ``delay``).
+_delivery: dict[str, Callable[[int], object]] = {}
 
-    alert_deliver_task.delay(notification_id)
+
+def alert_delivery_connect(enqueue: Callable[[int], object]) -> None:
+    """Queue every stored alert with ``enqueue(notification_id)`` after its commit."""
+    _delivery["enqueue"] = enqueue
+
+
+def _deliver_enqueue() -> Callable[[int], object]:
+    try:
+        return _delivery["enqueue"]
+    except KeyError:
+        raise ImproperlyConfigured("alert delivery is not connected: OpsConfig.ready connects it") from None
 
 
 def _deliver_inline(notification_id: int) -> None:
@@ -146,7 +159,7 @@ def alert_raise(
     """Route one alert to every matching rule's channels (see the module docstring)."""
     alert_rules_sync_from_settings()
     fields = _alert_fields(kind=kind, severity=severity, title=title, message=message, dedup_key=dedup_key, data=data)
-    deliver = _deliver_inline if inline else _deliver_enqueue
+    deliver = _deliver_inline if inline else _deliver_enqueue()
     outcomes = []
     with transaction.atomic():
         for rule in _matching_rules(kind=kind, severity=severity, data=fields["data"]):

@@ -30,13 +30,17 @@ class OpsConfig(AppConfig):
         from django.core.signals import got_request_exception
         from prometheus_client import REGISTRY
 
+        # Imported here, not at the top: they need the app registry ready (models).
         from apps.ops import celery_metrics, exporter, queue_depth, readiness_metrics
+        from apps.ops.alerting import alert_delivery_connect
         from apps.ops.health import registry
         from apps.ops.listeners import listeners_connect
         from apps.ops.probes import default_components_register
+        from apps.ops.tasks import alert_deliver_task
         from apps.ops.watchdog import server_error_record
 
         app_metrics_import_all()
+        alert_delivery_connect(alert_deliver_task.delay)
         default_components_register(registry)
         celery_metrics.celery_metrics_connect()
         exporter.worker_exporter_connect()

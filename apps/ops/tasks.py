@@ -1,4 +1,4 @@
-"""Thin Celery wrappers for operations."""
+"""Thin Celery wrappers for operations. Tasks import the services, never the reverse."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from typing import Any
 
 from celery import shared_task
 
+from apps.ops.alerting import alert_deliver
+from apps.ops.retention import retention_run
+from apps.ops.services import heartbeat_record
+from apps.ops.watchdog import watchdog_run
+
 
 @shared_task(name="apps.ops.tasks.heartbeat_task")
 def heartbeat_task() -> str:
     """Beat proves it is alive by scheduling this; the worker proves it by running it."""
-    from apps.ops.services import heartbeat_record
-
     return heartbeat_record(source="celery")
 
 
@@ -22,20 +25,14 @@ def echo_task(value: str) -> str:
 
 @shared_task(name="apps.ops.tasks.alert_deliver_task")
 def alert_deliver_task(notification_id: int) -> str:
-    from apps.ops.alerting import alert_deliver
-
     return alert_deliver(notification_id=notification_id).status
 
 
 @shared_task(name="apps.ops.tasks.watchdog_task")
 def watchdog_task() -> dict[str, Any]:
-    from apps.ops.watchdog import watchdog_run
-
     return watchdog_run()
 
 
 @shared_task(name="apps.ops.tasks.retention_task")
 def retention_task() -> dict[str, int]:
-    from apps.ops.retention import retention_run
-
     return retention_run()

@@ -21,6 +21,7 @@ from apps.ops.alerting import alert_raise
 from apps.ops.health import HEALTHY_STATUSES
 from apps.ops.models import AlertKind, Severity
 from apps.ops.probes import feed_probe_factory
+from apps.safety.models import AuditEvent
 
 FEED_DOWN_SINCE_KEY = "ops:feed-down-since:{exchange}"
 AUDIT_CURSOR_KEY = "ops:watchdog:audit-cursor"
@@ -66,8 +67,6 @@ def _audit_alert_kind(event: Any) -> tuple[str, str] | None:
 
 def audit_watch() -> int:
     """Alerts from audit events written since the last run (kill switch, bot errors, refusals)."""
-    from apps.safety.models import AuditEvent
-
     last_id = cache.get(AUDIT_CURSOR_KEY)
     events = AuditEvent.objects.order_by("id")
     if last_id is None:

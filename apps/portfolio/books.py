@@ -11,6 +11,7 @@ import threading
 from collections import deque
 from decimal import Decimal
 
+from apps.market.cache import book_get, recent_trades_get
 from apps.market.events import BookSnapshot, TradeEvent
 from apps.portfolio.arrival import book_at
 
@@ -68,8 +69,6 @@ def books_clear() -> None:
 
 def _cached_last_trade(exchange: str, symbol: str) -> TradeEvent | None:
     try:
-        from apps.market.cache import recent_trades_get
-
         trades = recent_trades_get(exchange, symbol, limit=1)
     except Exception:  # a cache outage means "no last price", never a failed order
         return None
@@ -77,10 +76,6 @@ def _cached_last_trade(exchange: str, symbol: str) -> TradeEvent | None:
 
 
 def _cached_book(exchange: str, symbol: str) -> BookSnapshot | None:
-    try:
-        from apps.market.cache import book_get
-    except ImportError:  # the cache module ships with the feeds; absent in a bare checkout
-        return None
     try:
         return book_get(exchange, symbol)
     except Exception:  # a cache outage means "no book", never a crash

@@ -8,10 +8,7 @@ from channels.db import database_sync_to_async
 
 from apps.core.ws_stream import Subscription, Topic, TopicError, topic_register
 from apps.portfolio.models import Portfolio
-
-
-def portfolio_group(portfolio_id: int) -> str:
-    return f"portfolio.{portfolio_id}"
+from apps.portfolio.realtime import portfolio_group
 
 
 def object_id(params: dict[str, Any], *names: str) -> int:

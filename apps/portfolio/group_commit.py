@@ -2,10 +2,10 @@
 
 Why: a durable paper order spends most of its time waiting for Postgres (two round trips
 plus the WAL flush of its COMMIT), not computing. When many threads place orders at once
-(API worker threads, bot runners), writing them one transaction each leaves the CPU idle
-and pays a flush per order. Here a caller that finds a free *lane* becomes the leader: it
-takes the waiting requests (its own among them, up to ``max_batch``), runs them in one
-transaction through ``run_batch`` and wakes their callers; the others sleep meanwhile.
+(API worker threads), writing them one transaction each leaves the CPU idle and pays a
+flush per order. Here a caller that finds a free *lane* becomes the leader: it takes the
+waiting requests (its own among them, up to ``max_batch``), runs them in one transaction
+through ``run_batch`` and wakes their callers; the others sleep meanwhile.
 
 * A lone caller leads a batch of one, so sequential latency is unchanged.
 * ``lanes`` leaders may run at once: one batch's Python work overlaps another's database
@@ -13,6 +13,10 @@ transaction through ``run_batch`` and wakes their callers; the others sleep mean
 * A leader whose own request is done hands its lane to the oldest waiter, so nobody leads
   forever and the queue never stalls.
 * Each caller gets its own result or its own exception: ``run_batch`` decides per request.
+
+Callers already inside a transaction of their own never come here: their order must commit
+with that transaction, so the order service (``services.placement.order_submit``) runs it
+alone. The bot runner is one (it places inside the transaction that claims the candle).
 
 Pure threading, no Django: the order service supplies ``run_batch``.
 """

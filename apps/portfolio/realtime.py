@@ -1,4 +1,5 @@
-"""Live pushes to the portfolio page, sent after the transaction commits.
+"""What the portfolio page's live pushes carry; ``services.pushes.portfolio_push`` sends
+them after the transaction commits.
 
 Group: ``portfolio.<portfolio_id>``. Message (channel layer event):
 
@@ -14,14 +15,8 @@ A consumer joins the group and forwards ``data`` (or re-renders its fragment).
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 from typing import Any
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
-logger = logging.getLogger(__name__)
 
 
 def portfolio_group(portfolio_id: int) -> str:
@@ -62,15 +57,3 @@ def order_payload(*, order: Any, fills: list[Any]) -> dict[str, Any]:
             for fill in fills
         ],
     }
-
-
-def portfolio_update_broadcast(*, portfolio_id: int, event: str, data: dict[str, Any]) -> None:
-    """Never raises: a push that fails must not undo a committed order."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": "portfolio.update", "event": event, "portfolio_id": portfolio_id, "data": data}
-    try:
-        async_to_sync(layer.group_send)(portfolio_group(portfolio_id), message)
-    except Exception:
-        logger.warning("portfolio push failed for %s", portfolio_id, exc_info=True)

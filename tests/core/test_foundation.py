@@ -6,7 +6,6 @@ import re
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from apps.core.services import demo_user_ensure
@@ -70,14 +69,6 @@ def test_bad_login_shows_an_error_next_to_the_form(client):
     response = client.post("/login/", {"username": "nobody", "password": "wrong"})
     assert response.status_code == 200
     assert b'role="alert"' in response.content
-
-
-def test_demo_user_is_idempotent():
-    first = demo_user_ensure()
-    second = demo_user_ensure()
-    assert first.created and first.password
-    assert not second.created and second.password is None
-    assert get_user_model().objects.filter(username="demo").count() == 1
 
 
 def test_ensure_demo_user_command_prints_login_once():

@@ -7,7 +7,7 @@ import pytest
 from apps.market.events import KlineEvent
 from apps.market.feeds.instruments import binance_instruments, kucoin_instruments
 from apps.market.models import Candle, Instrument
-from apps.market.selectors import candle_gaps, candle_last_open_map, feed_symbols
+from apps.market.selectors import candle_last_open_map, feed_symbols
 from apps.market.services import candles_retention_apply, candles_upsert, instruments_sync
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +24,6 @@ def test_candle_upsert_is_idempotent_and_updates():
     rows = list(Candle.objects.order_by("open_time").values_list("close", flat=True))
     assert rows == [D("2"), D("2.7")]
     assert candle_last_open_map(exchange="binance", symbols=["BTCUSDT"]) == {("BTCUSDT", "1m"): 60_000}
-
-
-def test_candle_gaps_lists_missing_open_times():
-    candles_upsert(candles=[_k(0), _k(120_000)])
-    assert candle_gaps(exchange="binance", symbol="BTCUSDT", timeframe="1m", start_ms=0, end_ms=180_000) == [
-        60_000,
-        180_000,
-    ]
 
 
 def test_retention_deletes_old_candles():

@@ -7,7 +7,6 @@ from django.core.cache import cache
 
 from apps.ops import watchdog
 from apps.ops.models import AlertNotification, AlertRule
-from apps.ops.selectors import audit_event_search
 from apps.safety.audit import audit_record
 
 pytestmark = pytest.mark.django_db
@@ -61,15 +60,3 @@ def test_error_rate_spike(settings, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         assert watchdog.error_rate_watch(now=minute_start + 61) == 5
     assert _kinds() == ["error_rate"]
-
-
-def test_audit_search_filters(django_user_model):
-    user = django_user_model.objects.create_user(username="alice", password="x")
-    audit_record(category="order", action="order_placed", actor=user, portfolio_id=1, symbol="BTCUSDT")
-    audit_record(category="order", action="order_cancelled", actor=user, portfolio_id=2, symbol="ETHUSDT")
-    audit_record(category="fill", action="fill", portfolio_id=1, symbol="BTCUSDT")
-    assert audit_event_search(user_id=user.pk).count() == 2
-    assert audit_event_search(portfolio_id=1, symbol="btcusdt").count() == 2
-    assert [e.action for e in audit_event_search(action="order_cancelled")] == ["order_cancelled"]
-    first = audit_event_search().last()
-    assert audit_event_search(since=first.created_at).count() == 3

@@ -74,19 +74,6 @@ def test_status_api_and_banner(client):
     assert state.safety_score == 100.0 and state.safety_ok is True
 
 
-def test_metrics_follow_the_status(settings):
-    from prometheus_client import REGISTRY
-
-    from apps.safety.selectors import safety_status_compute
-
-    settings.ALLOW_REAL_TRADES = "true"
-    status = safety_status_compute()
-    assert status["ok"] is False
-    assert REGISTRY.get_sample_value("ptp_safety_score") == status["score"]
-    assert REGISTRY.get_sample_value("ptp_safety_check_passed", {"check": "real_trades_disallowed"}) == 0
-    assert REGISTRY.get_sample_value("ptp_safety_check_passed", {"check": "simulation_only"}) == 1
-
-
 def test_safety_report_exit_codes(capsys, settings):
     call_command("safety_report", "--json")
     report = json.loads(capsys.readouterr().out)

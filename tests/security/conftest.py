@@ -104,8 +104,7 @@ def alice_objects(alice, market):
         params={"interval_candles": 1}, risk={"order_size": "50"},
     )  # fmt: skip
     event = BotEvent.objects.create(bot=bot, kind="state", message="alice's private event")
-    backtest = backtest_create(owner=alice, strategy="dca", symbol="BTCUSDT", params={"interval_candles": 1},
-                               enqueue=False)  # fmt: skip
+    backtest = backtest_create(owner=alice, strategy="dca", symbol="BTCUSDT", params={"interval_candles": 1})
     audit = AuditEvent.objects.filter(actor=alice).order_by("id").last()
     assert fill is not None and audit is not None
     return SimpleNamespace(portfolio=portfolio, order=order, fill=fill, bot=bot, event=event, backtest=backtest,

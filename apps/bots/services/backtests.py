@@ -4,7 +4,7 @@ paper-versus-backtest reconciliation."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,10 @@ from apps.bots.strategies import (
 )
 from apps.core.exceptions import ApplicationError, ConflictError, RuleError
 from apps.core.money import to_decimal
-from apps.market.models import TIMEFRAME_MS, Exchange, Timeframe
+from apps.market.feeds.symbols import TIMEFRAME_MS
+from apps.market.models import Exchange, Instrument, Timeframe
+from apps.portfolio.models import Balance
+from apps.portfolio.services.execution import fee_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +84,11 @@ def backtest_create(
     end_ms: int | None = None,
     initial_quote: Decimal | str = "10000",
     bot: Bot | None = None,
-    enqueue: bool = True,
+    enqueue: Callable[[int], object] | None = None,
 ) -> Backtest:
-    """Validate and queue a backtest over stored candles; the task reports progress 0-100."""
+    """Validate and store a backtest over stored candles. ``enqueue`` (the web passes
+    ``backtest_run_task.delay``) is called with its id once the row commits; the task reports
+    progress 0-100. Without it the backtest stays pending (run it with ``backtest_execute``)."""
     params_json, risk_json, quote = _validated(
         strategy=strategy, params=params, risk=risk, exchange=exchange, timeframe=timeframe, initial_quote=initial_quote
     )
@@ -91,10 +96,8 @@ def backtest_create(
         owner=owner, bot=bot, strategy=strategy, params=params_json, risk=risk_json, exchange=exchange,
         symbol=symbol.strip().upper(), timeframe=timeframe, start_ms=start_ms, end_ms=end_ms, initial_quote=quote,
     )  # fmt: skip
-    if enqueue:
-        from apps.bots.tasks import backtest_run_task
-
-        transaction.on_commit(lambda: backtest_run_task.delay(backtest.pk))
+    if enqueue is not None:
+        transaction.on_commit(lambda: enqueue(backtest.pk))
     return backtest
 
 
@@ -105,7 +108,7 @@ def backtest_create_for_bot(
     start_ms: int | None = None,
     end_ms: int | None = None,
     initial_quote: Decimal | str | None = None,
-    enqueue: bool = True,
+    enqueue: Callable[[int], object] | None = None,
 ) -> Backtest:
     """Backtest the bot's configuration; it starts from what the bot's portfolio holds in its
     quote asset now, unless the caller chooses an amount."""
@@ -118,8 +121,6 @@ def backtest_create_for_bot(
 
 
 def _portfolio_quote_held(*, bot: Bot) -> Decimal:
-    from apps.portfolio.models import Balance
-
     balance = Balance.objects.filter(portfolio_id=bot.portfolio_id, asset=bot.portfolio.quote_asset).first()
     held = balance.total if balance is not None else Decimal(0)
     if held <= 0:
@@ -134,12 +135,8 @@ def _fill_model_for(bot: Bot | None, symbol: str, exchange: str) -> BookWalkFill
     """The bot's portfolio fees and slippage cap, and the instrument's step, when known."""
     kwargs: dict[str, Any] = {"exchange": exchange, "symbol": symbol}
     if bot is not None:
-        from apps.portfolio.services.execution import fee_schedule
-
         kwargs["fees"] = fee_schedule(bot.portfolio)
         kwargs["max_slippage_bps"] = bot.portfolio.max_slippage_bps
-    from apps.market.models import Instrument
-
     step = Instrument.objects.filter(exchange=exchange, symbol=symbol).values_list("step_size", flat=True).first()
     if step:
         kwargs["step_size"] = step

@@ -11,6 +11,7 @@ the reason, instead of leaving it silently dead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 from functools import partial
 from typing import Any
@@ -25,7 +26,11 @@ from apps.bots.services.bots import bot_event_record, bot_status_set
 from apps.bots.signals import bot_alert
 from apps.bots.strategies import HOLD, Bar, Signal, strategy_build
 from apps.core.exceptions import ApplicationError
-from apps.market.models import TIMEFRAME_MS
+from apps.market.feeds.symbols import TIMEFRAME_MS
+from apps.portfolio.fills import step_down
+from apps.portfolio.models import Balance
+from apps.portfolio.services import order_place
+from apps.portfolio.services.instruments import instrument_rules_get
 
 logger = logging.getLogger(__name__)
 
@@ -40,18 +45,19 @@ def bot_client_order_id(*, bot_id: int, candle_open_ms: int) -> str:
     return f"bot{bot_id}-{candle_open_ms}"
 
 
-def bots_candle_closed(*, exchange: str, symbol: str, timeframe: str, open_time_ms: int) -> list[int]:
-    """Enqueue one evaluation per running bot on this feed (after the candle's commit).
-    Called by the feeds when a candle closes; returns the bot ids enqueued."""
-    from apps.bots.tasks import bot_evaluate_task
-
+def bots_candle_closed(
+    *, exchange: str, symbol: str, timeframe: str, open_time_ms: int, enqueue: Callable[[int, int], object]
+) -> list[int]:
+    """Enqueue one evaluation per running bot on this feed (after the candle's commit):
+    ``enqueue(bot_id, open_time_ms)``, which the task passes as ``bot_evaluate_task.delay``.
+    Called when a candle closes; returns the bot ids enqueued."""
     ids = list(
         Bot.objects.filter(
             exchange=exchange, symbol=symbol, timeframe=timeframe, status=Bot.Status.RUNNING
         ).values_list("pk", flat=True)
     )
     for bot_id in ids:
-        transaction.on_commit(partial(bot_evaluate_task.delay, bot_id, open_time_ms))
+        transaction.on_commit(partial(enqueue, bot_id, open_time_ms))
     return ids
 
 
@@ -143,15 +149,11 @@ def _replay(strategy: Any, history: list[Bar], state: BotState) -> Signal:
 
 
 def _quote_balance(bot: Bot, quote_asset: str) -> tuple[Decimal, Decimal]:
-    from apps.portfolio.models import Balance
-
     balance = Balance.objects.filter(portfolio=bot.portfolio, asset=quote_asset).first()
     return (balance.free, balance.total) if balance is not None else (ZERO, ZERO)
 
 
 def _decide(*, bot: Bot, state: BotState, signal: Signal, bar: Bar) -> Decision:
-    from apps.portfolio.services.instruments import instrument_rules_get
-
     rules = instrument_rules_get(exchange=bot.exchange, symbol=bot.symbol)
     free, total = _quote_balance(bot, rules.quote_asset)
     # Equity the bot answers for: the portfolio's quote plus the bot's own position.
@@ -205,10 +207,6 @@ def _act(*, bot: Bot, run: BotCandleRun, state: BotState, decision: Decision, ba
 
 
 def _place(*, bot: Bot, decision: Decision, open_ms: int) -> Any:
-    from apps.portfolio.fills import step_down
-    from apps.portfolio.services import order_place
-    from apps.portfolio.services.instruments import instrument_rules_get
-
     quantity: Decimal | None = None
     quote_quantity: Decimal | None = None
     if decision.action == "buy":

@@ -7,17 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from apps.market.events import KlineEvent
+from apps.market.indicators.engine import IndicatorEngine
 
 logger = logging.getLogger("apps.market.feeds")
 
 
-def indicator_hook() -> Callable[[KlineEvent], Any] | None:
-    """A callable fed every closed candle, returning JSON-safe indicator values (or None when
-    no engine is installed). One engine per hub: a feed owns its states."""
-    try:
-        from apps.market.indicators.engine import IndicatorEngine
-    except ImportError:
-        return None
+def indicator_hook() -> Callable[[KlineEvent], Any]:
+    """A callable fed every closed candle, returning JSON-safe indicator values. One engine
+    per hub: a feed owns its states."""
     engine = IndicatorEngine()
 
     def hook(candle: KlineEvent) -> dict[str, Any]:

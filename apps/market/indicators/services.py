@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
+from apps.market.feeds.symbols import TIMEFRAME_MS
 from apps.market.indicators.engine import CandleLike, IndicatorEngine, IndicatorParams, IndicatorState, IndicatorValues
 from apps.market.indicators.selectors import candle_bars_recent, latest_cache_key
-from apps.market.models import TIMEFRAME_MS
 
 # Latest values outlive a few candles, not a dead feed: stale numbers must disappear.
 _MIN_CACHE_SECONDS = 300

@@ -87,7 +87,7 @@ def group_push(*, group: str, message: dict[str, Any]) -> None:
 
 
 def portfolio_push(*, portfolio_id: int, event: str, data: dict[str, Any]) -> None:
-    """The portfolio page's update (``realtime.portfolio_update_broadcast``'s message)."""
+    """The portfolio page's update (the message the ``realtime`` module docstring describes)."""
     message = {"type": "portfolio.update", "event": event, "portfolio_id": portfolio_id, "data": data}
     group_push(group=realtime.portfolio_group(portfolio_id), message=message)
 

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.bots.backtest import BookWalkFillModel, backtest_run, load_csv
 from apps.bots.strategies import ParamsInvalid, strategy_names
-from apps.market.models import TIMEFRAME_MS
+from apps.market.feeds.symbols import TIMEFRAME_MS
 
 
 def _json_arg(value: str, name: str) -> dict[str, Any]:

@@ -1,13 +1,12 @@
-"""Warm-up from stored candles, the latest-values cache and chart series (database)."""
+"""Warm-up from stored candles and the latest-values cache (database)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from django.core.cache import cache
 
 from apps.market.indicators import ALL_COLUMNS, Bar, IndicatorEngine, IndicatorParams, IndicatorState
-from apps.market.indicators.selectors import indicator_series_get, latest_indicators_get
+from apps.market.indicators.selectors import latest_indicators_get
 from apps.market.indicators.services import engine_warm_up, indicators_candle_closed
 from tests.market.indicators.helpers import ETH, assert_matches, store_bars, talib_reference
 
@@ -64,20 +63,3 @@ def test_a_closed_candle_updates_engine_and_cache(candle_bars: dict[str, list[Ba
     )
     assert values.open_time_ms == bars[399].open_time_ms
     assert latest_indicators_get("binance", "ETHBTC", "5m") == values.as_dict()
-
-
-def test_indicator_series_reads_warm_up_before_the_range(candle_bars: dict[str, list[Bar]]) -> None:
-    bars = candle_bars[ETH][:600]
-    store_bars(bars)
-    start, end = bars[500].open_time_ms, bars[549].open_time_ms
-    series = indicator_series_get(exchange="binance", symbol="ETHBTC", timeframe="5m", start_ms=start, end_ms=end)
-    assert [row["open_time_ms"] for row in series] == [b.open_time_ms for b in bars[500:550]]
-    full = talib_reference(bars)
-    for column in ALL_COLUMNS:
-        assert_matches(column, [row[column] for row in series], full[column][500:550], rtol=1e-8)
-    latest = indicator_series_get(exchange="binance", symbol="ETHBTC", timeframe="5m", limit=10)
-    assert [row["open_time_ms"] for row in latest] == [b.open_time_ms for b in bars[-10:]]
-    early = indicator_series_get(exchange="binance", symbol="ETHBTC", timeframe="5m", start_ms=bars[0].open_time_ms)
-    assert early[0]["rsi"] is None and early[14]["rsi"] is not None and len(early) == 500
-    assert np.isfinite(early[-1]["macd"])
-    assert indicator_series_get(exchange="binance", symbol="NOPE", timeframe="5m") == []

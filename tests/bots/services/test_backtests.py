@@ -19,6 +19,7 @@ from apps.bots.services import (
     bot_reconcile,
     bot_start,
 )
+from apps.bots.tasks import backtest_run_task
 from apps.core.exceptions import ApplicationError
 from tests.bots.conftest import set_book, store_candles
 
@@ -52,6 +53,7 @@ def test_backtest_task_runs_to_100_percent_with_the_same_trades_as_the_engine(
             symbol="BTCUSDT",
             params={"period": 2},
             risk={"order_size": "100"},
+            enqueue=backtest_run_task.delay,
         )
     backtest.refresh_from_db()
     assert (backtest.status, backtest.progress, backtest.error) == ("done", 100, "")
@@ -81,7 +83,7 @@ def test_backtest_task_runs_to_100_percent_with_the_same_trades_as_the_engine(
 
 
 def test_backtest_without_candles_ends_in_error_shown(user):
-    backtest = backtest_create(owner=user, strategy="dca", symbol="ETHUSDT", enqueue=False)
+    backtest = backtest_create(owner=user, strategy="dca", symbol="ETHUSDT")
     from apps.bots.services import backtest_execute
 
     backtest = backtest_execute(backtest=backtest)
@@ -120,7 +122,7 @@ def test_reconciliation_explains_price_differences_and_missed_candles(user, port
 def test_backtest_for_bot_and_management_command(user, portfolio, capsys, tmp_path):
     store_candles(SERIES)
     bot = _live_bot(user, portfolio)
-    backtest = backtest_create_for_bot(bot=bot, actor=user, enqueue=False)
+    backtest = backtest_create_for_bot(bot=bot, actor=user)
     assert (backtest.strategy, backtest.params["period"], backtest.bot_id) == ("rsi_mean_reversion", 2, bot.pk)
     csv = tmp_path / "c.csv"
     csv.write_text(
@@ -141,8 +143,8 @@ def test_a_bots_backtest_starts_from_what_its_portfolio_holds(user, instrument):
 
     small = portfolio_create(owner=user, name="small", starting_balances={"USDT": "2500"}, latency_ms=0)
     bot = _live_bot(user, small)
-    assert backtest_create_for_bot(bot=bot, actor=user, enqueue=False).initial_quote == D("2500")
-    chosen = backtest_create_for_bot(bot=bot, actor=user, initial_quote="750", enqueue=False)
+    assert backtest_create_for_bot(bot=bot, actor=user).initial_quote == D("2500")
+    chosen = backtest_create_for_bot(bot=bot, actor=user, initial_quote="750")
     assert chosen.initial_quote == D("750")
 
 
@@ -151,5 +153,5 @@ def test_a_bots_backtest_needs_an_amount_when_its_portfolio_holds_no_quote(user,
 
     empty = portfolio_create(owner=user, name="empty", starting_balances={"BTC": "1"}, latency_ms=0)
     with pytest.raises(ApplicationError) as caught:
-        backtest_create_for_bot(bot=_live_bot(user, empty), actor=user, enqueue=False)
+        backtest_create_for_bot(bot=_live_bot(user, empty), actor=user)
     assert "initial_quote" in caught.value.fields
