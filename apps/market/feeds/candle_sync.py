@@ -27,8 +27,8 @@ from apps.market.feeds.symbols import TIMEFRAME_MS, TIMEFRAMES
 
 if TYPE_CHECKING:
     from apps.market.feeds.adapters import ExchangeAdapter
+    from apps.market.feeds.config import FeedConfig
     from apps.market.feeds.hub import FeedHub
-    from apps.market.feeds.runner import FeedConfig
 
 logger = logging.getLogger("apps.market.feeds")
 

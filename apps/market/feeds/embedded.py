@@ -16,8 +16,8 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.market.feeds.config import FeedConfig
 from apps.market.feeds.lease import lease_client
-from apps.market.feeds.runner import FeedConfig
 from apps.market.feeds.supervisor import FeedSupervisor
 
 logger = logging.getLogger("apps.market.feeds")

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from apps.market import metrics
@@ -21,6 +20,7 @@ from apps.market.events import KlineEvent
 from apps.market.feeds.adapters import ExchangeAdapter, StreamEnded, adapter_build
 from apps.market.feeds.backoff import Backoff
 from apps.market.feeds.candle_sync import CandleSync
+from apps.market.feeds.config import FeedConfig
 from apps.market.feeds.control import FeedControl, MalformedMessage
 from apps.market.feeds.hub import FeedHub
 from apps.market.feeds.indicator_bridge import indicator_hook
@@ -28,36 +28,6 @@ from apps.market.feeds.lease import FeedLease, shard_key
 from apps.market.feeds.loop_teardown import loop_close_clean
 
 logger = logging.getLogger("apps.market.feeds")
-
-
-@dataclass
-class FeedConfig:
-    exchange: str
-    symbols: list[str]
-    urls: dict[str, str]
-    simulated: bool = False
-    backfill_candles: int = 500
-    stall_s: float = 5.0
-    rest_rps: float = 20.0
-    queue_size: int = 5000
-    # A candle counts as final this long (exchange time) after its close: REST answers and
-    # event timestamps can run ahead of the exchange's own candle bookkeeping.
-    gap_grace_ms: int = 2000
-    gap_check_s: float = 0.5
-    flush_ms: int = 100
-    push_hz: float = 4.0
-    recent_trades: int = 50  # per symbol, in the cache (MARKET_RECENT_TRADES)
-    # Where this feed's push ticks sit within a tick, as a fraction of it: feeds of one host
-    # with different phases interleave their pushes instead of sending them at the same
-    # instants (the tick grid is on the monotonic clock, which all processes share).
-    push_phase: float = 0.0
-    reconnect_max_s: float = 30.0
-    lease_ttl_s: float = 15.0
-    lease_client: Any = None
-    sync_instruments: bool = True
-    push_loop: asyncio.AbstractEventLoop | None = None  # embedded: the web server's loop
-    progress: Callable[[int, int], None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class FeedRunner:

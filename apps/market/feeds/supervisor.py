@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from apps.market import metrics
-from apps.market.feeds.runner import FeedConfig, FeedRunner
+from apps.market.feeds.config import FeedConfig
+from apps.market.feeds.runner import FeedRunner
 
 logger = logging.getLogger("apps.market.feeds")
 

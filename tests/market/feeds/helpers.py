@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from apps.market.feeds.config import FeedConfig
 from apps.market.feeds.embedded import simulator_urls
-from apps.market.feeds.runner import FeedConfig, FeedRunner
+from apps.market.feeds.runner import FeedRunner
 from apps.market.feeds.symbols import TIMEFRAME_MS, TIMEFRAMES
 from apps.market.selectors import candle_list, dt_to_ms
 
