@@ -27,6 +27,14 @@ def test_pure_validation_reports_every_field():
     }
 
 
+def test_pure_validation_refuses_null():
+    # A null is not "use the default" (issue 18: `{"period": null}` created the bot).
+    with pytest.raises(ParamsInvalid) as exc:
+        strategy_clean_params("rsi_mean_reversion", {"period": None})
+    assert exc.value.errors == {"period": ["This field may not be null."]}
+    assert strategy_params_serializer("rsi_mean_reversion")(data={"period": None}).is_valid() is False
+
+
 def test_serializer_built_from_the_declaration():
     serializer = strategy_params_serializer("macd_crossover")(data={"fast": 1, "slow": "x", "bogus": 1})
     assert not serializer.is_valid()
