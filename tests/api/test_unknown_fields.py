@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
 
 from apps.portfolio.services import portfolio_create
 from tests.api.conftest import assert_error
@@ -85,3 +86,14 @@ def test_an_output_only_field_is_unknown_on_input(api, user):
     portfolio = portfolio_create(owner=user, name="main")
     err = assert_error(api.patch(f"/api/v1/portfolios/{portfolio.pk}/", {"exchange": "kucoin"}, format="json"), 400)
     assert err["fields"] == {"exchange": ["Unknown field."]}
+
+
+def test_the_schema_closes_every_request_body():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    bodies = {
+        content["schema"]["$ref"].rsplit("/", 1)[1]
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        for content in operation.get("requestBody", {}).get("content", {}).values()
+    }
+    assert bodies and all(schema["components"]["schemas"][name]["additionalProperties"] is False for name in bodies)
