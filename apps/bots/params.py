@@ -17,7 +17,13 @@ from rest_framework import serializers
 
 from apps.bots.risk import RISK_PARAMS, risk_clean
 from apps.bots.strategies import Param, ParamsInvalid, strategy_class, strategy_clean_params
-from apps.core.api_serializers import MoneyInputField, StrictBooleanField, StrictFloatField, StrictIntegerField
+from apps.core.api_serializers import (
+    MoneyInputField,
+    StrictBooleanField,
+    StrictFieldsMixin,
+    StrictFloatField,
+    StrictIntegerField,
+)
 
 _DECIMAL_PLACES = 18
 _MAX_DIGITS = 36
@@ -62,17 +68,11 @@ def _present(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != ""}
 
 
-class _ParamsSerializerBase(serializers.Serializer):
+class _ParamsSerializerBase(StrictFieldsMixin, serializers.Serializer):
     """Unknown keys are errors (a typo must not fall back to a default silently)."""
 
+    unknown_field_message = "Unknown parameter."  # the pure validator's words
     clean_params: Any = None
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown parameter."] for key in unknown})
-        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:

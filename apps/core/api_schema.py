@@ -18,6 +18,8 @@ from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from apps.core.api_query import query_declaration_record
+
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input (see error.fields).",
     "401": "Not authenticated, or the token is invalid or expired.",
@@ -105,6 +107,13 @@ class ApiAutoSchema(AutoSchema):
             schema["additionalProperties"] = closed
         return schema
 
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None:
+            # What the query string may hold is what this operation documents (api_query.py).
+            query_declaration_record(view=self.view, method=self.method, operation=operation)
+        return operation
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for code in self._error_codes():
@@ -122,3 +131,17 @@ class ApiAutoSchema(AutoSchema):
         elif "{" in self.path:
             codes.append("404")
         return codes
+
+
+def request_bodies_closed(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: every request body documents ``additionalProperties: false``, as
+    the validators refuse unknown fields (apps/core/api_serializers.py: StrictFieldsMixin)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                name = content.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+                component = schemas.get(name)
+                if component is not None and component.get("type") == "object":
+                    component["additionalProperties"] = False
+    return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -205,35 +206,52 @@ def _json_types(field: serializers.Field) -> tuple[type, ...] | None:
     return None
 
 
-class JsonInputSerializer(serializers.Serializer):
-    """Request bodies with the JSON types the schema documents.
+class StrictFieldsMixin:
+    """Refuses the body keys a serializer does not take as input (unknown, or output-only):
+    a silently ignored `real: true` or `starting_balances` would look like success. Every
+    API request body goes through it (tests/api/test_unknown_fields.py walks the URL conf).
+
+    The refusal is reported together with the other fields' errors, each field named."""
+
+    unknown_field_message = "Unknown field."
+
+    def input_errors(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
+        """Errors found in the raw body before the fields validate it (extend in subclasses)."""
+        writable = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
+        return {name: [self.unknown_field_message] for name in sorted(set(data) - writable, key=str)}
+
+    def to_internal_value(self, data: Any) -> Any:
+        errors = self.input_errors(data) if isinstance(data, Mapping) else {}
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            if not errors or not isinstance(exc.detail, Mapping):
+                raise
+            errors = {**exc.detail, **errors}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class JsonInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Request bodies: only the declared fields (StrictFieldsMixin), with the JSON types the
+    schema documents.
 
     DRF coerces (12 -> "12", "5" -> 5, "yes" -> True): convenient for HTML forms, but the
     API's schema promises types, so a wrong JSON type is a 400 here."""
 
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            errors = {}
-            for name, field in self.fields.items():
-                if field.read_only or name not in data:
-                    continue
-                value, types = data[name], _json_types(field)
-                if value is None or types is None:
-                    continue
-                if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-                    errors[name] = [f"Expected {' or '.join(t.__name__ for t in types)}, got {type(value).__name__}."]
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
+    def input_errors(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
+        errors = super().input_errors(data)
+        for name, field in self.fields.items():
+            if field.read_only or name not in data:
+                continue
+            value, types = data[name], _json_types(field)
+            if value is None or types is None:
+                continue
+            if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                errors[name] = [f"Expected {' or '.join(t.__name__ for t in types)}, got {type(value).__name__}."]
+        return errors
 
 
-class PatchInputSerializer(JsonInputSerializer):
-    """A PATCH body: every field optional, and an unknown or unchangeable key is a 400 (a
-    silently ignored "starting_balances" would look like success)."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        data = self.initial_data
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({name: ["This field cannot be changed."] for name in unknown})
-        return super().validate(attrs)
+class EmptyInputSerializer(JsonInputSerializer):
+    """The body of an action that takes no input: nothing, `{}`, or a 400 naming each key."""

@@ -9,11 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import (
-    TokenBlacklistSerializer,
-    TokenRefreshSerializer,
-    TokenVerifySerializer,
-)
 
 from apps.core.auth_serializers import (
     AuthTokenObtainInputSerializer,
@@ -22,6 +17,9 @@ from apps.core.auth_serializers import (
     AuthTokenVerifyInputSerializer,
     AuthTokenVerifyOutputSerializer,
     LockoutTokenObtainPairSerializer,
+    StrictTokenBlacklistSerializer,
+    StrictTokenRefreshSerializer,
+    StrictTokenVerifySerializer,
 )
 
 AUTH_TAGS = ["auth"]
@@ -64,7 +62,7 @@ class AuthTokenObtainApi(_TokenApi):
 
 
 class AuthTokenRefreshApi(_TokenApi):
-    token_serializer_class = TokenRefreshSerializer
+    token_serializer_class = StrictTokenRefreshSerializer
 
     @extend_schema(
         tags=AUTH_TAGS,
@@ -79,7 +77,7 @@ class AuthTokenRefreshApi(_TokenApi):
 
 
 class AuthTokenVerifyApi(_TokenApi):
-    token_serializer_class = TokenVerifySerializer
+    token_serializer_class = StrictTokenVerifySerializer
 
     @extend_schema(
         tags=AUTH_TAGS,
@@ -95,7 +93,7 @@ class AuthTokenVerifyApi(_TokenApi):
 
 
 class AuthLogoutApi(_TokenApi):
-    token_serializer_class = TokenBlacklistSerializer
+    token_serializer_class = StrictTokenBlacklistSerializer
 
     @extend_schema(
         tags=AUTH_TAGS,

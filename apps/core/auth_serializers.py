@@ -1,18 +1,35 @@
-"""JWT endpoint serializers: the simplejwt ones plus the lockout check, and explicit
-documentation serializers with unique component names."""
+"""JWT endpoint serializers: the simplejwt ones refusing unknown fields, plus the lockout
+check, and explicit documentation serializers with unique component names."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import (
+    TokenBlacklistSerializer,
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+    TokenVerifySerializer,
+)
 
-from apps.core.api_serializers import JsonInputSerializer
+from apps.core.api_serializers import JsonInputSerializer, StrictFieldsMixin
 from apps.core.lockout import lockout_check, lockout_ip
 
 
-class LockoutTokenObtainPairSerializer(TokenObtainPairSerializer):
+class StrictTokenRefreshSerializer(StrictFieldsMixin, TokenRefreshSerializer):
+    pass
+
+
+class StrictTokenVerifySerializer(StrictFieldsMixin, TokenVerifySerializer):
+    pass
+
+
+class StrictTokenBlacklistSerializer(StrictFieldsMixin, TokenBlacklistSerializer):
+    pass
+
+
+class LockoutTokenObtainPairSerializer(StrictFieldsMixin, TokenObtainPairSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         # Checked before authenticate() so a locked client gets a clear 429, not a 401.
         lockout_check(username=attrs[self.username_field], ip=lockout_ip(self.context.get("request")))

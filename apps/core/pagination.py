@@ -1,4 +1,4 @@
-"""One pagination for every list endpoint: ?page=N&page_size=M (1..500)."""
+"""One pagination for every list endpoint: ?page=N (from 1) &page_size=M (1..500)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ class StandardPagination(PageNumberPagination):
             message = f"page_size must be an integer from 1 to {self.max_page_size}."
             raise ValidationError({self.page_size_query_param: [message]})
         return int(raw)
+
+    def get_page_number(self, request: Request, paginator: object) -> str:
+        # A page that cannot exist (0, -1, "last", "x") is a 400 like any bad value; a page
+        # past the end is still DRF's 404 "Invalid page.".
+        raw = request.query_params.get(self.page_query_param, "1")
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise ValidationError({self.page_query_param: ["page must be an integer from 1."]})
+        return raw
 
     def get_schema_operation_parameters(self, view: object) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)

@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 
 from apps.core.api_query import query_data
 from apps.core.api_schema import error_responses
-from apps.core.exceptions import ApplicationError, NotFoundError
+from apps.core.api_serializers import EmptyInputSerializer
+from apps.core.exceptions import NotFoundError
 from apps.ops.models import AlertNotification, AlertRule, NotificationPreference
 from apps.ops.preferences import (
     notification_preference_get,
@@ -108,9 +109,7 @@ class AlertPreferenceSecretApi(APIView):
         "webhook URL is saved.",
     )
     def post(self, request: Request) -> Response:
-        if request.data:  # takes no input: anything sent is refused, not ignored
-            names = sorted(request.data) if isinstance(request.data, dict) else ["body"]
-            raise ApplicationError("This endpoint takes no body.", fields={n: ["unknown field"] for n in names})
+        EmptyInputSerializer(data=request.data).is_valid(raise_exception=True)
         secret = notification_webhook_secret_rotate(user=request.user)
         return Response(WebhookSecretOutputSerializer({"signing_secret": secret}).data)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api_serializers import JsonInputSerializer, PatchInputSerializer, StrictBooleanField
+from apps.core.api_serializers import JsonInputSerializer, StrictBooleanField
 from apps.ops.models import (
     USER_ALERT_KINDS,
     AlertKind,
@@ -122,7 +122,7 @@ class AlertPreferenceInputSerializer(JsonInputSerializer):
     )
 
 
-class AlertPreferencePatchSerializer(PatchInputSerializer):
+class AlertPreferencePatchSerializer(JsonInputSerializer):
     email_enabled = StrictBooleanField(required=False)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     webhook_url = webhook_url_field()

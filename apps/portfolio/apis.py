@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from apps.core.api_query import CsvRenderer, ordering_apply, ordering_parameter, query_data
 from apps.core.api_schema import error_responses
+from apps.core.api_serializers import EmptyInputSerializer
 from apps.core.client_ip import client_ip
 from apps.portfolio import selectors
 from apps.portfolio.models import EquitySnapshot, Fill, Order, Portfolio
@@ -273,9 +274,9 @@ class OrderCancelApi(APIView):
         description="Cancel an open order. A closed order is a 409 with the exchange's unknown-order error.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        order = order_cancel(
-            order=own_order(request, pk), actor=request.user, source="api", source_ip=client_ip(request)
-        )
+        order = own_order(request, pk)
+        EmptyInputSerializer(data=request.data).is_valid(raise_exception=True)
+        order = order_cancel(order=order, actor=request.user, source="api", source_ip=client_ip(request))
         return Response(OrderOutputSerializer(order).data)
 
 

@@ -12,7 +12,6 @@ from apps.core.api_serializers import (
     JsonInputSerializer,
     MoneyInputField,
     MoneyModelSerializer,
-    PatchInputSerializer,
     StrictBooleanField,
 )
 from apps.core.exceptions import ConflictError, RuleError
@@ -78,7 +77,7 @@ class PortfolioCreateInputSerializer(JsonInputSerializer):
         return {asset: f"{amount.normalize():f}" for asset, amount in value.items()}
 
 
-class PortfolioUpdateInputSerializer(PatchInputSerializer):
+class PortfolioUpdateInputSerializer(JsonInputSerializer):
     """The settings a portfolio may change; every field is optional (PATCH). Exchange, quote
     asset and balances are fixed: balances change only through orders and resets."""
 

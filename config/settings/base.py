@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.core.logging.RequestIdMiddleware",
     "apps.safety.middleware.PaperTradingGuardMiddleware",
+    # After the guard (a real-execution marker in a query is a 403 + audit first).
+    "apps.core.api_query.StrictQueryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.security.SecurityHeadersMiddleware",

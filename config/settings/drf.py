@@ -69,4 +69,9 @@ SPECTACULAR_SETTINGS = {
         "AlertKindEnum": "apps.ops.serializers.NOTIFICATION_KINDS",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Request bodies are closed: unknown fields are refused (apps/core/api_serializers.py).
+        "apps.core.api_schema.request_bodies_closed",
+    ],
 }

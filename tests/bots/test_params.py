@@ -27,10 +27,23 @@ def test_pure_validation_reports_every_field():
     }
 
 
+def test_pure_validation_refuses_null():
+    # A null is not "use the default" (issue 18: `{"period": null}` created the bot).
+    with pytest.raises(ParamsInvalid) as exc:
+        strategy_clean_params("rsi_mean_reversion", {"period": None})
+    assert exc.value.errors == {"period": ["This field may not be null."]}
+    assert strategy_params_serializer("rsi_mean_reversion")(data={"period": None}).is_valid() is False
+
+
 def test_serializer_built_from_the_declaration():
     serializer = strategy_params_serializer("macd_crossover")(data={"fast": 1, "slow": "x", "bogus": 1})
     assert not serializer.is_valid()
-    assert set(serializer.errors) == {"bogus"}  # unknown keys are refused before field checks
+    # Every bad key at once, unknown ones included, as the pure validator reports them.
+    assert serializer.errors == {
+        "bogus": ["Unknown parameter."],
+        "fast": ["Ensure this value is greater than or equal to 2."],
+        "slow": ["A valid integer is required."],
+    }
     serializer = strategy_params_serializer("macd_crossover")(data={"fast": 1, "slow": "x"})
     assert not serializer.is_valid()
     assert set(serializer.errors) == {"fast", "slow"}

@@ -118,7 +118,8 @@ def validate_params(
 ) -> dict[str, Any]:
     """Return typed values (defaults filled in) or raise ``ParamsInvalid`` with every error.
 
-    Unknown keys are errors too: a typo must not silently fall back to a default."""
+    Unknown keys and nulls are errors too: a typo or a null must not silently fall back to a
+    default (forms leave out the fields left empty before they call this)."""
     data = dict(data or {})
     declared = {p.name: p for p in params}
     errors: dict[str, list[str]] = {}
@@ -127,7 +128,10 @@ def validate_params(
         if name not in declared:
             errors.setdefault(name, []).append("Unknown parameter.")
     for name, param in declared.items():
-        if name not in data or data[name] is None or data[name] == "":
+        if name in data and data[name] is None:
+            errors.setdefault(name, []).append("This field may not be null.")
+            continue
+        if name not in data or data[name] == "":
             if not partial:
                 cleaned[name] = param.default
             continue
