@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -19,7 +20,14 @@ logger = logging.getLogger(__name__)
 
 
 def error_body(*, code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return {"error": {"code": code, "message": _readable(message), "fields": fields or {}}}
+
+
+def _readable(message: str) -> str:
+    """A message may quote what the client sent (an unknown field's name): control characters
+    (NUL...) become U+FFFD, so the message stays the printable text the schema documents."""
+    text = "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in message)
+    return text if text.strip() else "Invalid input."
 
 
 def _flatten(detail: Any) -> Any:

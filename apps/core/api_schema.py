@@ -140,8 +140,17 @@ def request_bodies_closed(result: dict[str, Any], generator: Any, request: Any, 
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             for content in operation.get("requestBody", {}).get("content", {}).values():
-                name = content.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
-                component = schemas.get(name)
-                if component is not None and component.get("type") == "object":
-                    component["additionalProperties"] = False
+                _close(schemas, content.get("schema", {}))
     return result
+
+
+def _close(schemas: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Close the object a request body names, or each variant of a oneOf body (bots and
+    backtests: one variant per strategy)."""
+    component = schemas.get(schema.get("$ref", "").rsplit("/", 1)[-1])
+    if component is None:
+        return
+    if component.get("type") == "object":
+        component["additionalProperties"] = False
+    for variant in component.get("oneOf", ()):
+        _close(schemas, variant)
