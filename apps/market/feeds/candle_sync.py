@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -165,12 +166,24 @@ class CandleSync:
         return due
 
 
+# The feeds of one process notify one at a time. In embedded mode Celery runs the task
+# eagerly, inside Celery's process-global "join would block" flag, which each eager task sets
+# and restores on exit: two feeds' tasks overlapping in two threads can restore it in the
+# wrong order and leave it set for the rest of the process (every later result.get() refused).
+_NOTIFY_LOCK = threading.Lock()
+
+
 def _bots_notify(*, exchange: str, closes: dict[Key, int]) -> None:
     """Hand the newest closed candle per (symbol, timeframe) to the bot runner (Celery)."""
     from apps.bots.tasks import bots_candle_closed_task
 
+    with _NOTIFY_LOCK:
+        _bots_notify_locked(exchange=exchange, closes=closes, task=bots_candle_closed_task)
+
+
+def _bots_notify_locked(*, exchange: str, closes: dict[Key, int], task: Any) -> None:
     for (symbol, timeframe), open_time_ms in closes.items():
         try:
-            bots_candle_closed_task.delay(exchange, symbol, timeframe, open_time_ms)
+            task.delay(exchange, symbol, timeframe, open_time_ms)
         except Exception:  # a broker hiccup must not stop the feed; the candle is stored
             logger.exception("bot notification failed for %s %s %s", exchange, symbol, timeframe)
