@@ -7,6 +7,7 @@ throughout, which is why the probe must open a connection of its own each time."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -61,6 +62,22 @@ def _hold_all(role: str) -> list[psycopg.Connection]:
     ]
 
 
+def _backends(role: str, pids: list[int]) -> int:
+    """How many of ``pids`` (the held connections, now closed) the server still runs."""
+    with psycopg.connect(_admin_url(), autocommit=True) as admin:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND pid = ANY(%s)"
+        return admin.execute(query, [role, pids]).fetchone()[0]
+
+
+def _wait_until(predicate, timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
 def test_the_monitor_probes_postgres_with_a_fresh_connection():
     assert dependency_probes()["postgres"] is database_connect_probe
 
@@ -70,6 +87,7 @@ def test_exhausted_connections_report_postgres_down_then_recovered(limited_role)
     assert dependency_monitor_check(monitor=monitor, now=1000.0) == []  # up: a connection is free
 
     held = _hold_all(limited_role)
+    held_pids = [conn.info.backend_pid for conn in held]
     try:
         with pytest.raises(psycopg.OperationalError, match="too many connections"):
             database_connect_probe()
@@ -83,6 +101,9 @@ def test_exhausted_connections_report_postgres_down_then_recovered(limited_role)
     finally:
         for conn in held:
             conn.close()
+    # A closed client's backend leaves the server a moment later (longer on a loaded machine):
+    # the slot is free once its backend is gone, not when close() returns.
+    assert _wait_until(lambda: _backends(limited_role, held_pids) == 0), "the held connections never left the server"
 
     [event] = dependency_monitor_check(monitor=monitor, now=1030.0)
     assert (event.dependency, event.state) == ("postgres", RESOLVED)
