@@ -99,13 +99,6 @@ def candle_opens_between(
     return sorted(dt_to_ms(t) for t in qs.order_by("-open_time").values_list("open_time", flat=True)[:limit])
 
 
-def candle_last_open(*, exchange: str, symbol: str, timeframe: str) -> int | None:
-    """The newest stored candle's open time, or None."""
-    qs = Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe=timeframe)
-    newest = qs.order_by("-open_time").values_list("open_time", flat=True).first()
-    return None if newest is None else dt_to_ms(newest)
-
-
 def candle_bars_until(*, exchange: str, symbol: str, timeframe: str, end_ms: int, count: int) -> list[Bar]:
     """The ``count`` newest stored candles opening at or before ``end_ms``, oldest first."""
     qs = Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time__lte=ms_to_dt(end_ms))

@@ -51,14 +51,10 @@ import time
 from typing import Any
 
 from apps.market.events import BookSnapshot, MarketEvent, TradeEvent
+from apps.market.selectors import candle_last_open_map
 from apps.portfolio import books, resting_index
 from apps.portfolio.resting_index import RestingView, may_fill, resting_view
-from apps.portfolio.services.replay import (
-    candles_stored_through,
-    checkpoints_get,
-    checkpoints_save,
-    matcher_downtime_replay,
-)
+from apps.portfolio.services.replay import checkpoints_get, checkpoints_save, matcher_downtime_replay
 from apps.portfolio.services.resting import resting_order_match, resting_orders_watch
 
 logger = logging.getLogger(__name__)
@@ -113,7 +109,7 @@ class Matcher:
         needed = until_ms - until_ms % MINUTE_MS - MINUTE_MS
         deadline = time.monotonic() + wait_s
         while keys:
-            keys = [key for key in keys if not candles_stored_through(exchange=key[0], symbol=key[1], open_ms=needed)]
+            keys = [key for key in keys if not _minute_stored(key, open_ms=needed)]
             if not keys or time.monotonic() >= deadline:
                 break
             time.sleep(CANDLES_POLL_S)
@@ -237,6 +233,12 @@ class Matcher:
                 logger.exception("paper matcher worker error")
                 close_old_connections()
                 time.sleep(0.5)
+
+
+def _minute_stored(key: tuple[str, str], *, open_ms: int) -> bool:
+    """Whether the 1m candle opening at ``open_ms``, or a later one, is stored."""
+    exchange, symbol = key
+    return candle_last_open_map(exchange=exchange, symbols=[symbol]).get((symbol, "1m"), -1) >= open_ms
 
 
 MATCHER = Matcher()

@@ -12,10 +12,10 @@ from apps.bots.metrics import bots_gauges_refresh
 from apps.bots.models import Bot, BotEvent
 from apps.bots.realtime import bot_event_push
 from apps.bots.risk import RISK_PARAMS, risk_clean
-from apps.bots.selectors import candle_last_open
 from apps.bots.strategies import ParamsInvalid, ParamsRuleBroken, params_to_json, strategy_clean_params
 from apps.core.exceptions import ApplicationError, ConflictError, RuleError
 from apps.market.models import Exchange, Timeframe
+from apps.market.selectors import candle_last_open_map
 from apps.safety.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -189,7 +189,8 @@ def bot_status_set(
     if status == Bot.Status.RUNNING and previous != Bot.Status.RUNNING:
         # A bot evaluates the closes from now on: what closed while it was not running is
         # settled, so the runner's catch-up after an outage never replays a paused period.
-        newest = candle_last_open(exchange=bot.exchange, symbol=bot.symbol, timeframe=bot.timeframe)
+        stored = candle_last_open_map(exchange=bot.exchange, symbols=[bot.symbol])
+        newest = stored.get((bot.symbol, bot.timeframe))
         if newest is not None and (bot.last_candle_ms is None or newest > bot.last_candle_ms):
             bot.last_candle_ms = newest
             fields.append("last_candle_ms")

@@ -178,12 +178,8 @@ def _bots_notify(*, exchange: str, closes: dict[Key, int]) -> None:
     from apps.bots.tasks import bots_candle_closed_task
 
     with _NOTIFY_LOCK:
-        _bots_notify_locked(exchange=exchange, closes=closes, task=bots_candle_closed_task)
-
-
-def _bots_notify_locked(*, exchange: str, closes: dict[Key, int], task: Any) -> None:
-    for (symbol, timeframe), open_time_ms in closes.items():
-        try:
-            task.delay(exchange, symbol, timeframe, open_time_ms)
-        except Exception:  # a broker hiccup must not stop the feed; the candle is stored
-            logger.exception("bot notification failed for %s %s %s", exchange, symbol, timeframe)
+        for (symbol, timeframe), open_time_ms in closes.items():
+            try:
+                bots_candle_closed_task.delay(exchange, symbol, timeframe, open_time_ms)
+            except Exception:  # a broker hiccup must not stop the feed; the candle is stored
+                logger.exception("bot notification failed for %s %s %s", exchange, symbol, timeframe)

@@ -194,13 +194,6 @@ def matcher_downtime_replay(*, now_ms: int, checkpoints: dict[tuple[str, str], i
     return results
 
 
-def candles_stored_through(*, exchange: str, symbol: str, open_ms: int) -> bool:
-    """Whether the 1m candle opening at ``open_ms`` (or a later one) is stored."""
-    return Candle.objects.filter(
-        exchange=exchange, symbol=symbol, timeframe="1m", open_time__gte=_ms_to_dt(open_ms)
-    ).exists()
-
-
 def checkpoints_get() -> dict[tuple[str, str], int]:
     return {(c.exchange, c.symbol): c.last_event_ms for c in MatcherCheckpoint.objects.all()}
 
