@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.bots.tasks import bots_closes_enqueue
 from apps.core.embedded_beat import EmbeddedBeat
 from apps.market.feeds.embedded import start_embedded_market
 from apps.portfolio.services.pushes import push_loop_use
@@ -67,7 +68,7 @@ class Command(BaseCommand):
     def _start_market(self, source: str, *, push_loop: Any) -> Any:
         if source == "off":
             return None
-        handle = start_embedded_market(source, push_loop=push_loop)
+        handle = start_embedded_market(source, push_loop=push_loop, closes_sink=bots_closes_enqueue)
         mode = getattr(handle, "source", source)
         self.stdout.write(f"Market data: {mode}")
         return handle
