@@ -13,10 +13,12 @@ import signal
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from apps.bots.tasks import bots_closes_enqueue
 from apps.market.feeds.embedded import EXCHANGES, market_start
+from apps.portfolio import matcher
 
 
 class Command(BaseCommand):
@@ -35,6 +37,8 @@ class Command(BaseCommand):
             from prometheus_client import start_http_server
 
             start_http_server(opts["metrics_port"])
+        if settings.PAPER_MATCHER_ENABLED:  # resting orders are matched where market events flow
+            matcher.enable()
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
