@@ -19,6 +19,13 @@ Baselines in the same run, same commit mode:
 * commit floor: ``INSERT`` of one tiny row + ``COMMIT``, i.e. what one durable transaction
   costs on this machine (the WAL flush) whatever it contains.
 
+Consumed liquidity (``liquidity`` in the JSON): the same market orders with the shared Redis
+store (``apps.portfolio.liquidity.redis_store``, production) against the in-process store
+(embedded mode, the in-run baseline), alternated so both see the same machine: one caller's
+p50 and the callers' throughput and p99 with each, the latency the shared store adds per
+order, and the cost of one store take. Redis: BENCH_REDIS_URL, or redis://127.0.0.1:6379/13
+(keys under a prefix of its own, deleted at the end).
+
 Database: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/ptp_bench_orders (its own: created if
 missing, migrated, and its order tables emptied on start so that runs compare).
 
@@ -355,6 +362,63 @@ def _mode(*, async_commit: bool, count: int, threads: int) -> dict:
     }
 
 
+# -- consumed liquidity: shared store against in-process ------------------------------------
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+
+
+def _take_us(store, *, takes: int) -> float:
+    """Microseconds per take of one level (the store's own cost, no order around it)."""
+    from apps.portfolio import books
+
+    book = books.book_for(exchange="binance", symbol="BTCUSDT")
+    price, displayed = book.asks[0]
+    started = time.perf_counter()
+    for _ in range(takes):
+        store.take(
+            book=book, book_side="ask", price=price, displayed=displayed, quantity=Decimal("0.01"), step=Decimal("0")
+        )
+    return round((time.perf_counter() - started) / takes * 1e6, 1)
+
+
+def run_liquidity(*, count: int, threads: int) -> dict:
+    import uuid
+
+    from apps.portfolio.liquidity import liquidity_store_set
+    from apps.portfolio.liquidity.memory import MemoryLiquidity
+    from apps.portfolio.liquidity.redis_store import RedisLiquidity
+
+    shared = RedisLiquidity(
+        url=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS), prefix=f"bench:liq:{uuid.uuid4().hex}"
+    )
+    stores = {"memory": MemoryLiquidity(), "redis": shared}
+    one: dict[str, list[dict]] = {"memory": [], "redis": []}
+    many: dict[str, dict] = {}
+    previous = liquidity_store_set(None)
+    try:
+        for name in ("memory", "redis", "memory", "redis", "memory", "redis"):
+            liquidity_store_set(stores[name])
+            one[name].append(run_service(count=max(100, count // 8), threads=1, tag=f"liq-{name}"))
+        for name in ("memory", "redis"):
+            liquidity_store_set(stores[name])
+            many[name] = run_service(count=count, threads=threads, tag=f"liq-{name}-{threads}")
+        take_us = {name: _take_us(store, takes=2000) for name, store in stores.items()}
+    finally:
+        liquidity_store_set(previous)
+        shared.clear()
+    p50 = {name: sorted(run["p50_ms"] for run in runs)[len(runs) // 2] for name, runs in one.items()}
+    return {
+        "one_caller_p50_ms": p50,
+        "added_ms_per_order": round(p50["redis"] - p50["memory"], 3),
+        "one_caller_p50_ratio": round(p50["redis"] / p50["memory"], 3),
+        "threads": threads,
+        "orders_per_s": {name: run["orders_per_s"] for name, run in many.items()},
+        "p99_ms": {name: run["p99_ms"] for name, run in many.items()},
+        "orders_per_s_ratio": round(many["redis"]["orders_per_s"] / many["memory"]["orders_per_s"], 3),
+        "take_us": take_us,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -364,6 +428,10 @@ def main() -> None:
     _setup()
     durable = _mode(async_commit=False, count=count, threads=args.threads)
     asynchronous = _mode(async_commit=True, count=count, threads=args.threads)
+    from django.conf import settings
+
+    settings.PAPER_ORDER_ASYNC_COMMIT = False
+    liquidity = run_liquidity(count=count, threads=args.threads)
     result = {
         "bench": "orders",
         "quick": args.quick,
@@ -376,6 +444,7 @@ def main() -> None:
         "ratio_vs_baseline": durable["ratio_vs_baseline"],
         "durable": durable,
         "async_commit": asynchronous,
+        "liquidity": liquidity,
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         "target_orders_per_s": TARGET,
@@ -391,6 +460,12 @@ def main() -> None:
             f"(p50 {alone['p50_ms']} ms); bare insert {mode['baseline_bare_insert_per_s']:.0f}/s per order, "
             f"{batched:.0f}/s batched; commit floor {mode['commit_floor_per_s']:.0f}/s"
         )
+    print(
+        f"consumed liquidity: one caller p50 {liquidity['one_caller_p50_ms']['redis']} ms shared (Redis) vs "
+        f"{liquidity['one_caller_p50_ms']['memory']} ms in-process (+{liquidity['added_ms_per_order']} ms); "
+        f"{args.threads} callers {liquidity['orders_per_s']['redis']:.0f}/s vs {liquidity['orders_per_s']['memory']:.0f}/s; "
+        f"one take {liquidity['take_us']['redis']} us vs {liquidity['take_us']['memory']} us"
+    )
     print(json.dumps(result))
 
 
