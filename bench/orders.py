@@ -22,8 +22,8 @@ Baselines in the same run, same commit mode:
 Consumed liquidity (``liquidity`` in the JSON): the same market orders with the shared Redis
 store (``apps.portfolio.liquidity.redis_store``, production) against the in-process store
 (embedded mode, the in-run baseline), alternated so both see the same machine: one caller's
-p50 and the callers' throughput and p99 with each, the latency the shared store adds per
-order, and the cost of one store take. Redis: BENCH_REDIS_URL, or redis://127.0.0.1:6379/13
+p50 and the callers' throughput and p99 with each, and the latency the shared store adds per
+order: one take per level walked (these orders walk one), against a bare Redis round trip. Redis: BENCH_REDIS_URL, or redis://127.0.0.1:6379/13
 (keys under a prefix of its own, deleted at the end).
 
 Database: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/ptp_bench_orders (its own: created if
@@ -392,25 +392,27 @@ def _mode(*, async_commit: bool, count: int, threads: int) -> dict:
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 
 
-def _store_us(store, *, calls: int) -> dict[str, float]:
-    """Microseconds per peek (the whole side of the book) and per take of one level: the
-    store's own cost, no order around it. A market order filled at one level makes one of
-    each."""
+def _take_us(store, *, calls: int) -> float:
+    """Microseconds per take of one level: the store's own cost, no order around it (a
+    market order filled at one level makes one take)."""
     from apps.portfolio import books
 
     book = books.book_for(exchange="binance", symbol="BTCUSDT")
     price, displayed = book.asks[0]
     started = time.perf_counter()
     for _ in range(calls):
-        store.free_levels(book=book, book_side="ask")
-    peek = time.perf_counter() - started
-    started = time.perf_counter()
-    for _ in range(calls):
         store.take(
             book=book, book_side="ask", price=price, displayed=displayed, quantity=Decimal("0.01"), step=Decimal("0")
         )
-    take = time.perf_counter() - started
-    return {"peek_us": round(peek / calls * 1e6, 1), "take_us": round(take / calls * 1e6, 1)}
+    return round((time.perf_counter() - started) / calls * 1e6, 1)
+
+
+def _ping_us(client, *, calls: int) -> float:
+    """A bare Redis round trip on this machine: the floor under a take."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        client.ping()
+    return round((time.perf_counter() - started) / calls * 1e6, 1)
 
 
 def run_liquidity(*, count: int, threads: int) -> dict:
@@ -434,16 +436,17 @@ def run_liquidity(*, count: int, threads: int) -> dict:
         for name in ("memory", "redis"):
             liquidity_store_set(stores[name])
             many[name] = run_service(count=count, threads=threads, tag=f"liq-{name}-{threads}")
-        store_us = {name: _store_us(store, calls=2000) for name, store in stores.items()}
+        take_us = {name: _take_us(store, calls=2000) for name, store in stores.items()}
+        ping_us = _ping_us(shared._client, calls=2000)
     finally:
         liquidity_store_set(previous)
         shared.clear()
     p50 = {name: sorted(run["p50_ms"] for run in runs)[len(runs) // 2] for name, runs in one.items()}
-    per_order_us = {name: us["peek_us"] + us["take_us"] for name, us in store_us.items()}
     return {
-        # The store's own cost in one market order filled at one level (one peek, one take).
-        "store_ms_per_order": {name: round(us / 1000, 3) for name, us in per_order_us.items()},
-        "added_ms_per_order": round((per_order_us["redis"] - per_order_us["memory"]) / 1000, 3),
+        # The store's own cost in one market order filled at one level: one take.
+        "take_us": take_us,
+        "redis_ping_us": ping_us,
+        "added_ms_per_order": round((take_us["redis"] - take_us["memory"]) / 1000, 3),
         "one_caller_p50_ms": p50,
         "one_caller_p50_added_ms": round(p50["redis"] - p50["memory"], 3),
         "one_caller_p50_ratio": round(p50["redis"] / p50["memory"], 3),
@@ -451,7 +454,6 @@ def run_liquidity(*, count: int, threads: int) -> dict:
         "orders_per_s": {name: run["orders_per_s"] for name, run in many.items()},
         "p99_ms": {name: run["p99_ms"] for name, run in many.items()},
         "orders_per_s_ratio": round(many["redis"]["orders_per_s"] / many["memory"]["orders_per_s"], 3),
-        "store_us": store_us,
     }
 
 
@@ -557,12 +559,11 @@ def main() -> None:
             f"(p50 {alone['p50_ms']} ms); bare insert {mode['baseline_bare_insert_per_s']:.0f}/s per order, "
             f"{batched:.0f}/s batched; commit floor {mode['commit_floor_per_s']:.0f}/s"
         )
-    shared, local = liquidity["store_us"]["redis"], liquidity["store_us"]["memory"]
     print(
         f"consumed liquidity: the shared (Redis) store adds {liquidity['added_ms_per_order']} ms per order "
-        f"(peek {shared['peek_us']} us + take {shared['take_us']} us, in-process {local['peek_us']} + "
-        f"{local['take_us']} us); one caller p50 {liquidity['one_caller_p50_ms']['redis']} vs "
-        f"{liquidity['one_caller_p50_ms']['memory']} ms; {args.threads} callers "
+        f"(one take {liquidity['take_us']['redis']} us, in-process {liquidity['take_us']['memory']} us; a bare "
+        f"Redis round trip {liquidity['redis_ping_us']} us); one caller p50 {liquidity['one_caller_p50_ms']['redis']} "
+        f"vs {liquidity['one_caller_p50_ms']['memory']} ms; {args.threads} callers "
         f"{liquidity['orders_per_s']['redis']:.0f}/s vs {liquidity['orders_per_s']['memory']:.0f}/s"
     )
     print(json.dumps(result))

@@ -169,24 +169,20 @@ def walk_book(
     max_slippage_bps: Decimal | None = None,
     gap_price: Decimal | None = None,
     rule: str = RULE_BOOK_WALK,
-    dry_run: bool = False,
 ) -> Execution:
     """Take liquidity level by level (taker). ``quantity`` is base, ``quote_quantity`` spends
     quote; ``limit_price`` bounds the walk (a marketable limit order); ``gap_price`` is a
     triggering print that the fill can never be better than (stop gap fills).
 
     With a ``consumed`` store each level yields what the store grants (atomic, so another
-    walk of the same level, in any process, cannot be granted it too); a dry run only peeks
-    at what is free."""
+    walk of the same level, in any process, cannot be granted it too)."""
     mid = book.mid
     levels, book_side = (book.asks, "ask") if side == BUY else (book.bids, "bid")
     bound = slippage_bound(side=side, mid=mid, max_slippage_bps=max_slippage_bps)
-    # A real walk asks the store per level (its grant caps the take); a dry run peeks once.
-    free = consumed.free_levels(book=book, book_side=book_side) if consumed is not None and dry_run else None
     remaining_qty, remaining_quote = quantity, quote_quantity
     slices: list[FillSlice] = []
     stopped_by = STOP_BOOK_DEPTH
-    for index, (level_price, displayed) in enumerate(levels):
+    for level_price, displayed in levels:
         bounded = _bound_reached(side, level_price, limit_price=limit_price, slippage_bound=bound)
         if bounded:
             stopped_by = bounded
@@ -204,14 +200,11 @@ def walk_book(
             if remaining_quote is not None and displayed > 0:
                 break  # quote left cannot buy one more step
             continue
-        if free is not None:
-            take = step_down(min(want, free[index]), step_size)
-        elif consumed is not None and not dry_run:
+        take = want
+        if consumed is not None:
             take = consumed.take(
                 book=book, book_side=book_side, price=level_price, displayed=displayed, quantity=want, step=step_size
             )
-        else:
-            take = want
         if take <= 0:
             continue  # all of it is taken (by us, in this or another process)
         slices.append(FillSlice(price=price, quantity=take, liquidity=TAKER, rule=rule))
@@ -251,25 +244,3 @@ def remaining_quote_floor(levels: Sequence[tuple[Decimal, Decimal]], step_size: 
     if not levels or step_size <= 0:
         return Decimal("1e-12")
     return levels[0][0] * step_size
-
-
-def book_depth_fits(
-    *,
-    book: BookSnapshot,
-    side: str,
-    quantity: Decimal,
-    limit_price: Decimal | None,
-    consumed: LiquidityStore | None = None,
-    max_slippage_bps: Decimal | None = None,
-) -> bool:
-    """FOK pre-check without consuming: can the book fill ``quantity`` within the limit?"""
-    probe = walk_book(
-        book=book,
-        side=side,
-        quantity=quantity,
-        limit_price=limit_price,
-        consumed=consumed,
-        max_slippage_bps=max_slippage_bps,
-        dry_run=True,
-    )
-    return probe.quantity >= quantity

@@ -70,15 +70,6 @@ def test_consumed_liquidity_is_remembered_until_the_level_refreshes():
     assert fourth.exhausted
 
 
-def test_a_dry_run_peeks_without_taking():
-    consumed = MemoryLiquidity()
-    book = make_book(STD_ASKS, STD_BIDS)
-    engine.walk_book(book=book, side="buy", quantity=D("0.4"), consumed=consumed)
-    probe = engine.walk_book(book=book, side="buy", quantity=D("0.4"), consumed=consumed, dry_run=True)
-    assert [(s.price, s.quantity) for s in probe.slices] == [(D("100.50"), D("0.1")), (D("101.00"), D("0.3"))]
-    assert consumed.free_levels(book=book, book_side="ask") == [D("0.1"), D("1.0"), D("2.0")]
-
-
 def test_limit_price_bounds_the_walk():
     book = make_book(STD_ASKS, STD_BIDS)
     execution = engine.walk_book(book=book, side="buy", quantity=D("2"), limit_price=D("101.00"))

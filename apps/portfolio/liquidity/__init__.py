@@ -2,10 +2,10 @@
 
 What our orders took at a book level stays taken until that level refreshes, whichever
 process took it: two web processes (or a web process and the feeds' matcher) walking the
-same level can never both take it. A store answers two questions per level (exchange,
-symbol, side, price): how much is still free (a peek, for dry runs: the balance and FOK
-pre-checks) and "take up to X; what was granted?" (atomic: what one caller was granted no
-other caller can be granted until the level refreshes).
+same level can never both take it. A store answers "take up to X at this level (exchange,
+symbol, side, price); what was granted?", atomically: what one caller was granted no other
+caller can be granted until the level refreshes. It also tells how much is free per level
+(a read that takes nothing) and takes back what a refused order returns.
 
 Two stores, one rule (``level_consumed``): ``MemoryLiquidity`` for one process (embedded
 mode, SQLite), ``RedisLiquidity`` for many (production; one Lua script per take). The
@@ -84,7 +84,8 @@ def book_version(book: BookSnapshot) -> int:
 
 
 class LiquidityStore(Protocol):
-    """What the fill engine needs. ``book_side`` is "ask" or "bid"."""
+    """What the fill engine needs (``take``; ``give_back`` for a refused walk) and a read of
+    the state (``free_levels``). ``book_side`` is "ask" or "bid"."""
 
     def free_levels(self, *, book: BookSnapshot, book_side: str) -> list[Decimal]:
         """Free quantity per level of ``book_side``, best first (a peek: takes nothing)."""

@@ -2,8 +2,8 @@
 
 Each take is atomic under the lock, so the threads of the process (web requests, bots, the
 matcher) can never both be granted one level. Walks hold no lock around the whole book: a
-walk granted less than its peek promised goes on to the next level, and the order services
-re-check funds and FOK against what the walk really got.
+walk granted less than a level shows goes on to the next level, and the order services
+check funds and FOK against what the walk really got.
 """
 
 from __future__ import annotations

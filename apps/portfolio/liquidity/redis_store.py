@@ -6,7 +6,7 @@ it reads the entry, applies the rule of ``apps.portfolio.liquidity`` (``level_co
 ``level_grant``, ``level_after_take``), stores the new entry with the TTL and returns what
 it granted. Quantities cross as integers of 1e-18 (the storage precision) in decimal
 strings, and the script does its arithmetic on zero-padded digit strings: Lua's numbers are
-doubles, which would round a quantity; these never do. A peek (``free_levels``) is one
+doubles, which would round a quantity; these never do. ``free_levels`` (a read) is one
 MGET for the whole side of the book.
 """
 

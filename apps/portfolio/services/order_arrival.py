@@ -7,9 +7,9 @@ and rests or expires the rest; a stop reserves its funds and waits for its trigg
 (``resting``).
 
 Walks take liquidity from the process's shared store (``apps.portfolio.liquidity``), which
-another process may be walking at the same moment: the peek that checks funds (or FOK
-depth) can promise more than the walk is then granted. So what the walk really took is
-checked again, and an order refused after its walk gives the liquidity back.
+another process may be walking at the same moment, so only what a walk was really granted
+tells what the order costs and whether a FOK order fills: the checks come after the walk,
+and an order refused (or a FOK order short) after its walk gives the liquidity back.
 """
 
 from __future__ import annotations
@@ -82,10 +82,13 @@ def _execute_market(*, work: OrderWork, book: Any, instrument: InstrumentRules) 
     }
     # Checked, not reserved: the order completes within this transaction, under the
     # portfolio lock, so a reservation would be a lock and a release journal nobody can
-    # ever observe (two ledger writes per order for nothing). The peek refuses at once what
-    # cannot be paid; the walk's own total is checked again (another process may have taken
-    # a level since the peek, so the walk went deeper).
-    _require(work=work, asset=_pays_in(order), amount=_needs(order, engine.walk_book(**walk, dry_run=True)))
+    # ever observe (two ledger writes per order for nothing). An order that states what it
+    # spends is checked before it walks; otherwise the walk's own total is checked, and a
+    # walk that cannot be paid gives its liquidity back (no peek first: that would be one
+    # more round trip to a shared store for every order, to refuse a few).
+    stated = _stated_need(order)
+    if stated is not None:
+        _require(work=work, asset=_pays_in(order), amount=stated)
     execution = engine.walk_book(**walk)
     if not _can_pay(work=work, execution=execution):
         liquidity_give_back(store=store, book=book, execution=execution)
@@ -105,10 +108,16 @@ def _pays_in(order: Order) -> str:
     return order.quote_asset if order.side == "buy" else order.base_asset
 
 
+def _stated_need(order: Order) -> Decimal | None:
+    """What the order spends whatever the book: quote for a buy by quote, base for a sell."""
+    return order.quote_quantity if order.side == "buy" else order.quantity
+
+
 def _needs(order: Order, execution: engine.Execution) -> Decimal:
-    if order.side == "buy":
-        return order.quote_quantity or execution.quote
-    return order.quantity or execution.quantity
+    stated = _stated_need(order)
+    if stated is not None:
+        return stated
+    return execution.quote if order.side == "buy" else execution.quantity
 
 
 def _can_pay(*, work: OrderWork, execution: engine.Execution) -> bool:
@@ -147,14 +156,7 @@ def _execute_limit(*, work: OrderWork, book: Any, instrument: InstrumentRules) -
     store = liquidity_store()
     _lock_for_resting(work=work)
     marketable = book is not None and resting_rules.is_marketable(side=order.side, price=order.price, book=book)
-    fok = order.time_in_force == "FOK"
-    fits = marketable and (
-        not fok
-        or engine.book_depth_fits(
-            book=book, side=order.side, quantity=order.quantity, limit_price=order.price, consumed=store
-        )
-    )
-    if fits:
+    if marketable:
         execution = engine.walk_book(
             book=book,
             side=order.side,
@@ -163,8 +165,10 @@ def _execute_limit(*, work: OrderWork, book: Any, instrument: InstrumentRules) -
             step_size=instrument.filters.step_size,
             consumed=store,
         )
-        if fok and execution.quantity < order.quantity:
-            # Another process took some of the depth since the pre-check: all or nothing.
+        if order.time_in_force == "FOK" and execution.quantity < order.quantity:
+            # All or nothing: a walk the book (after every process's takes) could not fill in
+            # full gives back what it took. No depth check first: that would be one more round
+            # trip to the shared store for every FOK order.
             liquidity_give_back(store=store, book=book, execution=execution)
         else:
             apply_execution(work=work, execution=execution)
