@@ -65,12 +65,12 @@ def paper_state_clean():
     """The paper engine keeps per-process state (recent books, consumed liquidity, the
     instrument cache); tests that place orders start and end with it empty."""
     from apps.portfolio import books
+    from apps.portfolio.liquidity import liquidity_store
     from apps.portfolio.services.instruments import instrument_cache_clear
-    from apps.portfolio.services.orders import CONSUMED
 
     def clear() -> None:
         books.books_clear()
-        CONSUMED.clear()
+        liquidity_store().clear()
         instrument_cache_clear()
 
     clear()
