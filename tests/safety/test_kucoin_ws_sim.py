@@ -16,7 +16,6 @@ import requests
 
 from apps.market.feeds.adapters import kucoin_ws_shutdown
 from apps.market.simulator import kucoin_rest, kucoin_ws
-from apps.market.simulator.server import ExchangeSimulator
 from apps.safety.exceptions import RealTradingAttemptError
 from apps.safety.factory import kucoin_market_client
 from apps.safety.rules import kucoin_topic_refusal
@@ -30,16 +29,6 @@ with warnings.catch_warnings():
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PRIVATE_TOPICS = ("/spotMarket/tradeOrders", "/account/balance", "/spotMarket/advancedOrders")
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    simulator = ExchangeSimulator(
-        seed=11, symbols=["BTCUSDT"], tripwire_log=tmp_path_factory.mktemp("kcws") / "tripwires.jsonl"
-    )
-    simulator.start_in_thread()
-    yield simulator
-    simulator.stop_thread()
 
 
 @pytest.fixture(autouse=True)
