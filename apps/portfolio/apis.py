@@ -25,6 +25,8 @@ from apps.portfolio.serializers import (
     FillExportQuerySerializer,
     FillFilterSerializer,
     FillOutputSerializer,
+    OcoCreateInputSerializer,
+    OcoOutputSerializer,
     OrderCreateInputSerializer,
     OrderFilterSerializer,
     OrderOutputSerializer,
@@ -40,6 +42,7 @@ from apps.portfolio.serializers import (
 )
 from apps.portfolio.services import order_place, portfolio_create, portfolio_reset
 from apps.portfolio.services.cancels import order_cancel
+from apps.portfolio.services.order_lists import Leg, oco_place
 from apps.portfolio.services.portfolio_admin import portfolio_delete, portfolio_update
 
 PORTFOLIO_TAGS, ORDER_TAGS, FILL_TAGS = ["portfolios"], ["orders"], ["fills"]
@@ -245,6 +248,39 @@ class OrderListCreateApi(ListAPIView):
         )
         code = status.HTTP_200_OK if before == order.pk else status.HTTP_201_CREATED
         return Response(OrderOutputSerializer(order).data, status=code)
+
+
+class OrderOcoCreateApi(APIView):
+    @extend_schema(
+        tags=ORDER_TAGS,
+        operation_id="orders_oco_create",
+        request=OcoCreateInputSerializer,
+        responses={201: OcoOutputSerializer, **error_responses(409, 422)},
+        description="Place an OCO (one-cancels-the-other) order list, as Binance's orderList/oco: two "
+        "orders of one side and quantity, one above the market and one below it. The list reserves "
+        "its funds once. When either order triggers or first fills (a partial fill counts), the "
+        "other is canceled in the same transaction; canceling either cancels both. Each order is "
+        "checked like a single order (422 with the exchange's code; 409 for the balance).",
+    )
+    def post(self, request: Request) -> Response:
+        data = OcoCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        portfolio = own_portfolio(request, fields.pop("portfolio"))
+        legs = {
+            name: Leg(
+                order_type=leg["type"],
+                price=leg.get("price"),
+                stop_price=leg.get("stop_price"),
+                trailing_delta_bps=leg.get("trailing_delta_bps"),
+            )
+            for name, leg in (("above", fields.pop("above")), ("below", fields.pop("below")))
+        }
+        order_list = oco_place(
+            portfolio=portfolio, actor=request.user, source="api", source_ip=client_ip(request), **fields, **legs
+        )
+        order_list.orders_sorted = list(order_list.orders.order_by("id"))
+        return Response(OcoOutputSerializer(order_list).data, status=status.HTTP_201_CREATED)
 
 
 def _existing_order_id(portfolio: Portfolio, client_order_id: str | None) -> int | None:
