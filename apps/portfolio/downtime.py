@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.portfolio.fills import BUY, ZERO, step_down
-from apps.portfolio.resting_rules import bar_path
+from apps.portfolio.resting_rules import ExitSpec, bar_path, path_trigger
 
 # Replay takes at most this share of a candle's volume per order: we cannot know how much
 # of the minute's volume traded through our price, so we assume little of it did.
@@ -68,6 +68,26 @@ def limit_fill_in_bar(
 def bar_prints(bar: Bar) -> tuple[Decimal, ...]:
     """The candle's intra-candle path (``resting_rules.bar_path``): what stops meet in it."""
     return bar_path(open_=bar.open, high=bar.high, low=bar.low, close=bar.close)
+
+
+def first_reached(
+    *, spec: ExitSpec | None, side: str, limit_price: Decimal | None, best_price: Decimal | None, bars: Sequence[Bar]
+) -> tuple[int, int] | None:
+    """(bar index, path index) where a resting order first triggers (``spec``: a stop) or a
+    print first goes through its limit price, along the bars' paths; None if never. Which
+    order of an OCO the downtime did reach first."""
+    best = best_price
+    for i, bar in enumerate(bars):
+        path = bar_prints(bar)
+        if spec is not None:
+            hit, best = path_trigger(spec, best_price=best, path=path)
+            if hit is not None:
+                return i, hit.index
+        elif limit_price is not None:
+            for j, point in enumerate(path):
+                if (point < limit_price) if side == BUY else (point > limit_price):
+                    return i, j
+    return None
 
 
 def market_fill_price_in_bar(*, side: str, bar: Bar) -> Decimal:

@@ -275,3 +275,24 @@ def test_replay_moves_a_trailing_stop_along_the_candle_path_and_cancels_its_oco_
     assert [(f.price, f.quantity, f.rule) for f in trailing.fills.all()] == [(D("101"), D("0.5"), "replay_candle")]
     assert take.status == "canceled"
     assert ledger_problems() == []
+
+
+def test_replay_of_an_oco_lets_the_order_the_downtime_reached_first_cancel_the_other(make_portfolio, book, user):
+    from apps.portfolio.services.replay import matcher_downtime_replay
+
+    p = make_portfolio()
+    take, stop = _sell_oco(p, user).orders.order_by("id")  # take-profit 105 placed first
+    Order.objects.filter(pk__in=[take.pk, stop.pk]).update(created_at=datetime.fromtimestamp((T - M) / 1000, tz=UTC))
+    # Rising candle 100 -> 99.5 -> 106 -> 105.5: the take-profit (105) is reached, the stop
+    # (99) not; a minute later the price falls through the stop.
+    _candle(T, "100", "106", "99.5", "105.5")
+    _candle(T + M, "105.5", "105.6", "97", "97.5")
+    matcher_downtime_replay(now_ms=T + 2 * M, checkpoints={("binance", "BTCUSDT"): T})
+    take.refresh_from_db()
+    stop.refresh_from_db()
+    # The take-profit fills at its trigger (105: the worse of 105 and the high after it); the
+    # stop, reached only a minute later (and loaded first: orders come newest first), was
+    # canceled by it.
+    assert (take.status, [f.price for f in take.fills.all()]) == ("filled", [D("105")])
+    assert (stop.status, stop.filled_qty) == ("canceled", D("0"))
+    assert ledger_problems() == []

@@ -127,3 +127,34 @@ def test_the_backtester_gives_the_same_exit_on_the_same_trades():
     # 99.50 crosses the stop 97.1171 on the way down and fills at the low after it, 96.80.
     synthetic = backtest_run(**common).trades[1]
     assert (synthetic.source, synthetic.price) == ("stop_loss", D("96.80"))
+
+
+def test_the_reconciliation_lines_up_the_live_exit_with_the_backtests(user, portfolio):
+    from apps.bots.services import bot_reconcile
+
+    _hour_candles(CLOSES)
+    set_book(98, half_spread="0")
+    bot = _bot(user, portfolio, stop_loss_pct="1")
+    bot_evaluate(bot=bot, candle_open_time_ms=T0 + 2 * HOUR)
+    matcher = Matcher(threaded=False)
+    matcher.load()
+    for trade in _trades(HOUR4, start_ms=T0 + 3 * HOUR):
+        matcher.on_event(trade)
+        matcher.process_pending()
+    stop = Order.objects.get(portfolio=portfolio, order_type="stop_loss")
+    hour = T0 + 3 * HOUR
+    # The fill's wall-clock time decides its candle: put it inside the fourth hour.
+    stop.fills.update(created_at=ms_to_dt(hour + 20 * 60_000))
+    Candle.objects.create(
+        exchange="binance", symbol="BTCUSDT", timeframe="1h", open_time=ms_to_dt(hour),
+        open=D("97.60"), high=D("99.50"), low=D("96.80"), close=D("99.50"), volume=D("50"),
+    )  # fmt: skip
+    bot_evaluate(bot=bot, candle_open_time_ms=hour)
+    result = bot_reconcile(bot=bot)
+    sells = [d for d in result["differences"] if d["open_time_ms"] == hour]
+    # Both sides sold in the fourth hour: live at the first print through the stop (97.05),
+    # the backtest (no trades, only the candle) at the low after the crossing (96.80, less its
+    # synthetic book's spread).
+    assert len(sells) == 1 and sells[0]["kind"] == "fill_differs", result
+    assert sells[0]["live"]["price"] == "97.050000000000000000"
+    assert D(sells[0]["backtest"]["price"]) < D("96.80")
