@@ -230,7 +230,9 @@ class OrderListCreateApi(ListAPIView):
         "identical earlier request (idempotent); 409 when it repeats with different content, or when "
         "the balance does not cover the order. Exchange-rule rejections (which parameters the order "
         "type takes, the instrument's tick, step and minimum notional, an unlisted symbol) are 422 "
-        "with the exchange's own code.",
+        "with the exchange's own code. Types: `market`, `limit`, `stop_loss`, `stop_loss_limit`, "
+        "`take_profit`, `take_profit_limit` and `trailing_stop` (a stop-market whose trigger trails the best "
+        "price since placement by `trailing_delta_bps`, Binance's trailingDelta). Linked exits: `orders/oco/`.",
     )
     def post(self, request: Request) -> Response:
         data = OrderCreateInputSerializer(data=request.data)

@@ -296,3 +296,19 @@ def test_replay_of_an_oco_lets_the_order_the_downtime_reached_first_cancel_the_o
     assert (take.status, [f.price for f in take.fills.all()]) == ("filled", [D("105")])
     assert (stop.status, stop.filled_qty) == ("canceled", D("0"))
     assert ledger_problems() == []
+
+
+def test_canceling_the_leg_without_the_reserve_releases_the_list_reserve_under_its_holder(make_portfolio, book, user):
+    from apps.portfolio.models import Journal
+    from apps.safety.models import AuditEvent
+
+    p = make_portfolio()
+    take, stop = _sell_oco(p, user).orders.order_by("id")
+    assert take.locked_amount == D("0.5") and stop.locked_amount == 0
+    order_cancel(order=stop, actor=user)  # the leg that reserves nothing
+    release = Journal.objects.get(portfolio=p, kind="release")
+    assert release.order_id == take.pk  # the reserve is released by the order that held it
+    assert AuditEvent.objects.filter(action="order.cancel", data__order_id=take.pk).exists()
+    assert AuditEvent.objects.filter(action="order.cancel", data__order_id=stop.pk).exists()
+    assert bal(p, "BTC") == (D("1"), D("0"))
+    assert ledger_problems() == []

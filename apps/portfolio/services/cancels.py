@@ -99,10 +99,10 @@ def _cancel_now(*, order: Order, actor: Any, source: str, source_ip: str | None)
                 posting=Posting(portfolio=portfolio, balances=balances_lock(portfolio=portfolio)),
                 audit=AuditBatch(actor=actor, actor_label=actor_label_for(actor), source_ip=source_ip),
             )
-            release_funds(posting=work.posting, order=current, memo="cancel")
-            current.status = Order.Status.CANCELED
             if current.order_list_id is not None:  # canceling one order of an OCO cancels the list
                 order_list_cancel_rest(order=current, posting=work.posting, audit=work.audit)
+            release_funds(posting=work.posting, order=current, memo="cancel")
+            current.status = Order.Status.CANCELED
             order_work_flush(
                 work=work,
                 event="cancel",

@@ -185,25 +185,40 @@ def order_list_settle(*, order: Order, why: str) -> list[Order]:
         .filter(order_list_id=order.order_list_id, status__in=Order.OPEN_STATUSES)
         .exclude(pk=order.pk)
     )
+    rows = AuditBatch(actor=None, actor_label="matcher")
     for other in others:
         if other.locked_amount > 0 and order.locked_amount == 0:
             order.locked_asset, order.locked_amount = other.locked_asset, other.locked_amount
             other.locked_amount = Decimal("0")
         _cancel_member(order=other, posting=None, reason=f"OCO: order #{order.pk} {why}")
+        rows.add(
+            category="order",
+            action="order.cancel",
+            portfolio_id=other.portfolio_id,
+            exchange=other.exchange,
+            symbol=other.symbol,
+            message=f"cancel #{other.pk}: {other.reason}",
+            data={"order_id": other.pk, "order_list_id": other.order_list_id, "by_order_id": order.pk},
+        )
+    rows.flush()
     return others
 
 
 def order_list_cancel_rest(*, order: Order, posting: Posting, audit: AuditBatch) -> list[Order]:
     """``order`` is being canceled (caller holds the locks): cancel the rest of its list and
-    release what they reserve."""
+    release what they reserve. Their journals and audit rows are written here, each naming
+    its own order (the caller's batch writes everything it holds under its one order); the
+    balances are the caller's, so its own release afterwards sees theirs."""
     others = list(
         Order.objects.select_for_update()
         .filter(order_list_id=order.order_list_id, status__in=Order.OPEN_STATUSES)
         .exclude(pk=order.pk)
     )
+    own = Posting(portfolio=posting.portfolio, balances=posting.balances)
+    rows = AuditBatch(actor=audit.user, actor_label=audit.actor_label, source_ip=audit.source_ip)
     for other in others:
-        _cancel_member(order=other, posting=posting, reason=f"OCO: order #{order.pk} canceled")
-        audit.add(
+        _cancel_member(order=other, posting=own, reason=f"OCO: order #{order.pk} canceled")
+        rows.add(
             category="order",
             action="order.cancel",
             portfolio_id=other.portfolio_id,
@@ -212,6 +227,8 @@ def order_list_cancel_rest(*, order: Order, posting: Posting, audit: AuditBatch)
             message=f"cancel #{other.pk} (its list)",
             data={"order_id": other.pk, "order_list_id": other.order_list_id},
         )
+    own.flush()
+    rows.flush()
     return others
 
 
