@@ -138,6 +138,9 @@ def path_trigger(
     its trigger and the most extreme price the rest of the path reached in the triggering
     direction: we cannot know where in the candle the walk of the book completed. (For a
     fixed stop that is the candle's extreme in that direction.)"""
+    quiet = _path_quiet(spec, best_price=best_price, path=path)
+    if quiet is not None:
+        return None, quiet[1]
     best = best_price
     previous: Decimal | None = None
     for index, point in enumerate(path):
@@ -151,6 +154,23 @@ def path_trigger(
             return PathTrigger(index, trigger, _worse(spec.side, trigger, extreme), best), best
         previous = point
     return None, best
+
+
+def _path_quiet(
+    spec: ExitSpec, *, best_price: Decimal | None, path: Sequence[Decimal]
+) -> tuple[None, Decimal | None] | None:
+    """(None, best after the path) when no point of the path can reach the exit's level (the
+    common case, checked from the path's extremes alone), else None: walk it. Exact: the
+    level is at its tightest once the best price has reached the path's extreme."""
+    low, high = min(path), max(path)
+    best = best_price
+    if spec.trailing_delta_bps is not None:
+        best = _better(spec.side, best, high if spec.side == SELL else low)
+    level = trigger_level(spec, best_price=best)
+    if level is None:
+        return None, best
+    reached = low <= level if falls_to(spec) else high >= level
+    return None if reached else (None, best)
 
 
 def first_path_trigger(
