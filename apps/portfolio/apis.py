@@ -257,12 +257,14 @@ class OrderOcoCreateApi(APIView):
         tags=ORDER_TAGS,
         operation_id="orders_oco_create",
         request=OcoCreateInputSerializer,
-        responses={201: OcoOutputSerializer, **error_responses(409, 422)},
+        responses={201: OcoOutputSerializer, 200: OcoOutputSerializer, **error_responses(409, 422)},
         description="Place an OCO (one-cancels-the-other) order list, as Binance's orderList/oco: two "
         "orders of one side and quantity, one above the market and one below it. The list reserves "
         "its funds once. When either order triggers or first fills (a partial fill counts), the "
         "other is canceled in the same transaction; canceling either cancels both. Each order is "
-        "checked like a single order (422 with the exchange's code; 409 for the balance).",
+        "checked like a single order (422 with the exchange's code; 409 for the balance). 200 when "
+        "`client_order_id` repeats an identical earlier list (idempotent); 409 when it repeats with "
+        "different content.",
     )
     def post(self, request: Request) -> Response:
         data = OcoCreateInputSerializer(data=request.data)
@@ -278,11 +280,15 @@ class OrderOcoCreateApi(APIView):
             )
             for name, leg in (("above", fields.pop("above")), ("below", fields.pop("below")))
         }
+        before = _existing_order_id(
+            portfolio, f"{fields['client_order_id']}-a" if "client_order_id" in fields else None
+        )
         order_list = oco_place(
             portfolio=portfolio, actor=request.user, source="api", source_ip=client_ip(request), **fields, **legs
         )
         order_list.orders_sorted = list(order_list.orders.order_by("id"))
-        return Response(OcoOutputSerializer(order_list).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_200_OK if before is not None else status.HTTP_201_CREATED
+        return Response(OcoOutputSerializer(order_list).data, status=code)
 
 
 def _existing_order_id(portfolio: Portfolio, client_order_id: str | None) -> int | None:

@@ -62,6 +62,10 @@ def test_oco_create_and_cancel_one_cancels_both(api, portfolio):
     body = created.json()
     assert body["contingency"] == "oco" and body["symbol"] == "BTCUSDT"
     take, stop = body["orders"]
+    again = _oco(api, portfolio, client_order_id="exit-7")  # idempotent: the same list
+    assert again.status_code == 200 and again.json()["order_list"] == body["order_list"]
+    changed = _oco(api, portfolio, client_order_id="exit-7", quantity="0.4")
+    assert_error(changed, 409, "duplicate_client_order_id")
     assert (take["type"], take["client_order_id"], stop["type"], stop["client_order_id"]) == (
         "take_profit",
         "exit-7-a",

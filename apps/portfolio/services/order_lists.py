@@ -143,6 +143,10 @@ def order_list_place(
             for leg in legs[1:]
         )
         placed = [leg_place(legs[0], list_id=list_id, reserve=ListReserve(floor=floor))]
+        if placed[0].order_list_id != list_id:
+            # An idempotent repeat (same client order ids): the earlier list is the answer.
+            OrderList.objects.filter(pk=list_id).delete()
+            return list(Order.objects.filter(order_list_id=placed[0].order_list_id).order_by("id"))
         for leg in legs[1:]:
             if not (placed[0].is_open and placed[0].filled_qty == 0):
                 break  # the first filled on arrival: the list is done
