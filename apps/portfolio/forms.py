@@ -11,15 +11,20 @@ from apps.core.exceptions import ApplicationError
 from apps.market.models import Exchange
 from apps.portfolio.models import Fill, Portfolio
 
-# The ticket's types: market, limit, stop (market) and stop-limit.
+# The ticket's types: market, limit, stop (market), stop-limit, take-profit (market and
+# limit) and trailing stop.
 TICKET_TYPES = (
     ("market", "Market"),
     ("limit", "Limit"),
     ("stop_loss", "Stop"),
     ("stop_loss_limit", "Stop-limit"),
+    ("take_profit", "Take-profit"),
+    ("take_profit_limit", "Take-profit limit"),
+    ("trailing_stop", "Trailing stop"),
 )
-PRICE_TYPES = {"limit", "stop_loss_limit"}
-STOP_TYPES = {"stop_loss", "stop_loss_limit"}
+PRICE_TYPES = {"limit", "stop_loss_limit", "take_profit_limit"}
+STOP_TYPES = {"stop_loss", "stop_loss_limit", "take_profit", "take_profit_limit"}
+TRAILING_TYPES = {"trailing_stop"}
 
 
 class OrderTicketForm(forms.Form):
@@ -29,6 +34,9 @@ class OrderTicketForm(forms.Form):
     quantity = forms.DecimalField(label="Quantity", min_value=Decimal("0"), required=False)
     price = forms.DecimalField(label="Limit price", min_value=Decimal("0"), required=False)
     stop_price = forms.DecimalField(label="Stop price", min_value=Decimal("0"), required=False)
+    trailing_delta_bps = forms.IntegerField(
+        label="Trail (bps)", min_value=10, max_value=2000, required=False, help_text="100 bps = 1 %"
+    )
 
     def __init__(self, *args: Any, user: Any, exchange: str, symbol: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -49,6 +57,8 @@ class OrderTicketForm(forms.Form):
             self.add_error("price", "A limit price is required for this order type.")
         if order_type in STOP_TYPES and not cleaned.get("stop_price"):
             self.add_error("stop_price", "A stop price is required for this order type.")
+        if order_type in TRAILING_TYPES and not cleaned.get("trailing_delta_bps"):
+            self.add_error("trailing_delta_bps", "A trail in basis points (10-2000) is required.")
         if self.errors:
             return cleaned
         self._check_exchange_rules(cleaned)
@@ -64,6 +74,7 @@ class OrderTicketForm(forms.Form):
             "quantity": data["quantity"],
             "price": data["price"] if order_type in PRICE_TYPES else None,
             "stop_price": data["stop_price"] if order_type in STOP_TYPES else None,
+            "trailing_delta_bps": data["trailing_delta_bps"] if order_type in TRAILING_TYPES else None,
         }
 
     def add_application_error(self, error: ApplicationError) -> None:
@@ -95,6 +106,7 @@ class OrderTicketForm(forms.Form):
                 quote_quantity=None,
                 price=kwargs["price"],
                 stop_price=kwargs["stop_price"],
+                trailing_delta_bps=kwargs["trailing_delta_bps"],
             )
             instrument = instrument_rules_get(exchange=self.exchange, symbol=request.symbol)
             ticker = ticker_get(self.exchange, request.symbol)
