@@ -43,6 +43,7 @@ OnMessage = Callable[[Any], None]  # an event, a FeedControl, or None
 # needs an API key, so the public level2_100 (weight 2, Public pool); refreshed under 50.
 BINANCE_BOOK_LIMIT, BINANCE_BOOK_WEIGHT, BINANCE_MIN_VERIFIED = 1000, 50, 100
 KUCOIN_BOOK_LIMIT, KUCOIN_BOOK_WEIGHT, KUCOIN_MIN_VERIFIED = 100, 2, 50
+REFRESH_SHARE = 0.5  # a refresh goes only while the window's count leaves half the limit free
 
 
 class StreamEnded(Exception):
@@ -149,7 +150,11 @@ class BinanceAdapter:
         bsm = self.client.socket_manager(max_queue_size=self.queue_size)
         plans = binance_plan(symbols, lambda group: binance_parse.stream_names(group, TIMEFRAMES), self.limits)
         books = self.books = BookSync(
-            self.exchange, fetch=self.book_snapshot, publish=on_event, min_verified=BINANCE_MIN_VERIFIED
+            self.exchange,
+            fetch=self.book_snapshot,
+            publish=on_event,
+            min_verified=BINANCE_MIN_VERIFIED,
+            room=lambda: self.gate.budget.room(BINANCE_BOOK_WEIGHT, share=REFRESH_SHARE),
         )
         sockets = []
         try:
@@ -313,7 +318,11 @@ class KucoinAdapter:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         plans = kucoin_plan(symbols, lambda group: kucoin_parse.topics(group, TIMEFRAMES), self.limits)
         books = self.books = BookSync(
-            self.exchange, fetch=self.book_snapshot, publish=on_event, min_verified=KUCOIN_MIN_VERIFIED
+            self.exchange,
+            fetch=self.book_snapshot,
+            publish=on_event,
+            min_verified=KUCOIN_MIN_VERIFIED,
+            room=lambda: self.gate.budget.room(KUCOIN_BOOK_WEIGHT, share=REFRESH_SHARE),
         )
         links: list[KucoinLink] = []
         tasks: list[asyncio.Task[None]] = []

@@ -5,7 +5,9 @@ budgeted with every other call; one fetch per symbol at a time.
 A gap publishes an empty book at once: from then on the book is wrong, and an empty one
 makes a market order refuse ("no live order book") instead of walking stale depth until the
 new snapshot is in. A book whose verified depth ran low keeps serving while a deeper
-snapshot is fetched, at most once per ``refresh_min_s`` a symbol.
+snapshot is fetched: a refresh can wait, so it goes at most once per ``refresh_min_s`` a
+symbol and only while ``room()`` says the REST budget has room to spare (backfills, gap
+fills and resyncs first); until then the book serves what the diffs told it.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ class BookSync:
         fetch: Fetch,
         publish: Callable[[Any], None],
         min_verified: int,
-        refresh_min_s: float = 5.0,
+        room: Callable[[], bool] = lambda: True,
+        refresh_min_s: float = 30.0,
         retry_s: float = 1.0,
     ) -> None:
         self.exchange = exchange
-        self.fetch, self.publish = fetch, publish
+        self.fetch, self.publish, self.room = fetch, publish, room
         self.min_verified, self.refresh_min_s, self.retry_s = min_verified, refresh_min_s, retry_s
         self.books: dict[str, LocalBook] = {}
         self.snapshots = 0  # REST snapshots applied (first syncs, resyncs, refreshes)
@@ -68,9 +71,11 @@ class BookSync:
             self._tasks[book.symbol] = asyncio.get_running_loop().create_task(self._sync(book))
 
     async def _sync(self, book: LocalBook) -> None:
-        if book.synced:  # a refresh, not a (re)sync: not more often than refresh_min_s
-            last = self._fetched_at.get(book.symbol, float("-inf"))
-            await asyncio.sleep(max(0.0, last + self.refresh_min_s - time.monotonic()))
+        # A refresh (the book still serves) waits its turn and for spare budget; a gap meanwhile
+        # ends the wait (the book is dropped): a resync goes at once.
+        due = self._fetched_at.get(book.symbol, float("-inf")) + self.refresh_min_s
+        while book.synced and (time.monotonic() < due or not self.room()):
+            await asyncio.sleep(min(self.retry_s, max(due - time.monotonic(), 0.05)))
         while book.wants_snapshot:
             self._fetched_at[book.symbol] = time.monotonic()
             try:

@@ -218,3 +218,41 @@ def test_a_refresh_keeps_what_the_served_book_knew_past_the_new_snapshot() -> No
     out = book.book()
     assert out is not None and book.bounds()[1] == D("101.5") and book.verified() == (3, 3)
     assert [p for p, _ in out.asks] == [D("100.2"), D("101.0"), D("101.5"), D("103.0"), D("104.0")]
+
+
+def test_a_refresh_waits_for_spare_budget_but_a_gap_resyncs_at_once() -> None:
+    published: list[BookSnapshot | None] = []
+    fetched: list[int] = []
+    room = [False]
+
+    async def fetch(symbol: str) -> DepthSnapshot:
+        fetched.append(len(published))
+        return snap(20, BIDS, ASKS, limit=3)
+
+    async def run() -> None:
+        sync = BookSync(
+            "binance", fetch=fetch, publish=published.append, min_verified=3, room=lambda: room[0], retry_s=0.01
+        )
+        sync.books["BTCUSDT"] = book = LocalBook("binance", "BTCUSDT", min_verified=3)
+        book.on_diff(diff(1, 1))
+        book.on_snapshot(snap(1, BIDS, ASKS, limit=3))
+        sync.on_diff(diff(2, 2, asks=[("100.1", "0")]))  # two verified asks: a refresh is wanted
+        await asyncio.sleep(0.1)
+        assert book.wants_snapshot and fetched == []  # no room in the budget: it waits, the book serves
+        sync.on_diff(diff(4, 4))  # a gap: no waiting for room any more
+        await asyncio.sleep(0.1)
+        assert fetched and book.synced and book.sequence == 20
+        await sync.close()
+
+    asyncio.run(run())
+
+
+def test_budget_room_counts_the_current_window_only() -> None:
+    from apps.market.feeds.budget import QuotaBudget
+
+    now = [100.0]
+    budget = QuotaBudget(limit=100, window_s=60, clock=lambda: now[0])
+    budget.observe(used=40)
+    assert budget.room(10, share=0.5) and not budget.room(11, share=0.5)
+    now[0] = 180.0  # the window reset
+    assert budget.room(50, share=0.5)

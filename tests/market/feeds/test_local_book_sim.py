@@ -1,12 +1,11 @@
 """Full local order books against the simulator (the real clients on loopback): the feed's
-book equals the simulator's own book at the same version after seconds of diffs, a lost diff
-(a forced sequence gap) makes it resync, and a 100 BTC market buy through the order service
-walks the depth."""
+book equals the simulator's own book at the same version after seconds of diffs, and a lost
+diff (a forced sequence gap) makes it resync. A market order walking that book:
+tests/portfolio/test_deep_book_walk.py."""
 
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal as D
 from typing import Any
 
 import pytest
@@ -108,44 +107,5 @@ def test_local_book_equals_the_simulator_book_and_resyncs_after_a_gap(exchange_s
             return cached is not None and min(len(cached.bids), len(cached.asks)) >= depth
 
         assert wait_for(cached_deep, 5)
-    finally:
-        runner.stop()
-
-
-@pytest.mark.usefixtures("paper_state_clean")
-def test_a_100_btc_market_buy_walks_the_simulator_book(exchange_sim_factory, django_user_model):
-    from apps.portfolio.models import Fill
-    from apps.portfolio.services import order_place, portfolio_create
-    from tests.factories import instrument_make
-
-    sim = exchange_sim_factory(seed=11, symbols=SYMBOLS, trade_rate_hz=3.0)
-    instrument_make()  # the simulator's BTCUSDT filters (tick 0.01, step 0.00001)
-    user = django_user_model.objects.create_user(username="depth", password="pw-123456789")
-    balances = {"USDT": "100000000"}
-    portfolio = portfolio_create(owner=user, name="deep", starting_balances=balances, latency_ms=0)
-    runner = start_feed(sim, "binance", symbols=SYMBOLS, stall_s=5.0)
-    try:
-        assert wait_for(lambda: market_cache.book_get("binance", "BTCUSDT") is not None, 20)
-        order = order_place(
-            portfolio=portfolio, actor=user, symbol="BTCUSDT", side="buy", order_type="market", quantity="100"
-        )
-        fills = list(Fill.objects.filter(order=order).order_by("id"))
-        prices = [f.price for f in fills]
-        assert order.status == "filled", order.reason
-        assert order.filled_qty == D("100") and sum(f.quantity for f in fills) == D("100")
-        assert len(fills) >= 100 and prices == sorted(prices) and len(set(prices)) == len(prices)  # level by level
-
-        # More than the published depth holds: it says exactly how much, and what expired.
-        whale = order_place(
-            portfolio=portfolio, actor=user, symbol="BTCUSDT", side="buy", order_type="market", quantity="1000"
-        )
-        filled = whale.filled_qty
-        # What the first order left of the levels (one it emptied stays empty until it refreshes).
-        assert whale.status == "expired" and 0 < Fill.objects.filter(order=whale).count() <= BOOK_LEVELS
-        expected = (
-            f"Filled {filled.normalize():f} of 1000: the {BOOK_LEVELS} visible ask levels held no more; "
-            f"the rest ({(D(1000) - filled).normalize():f}) expired."
-        )
-        assert whale.reason == expected
     finally:
         runner.stop()
