@@ -149,9 +149,11 @@ class LocalBook:
             return STALE
         if diff.first_id > self.sequence + 1 or (not self.bridging and diff.first_id != self.sequence + 1):
             return self._gap()
-        assert self._bids is not None and self._asks is not None  # nosec B101 - synced implies sides
+        bids, asks = self._bids, self._asks
+        if bids is None or asks is None:  # not synced (on_diff checks): nothing to apply to
+            return BUFFERED
         after = self.sequence
-        for side, changes in ((self._bids, diff.bids), (self._asks, diff.asks)):
+        for side, changes in ((bids, diff.bids), (asks, diff.asks)):
             for price, size, sequence in changes:
                 if sequence > after:
                     side.set(price, size)
