@@ -164,7 +164,7 @@ def api_poller(base: str, token: str, portfolio_id: int, stop: threading.Event, 
     while not stop.is_set():
         for url in urls:
             status, _ = http_json(url, token=token)
-            counts["api_ok" if status < 500 else "api_5xx"] += 1
+            counts["api_5xx" if status >= 500 else "api_4xx" if status >= 400 else "api_ok"] += 1
         # Readiness may legitimately say 503 (e.g. before the first worker heartbeat): counted apart.
         status, _ = http_json(f"{base}/health/ready")
         counts["ready_200" if status == 200 else "ready_other"] += 1
@@ -213,10 +213,13 @@ def main() -> None:
             "WS_MAX_CONNECTIONS_PER_USER": "1000",
             "API_THROTTLE_USER_PER_MINUTE": "100000",
             "LOG_LEVEL": "warning",
+            # The benchmark logs in once; its token must outlive the run (the default 15 min
+            # expired mid-hour: every later request answered 401, counted as fine).
+            "JWT_ACCESS_MINUTES": str(int(minutes) + 30),
         },
     )
     watch = StreamWatch() if args.embedded else None
-    counts = {"frames": 0, "ws_errors": 0, "api_ok": 0, "api_5xx": 0, "ready_200": 0, "ready_other": 0}
+    counts = {"frames": 0, "ws_errors": 0, "api_ok": 0, "api_4xx": 0, "api_5xx": 0, "ready_200": 0, "ready_other": 0}
     try:
         stack.migrate()
         who = stack.user_token("soak", portfolio=True)
@@ -254,6 +257,14 @@ def main() -> None:
             f"{base}/api/v1/orders/?portfolio={who['portfolio_id']}&status=filled", token=who["token"]
         )
         filled = orders.get("count", len(orders.get("results", []))) if isinstance(orders, dict) else None
+        if status != 200:
+            filled = f"orders query failed: {status} {orders}"
+        bots_status, bot_rows = http_json(f"{base}/api/v1/bots/", token=who["token"])
+        rows = bot_rows.get("results", []) if isinstance(bot_rows, dict) else bot_rows
+        if bots_status != 200 or not isinstance(rows, list):
+            rows = [{"name": "bots query failed", "status": bots_status, "status_reason": str(bot_rows)[:200]}]
+        # Why a bot traded nothing is the first question when orders_filled is 0.
+        bots_at_end = sorted(f"{b.get('name')}: {b.get('status')} {b.get('status_reason') or ''}".strip() for b in rows)
     finally:
         stack.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -277,9 +288,11 @@ def main() -> None:
         "baseline_simulator_slope_mb_per_min": processes.get("simulator", {}).get("slope_mb_per_min"),
         "bots_running": bots,
         "orders_filled": filled,
+        "bots_at_end": bots_at_end,
         "ws_frames": counts["frames"],
         "ws_errors": counts["ws_errors"],
-        "api_requests": counts["api_ok"] + counts["api_5xx"],
+        "api_requests": counts["api_ok"] + counts["api_4xx"] + counts["api_5xx"],
+        "api_4xx": counts["api_4xx"],
         "api_5xx": counts["api_5xx"],
         "ready_200": counts["ready_200"],
         "ready_other": counts["ready_other"],
@@ -297,6 +310,8 @@ def main() -> None:
     summary["ok"] = bool(
         all(alive.values())
         and counts["api_5xx"] == 0
+        and counts["api_4xx"] == 0  # an expired token once hid every bot fill of an hour
+        and isinstance(filled, int)
         and all(s is not None and s < FLAT_MB_PER_MIN for s in product_slopes)
         and (watch is None or (not watch.silent and summary["missed_closes"] == 0))
     )

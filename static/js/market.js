@@ -136,21 +136,22 @@
   };
 
   // The feed's indicator values after the closed candle `values.open_time_ms` (pushed: the
-  // same engine state the feed keeps, so the chart never refetches to show them). A point
-  // older than a series' last one (the forming candle's whitespace came first) is written
-  // into the series' data, since lightweight-charts only updates its last point.
+  // same engine state the feed keeps, so the chart never refetches to show them). Every
+  // indicator series holds a point (or whitespace) at each candle time up to `lastTime`;
+  // lightweight-charts updates only the last one, so an older candle's values (the forming
+  // candle's whitespace came first) rebuild the series on the candle times.
   MarketChart.prototype.applyIndicators = function (values) {
     if (!values || values.open_time_ms === undefined || this.loading) return;
     var t = Math.floor(values.open_time_ms / 1000);
     if (t > this.lastTime || t === this.appliedIndicatorTime) return;  // not shown (yet), or done
     this.appliedIndicatorTime = t;
+    var self = this;
     var put = function (series, p) {
-      var data = series.data();
-      if (!data.length || t >= data[data.length - 1].time) { series.update(p); return; }
-      for (var i = data.length - 1; i >= 0; i--) {
-        if (data[i].time === t) { var copy = data.slice(); copy[i] = p; series.setData(copy); return; }
-        if (data[i].time < t) return;
-      }
+      if (t === self.lastTime) { series.update(p); return; }
+      var byTime = {};
+      series.data().forEach(function (d) { byTime[d.time] = d; });  // data() omits whitespace
+      byTime[t] = p;
+      series.setData(self.candles.data().map(function (c) { return byTime[c.time] || { time: c.time }; }));
     };
     put(this.bbUpper, point(t, values.bb_upper));
     put(this.bbMiddle, point(t, values.bb_middle));

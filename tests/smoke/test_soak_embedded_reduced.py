@@ -33,4 +33,4 @@ def test_reduced_embedded_soak_keeps_every_stream_flowing():
     assert result["streams"] >= 2 * 3 * 3, result  # both exchanges x 3 symbols x ticker/book/candles/trades
     assert result["silent_periods"] == [], result
     assert result["missed_closes"] == 0 and result["closes_seen"] > 0, result
-    assert result["api_5xx"] == 0, result
+    assert result["api_5xx"] == 0 and result["api_4xx"] == 0, result  # 4xx: e.g. an expired token

@@ -195,6 +195,25 @@ def test_the_chart_draws_the_pushed_indicator_values_which_equal_talib(page):
         assert drawn[series] == pytest.approx(float(reference[column]), rel=1e-6), column
 
 
+def test_values_of_a_close_after_the_next_candle_appeared_are_drawn_without_error(page):
+    """The forming candle's whitespace can reach the chart before the close's values;
+    lightweight-charts refuses to update an older point, so the chart rebuilds that series
+    (a console error here was the failure, CI 2026-12-04)."""
+    page.goto("/markets/binance/BTCUSDT/")
+    _wait_chart(page, "1m")
+    drawn = page.evaluate(
+        """() => { const c = document.getElementById('chart').ptpChart; const t = c.lastTime;
+             c.applyCandle({time: t + 60, open: 1, high: 1, low: 1, close: 1, volume: 0}, c.timeframe);
+             c.applyIndicators({open_time_ms: t * 1000, rsi: 42.5, macd: 1, macd_signal: 2, macd_hist: -1,
+                                bb_upper: 3, bb_middle: 2, bb_lower: 1});
+             const at = s => (s.data().find(d => d.time === t) || {}).value;
+             return {rsi: at(c.rsi), hist: at(c.macdHist), candles: c.candles.data().length,
+                     times: c.candles.data().slice(-2).map(d => d.time), t: t}; }"""
+    )
+    assert drawn["rsi"] == 42.5 and drawn["hist"] == -1, drawn
+    assert drawn["times"] == [drawn["t"], drawn["t"] + 60], drawn
+
+
 def _create_portfolio(page, name: str) -> str:
     page.goto("/settings/")
     if page.locator(f".portfolio-admin a:has-text('{name}')").count() == 0:

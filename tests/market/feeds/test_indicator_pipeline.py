@@ -34,6 +34,8 @@ def _assert_live_equals_references(runner, timeframe: str) -> dict:
     live = runner.hub.indicators_latest(SYMBOL, timeframe)
     assert live is not None, f"no live {timeframe} values"
     at = live["open_time_ms"]
+    # A streamed close is in the engine at once and in the database at the next flush.
+    assert wait_for(lambda: _stored_upto(timeframe, at), 10), f"{timeframe} {at} never stored"
     bars = candle_bars_recent(exchange="binance", symbol=SYMBOL, timeframe=timeframe, count=5000, before_ms=at + 1)
     assert bars and bars[-1].open_time_ms == at, "the live values are of a candle that is not stored"
     talib = {column: float(values[-1]) for column, values in talib_reference(bars).items()}
@@ -54,7 +56,6 @@ def test_pushed_indicators_equal_talib_and_the_chart_history(exchange_sim_factor
             _assert_live_equals_references(runner, timeframe)
         before = runner.hub.indicators_latest(SYMBOL, "1m")["open_time_ms"]
         assert wait_for(lambda: runner.hub.indicators_latest(SYMBOL, "1m")["open_time_ms"] > before + 60_000, 30)
-        assert wait_for(lambda: _stored_upto(runner.hub.indicators_latest(SYMBOL, "1m")["open_time_ms"]), 10)
         _assert_live_equals_references(runner, "1m")  # after streamed closes
     finally:
         runner.stop()
@@ -70,6 +71,6 @@ def test_pushed_indicators_equal_talib_and_the_chart_history(exchange_sim_factor
         again.stop()
 
 
-def _stored_upto(open_time_ms: int) -> bool:
-    bars = candle_bars_recent(exchange="binance", symbol=SYMBOL, timeframe="1m", count=1)
+def _stored_upto(timeframe: str, open_time_ms: int) -> bool:
+    bars = candle_bars_recent(exchange="binance", symbol=SYMBOL, timeframe=timeframe, count=1)
     return bool(bars) and bars[-1].open_time_ms >= open_time_ms
