@@ -21,6 +21,7 @@ from apps.ops.probes import database_connect_probe
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 LIMIT = 1
+_ADMIN_URL: dict[str, str] = {}  # per limited role: how to connect as the test database's own user
 
 
 def _admin_url() -> str:
@@ -34,6 +35,7 @@ def limited_role(monkeypatch, settings) -> Iterator[str]:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
     role = f"{connection.settings_dict['NAME']}_probe"[:63]
+    _ADMIN_URL[role] = _admin_url()  # before USER becomes the limited role below
     with psycopg.connect(_admin_url(), autocommit=True) as admin:
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
         admin.execute(sql.SQL("CREATE ROLE {} LOGIN CONNECTION LIMIT {}").format(sql.Identifier(role), LIMIT))
@@ -63,8 +65,9 @@ def _hold_all(role: str) -> list[psycopg.Connection]:
 
 
 def _backends(role: str, pids: list[int]) -> int:
-    """How many of ``pids`` (the held connections, now closed) the server still runs."""
-    with psycopg.connect(_admin_url(), autocommit=True) as admin:
+    """How many of ``pids`` (the held connections, now closed) the server still runs. Asked
+    as the admin user: as the limited role this connection would take the freed slot."""
+    with psycopg.connect(_ADMIN_URL[role], autocommit=True) as admin:
         query = "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND pid = ANY(%s)"
         return admin.execute(query, [role, pids]).fetchone()[0]
 

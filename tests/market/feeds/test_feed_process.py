@@ -92,7 +92,8 @@ def test_kill_9_then_restart_leaves_no_gap_and_no_duplicate(exchange_sim_factory
             assert wait_for(lambda: _covered(sim), 25, step=0.3), "restarted feeds process never caught up"
             targets = {tf: last_closed(sim, tf) for tf in TIMEFRAMES}
             assert wait_for(lambda: _covered(sim), 10, step=0.3)
-            assert wait_for(lambda: _evaluated(bot)[-1:] >= [targets["1m"]], 25, step=0.3), "the bot fell behind"
+            # A close a second at 60x: on a loaded machine the catch-up takes a while.
+            assert wait_for(lambda: _evaluated(bot)[-1:] >= [targets["1m"]], 60, step=0.3), "the bot fell behind"
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(15) == 0
