@@ -182,8 +182,10 @@ def _cell(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def order_export_rows(*, portfolio: Portfolio) -> Iterator[list[str]]:
-    for o in Order.objects.filter(portfolio=portfolio).order_by("id").iterator(chunk_size=1000):
+def order_export_rows(*, portfolio: Portfolio, orders: QuerySet[Order] | None = None) -> Iterator[list[str]]:
+    """``orders``: a filtered queryset of the portfolio's orders (the page's filters)."""
+    rows = orders if orders is not None else Order.objects.filter(portfolio=portfolio)
+    for o in rows.filter(portfolio=portfolio).order_by("id").iterator(chunk_size=1000):
         yield [
             _cell(v)
             for v in (
@@ -194,8 +196,10 @@ def order_export_rows(*, portfolio: Portfolio) -> Iterator[list[str]]:
         ]  # fmt: skip
 
 
-def fill_export_rows(*, portfolio: Portfolio) -> Iterator[list[str]]:
-    for f in Fill.objects.filter(portfolio=portfolio).order_by("id").iterator(chunk_size=1000):
+def fill_export_rows(*, portfolio: Portfolio, fills: QuerySet[Fill] | None = None) -> Iterator[list[str]]:
+    """``fills``: a filtered queryset of the portfolio's fills (the trade history's filters)."""
+    rows = fills if fills is not None else Fill.objects.filter(portfolio=portfolio)
+    for f in rows.filter(portfolio=portfolio).order_by("id").iterator(chunk_size=1000):
         yield [
             _cell(v)
             for v in (

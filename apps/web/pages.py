@@ -14,6 +14,7 @@ from django.conf import settings
 
 from apps.bots.models import Bot, BotEvent
 from apps.bots.selectors import bot_list
+from apps.core.formatting import plain
 from apps.market.cache import backfill_progress_get, feed_status_get, ticker_get
 from apps.market.models import Candle
 from apps.ops.models import AlertNotification
@@ -129,3 +130,14 @@ def status_components() -> list[Any]:
 
 def recent_alerts(*, limit: int = 20) -> list[Any]:
     return list(AlertNotification.objects.order_by("-id")[:limit])
+
+
+def ticket_balances(*, ticket: Any, instrument: Any) -> dict[str, dict[str, str]]:
+    """Free base and quote of each portfolio the ticket offers, for its "available" line and
+    its % buttons (strings: Decimal digits, formatted by static/js/format.js)."""
+    assets = (instrument.base_asset, instrument.quote_asset)
+    rows: dict[str, dict[str, str]] = {}
+    for portfolio in ticket.fields["portfolio"].queryset.prefetch_related("balances"):
+        free = {b.asset: b.free for b in portfolio.balances.all()}
+        rows[str(portfolio.pk)] = {asset: plain(free.get(asset, Decimal(0))) for asset in assets}
+    return rows

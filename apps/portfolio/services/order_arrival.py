@@ -51,13 +51,57 @@ def order_arrival_check(*, portfolio: Portfolio, request: OrderRequest, instrume
     if request.stop_price is not None and resting_rules.would_trigger_now(
         order_type=request.order_type, side=request.side, stop_price=request.stop_price, last_price=last
     ):
-        raise rules.reject_would_trigger(exchange)
+        raise rules.reject_would_trigger(
+            exchange,
+            order_type=request.order_type,
+            side=request.side,
+            last_price=last,
+            tick=instrument.filters.tick_size,
+        )
+
+
+def market_funds(
+    *,
+    side: str,
+    quantity: Decimal | None,
+    quote_quantity: Decimal | None,
+    probe: engine.Execution,
+    base_asset: str,
+    quote_asset: str,
+) -> tuple[str, Decimal]:
+    """What a market order must have free: the quote it spends (a buy) or the base it sells,
+    as the dry-run walk ``probe`` prices it. Also the ticket's live check (order_check)."""
+    if side == "buy":
+        return quote_asset, quote_quantity or probe.quote
+    return base_asset, quantity or probe.quantity
+
+
+def resting_funds(
+    *,
+    side: str,
+    quantity: Decimal,
+    price: Decimal | None,
+    stop_price: Decimal | None,
+    base_asset: str,
+    quote_asset: str,
+    max_slippage_bps: Decimal,
+) -> tuple[str, Decimal]:
+    """What a limit or stop order reserves (asset, amount). Also the ticket's live check."""
+    if side == "sell":
+        return base_asset, engine.q18(quantity)
+    if price is not None:
+        return quote_asset, engine.q18(quantity * price)
+    # A buy stop-market reserves its quantity at the stop plus the slippage band; the
+    # triggered walk never spends more than this.
+    band = 1 + max_slippage_bps / BPS
+    return quote_asset, engine.q18(quantity * (stop_price or Decimal(0)) * band)
 
 
 def _require(*, work: OrderWork, asset: str, amount: Decimal) -> None:
     balance = work.posting.balances.get(asset)
     if balance is None or balance.free < amount:
-        raise rules.reject_balance(work.order.exchange)
+        free = balance.free if balance is not None else Decimal(0)
+        raise rules.reject_balance(work.order.exchange, asset=asset, needed=amount, available=free)
 
 
 def order_arrival_execute(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
@@ -82,10 +126,14 @@ def _execute_market(*, work: OrderWork, book: Any, instrument: InstrumentRules) 
     }
     CONSUMED.prune(book)
     probe = engine.walk_book(**walk, dry_run=True)
-    if order.side == "buy":
-        asset, need = order.quote_asset, order.quote_quantity or probe.quote
-    else:
-        asset, need = order.base_asset, order.quantity or probe.quantity
+    asset, need = market_funds(
+        side=order.side,
+        quantity=order.quantity,
+        quote_quantity=order.quote_quantity,
+        probe=probe,
+        base_asset=order.base_asset,
+        quote_asset=order.quote_asset,
+    )
     # Checked, not reserved: the order completes within this transaction, under the
     # portfolio lock, so a reservation would be a lock and a release journal nobody can
     # ever observe (two ledger writes per order for nothing).
@@ -104,16 +152,15 @@ def _execute_market(*, work: OrderWork, book: Any, instrument: InstrumentRules) 
 
 def _lock_for_resting(*, work: OrderWork) -> None:
     order = work.order
-    if order.side == "sell":
-        asset, amount = order.base_asset, order.quantity
-    elif order.price is not None:
-        asset, amount = order.quote_asset, order.quantity * order.price
-    else:
-        # A buy stop-market reserves its quantity at the stop plus the slippage band; the
-        # triggered walk never spends more than this.
-        band = 1 + work.portfolio.max_slippage_bps / BPS
-        asset, amount = order.quote_asset, order.quantity * order.stop_price * band
-    amount = engine.q18(amount)
+    asset, amount = resting_funds(
+        side=order.side,
+        quantity=order.quantity,
+        price=order.price,
+        stop_price=order.stop_price,
+        base_asset=order.base_asset,
+        quote_asset=order.quote_asset,
+        max_slippage_bps=work.portfolio.max_slippage_bps,
+    )
     _require(work=work, asset=asset, amount=amount)
     lock_funds(posting=work.posting, order=order, asset=asset, amount=amount)
 
