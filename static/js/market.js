@@ -163,7 +163,7 @@
     var bids = (book.bids || []).slice(0, 12);
     var rows = function (list, cls, color) {
       return list.map(function (l) {
-        return '<tr class="' + cls + '"><td class="' + color + '">' + PTP.fmtPrice(l[0], TICK) + '</td><td class="num">' +
+        return '<tr class="' + cls + '" data-price="' + PTPFormat.plain(l[0]) + '" data-qty="' + PTPFormat.plain(l[1]) + '"><td class="' + color + '">' + PTP.fmtPrice(l[0], TICK) + '</td><td class="num">' +
           PTP.fmtQty(l[1], STEP) + "</td></tr>";
       }).join("");
     };
@@ -230,8 +230,8 @@
     this.step = form.dataset.step;
     this.tick = form.dataset.tick;
     try { this.balances = JSON.parse(form.dataset.balances || "{}"); } catch (e) { this.balances = {}; }
-    this.bestAsk = null;
-    this.bestBid = null;
+    this.asks = [];
+    this.bids = [];
   }
 
   Ticket.prototype.value = function (name) {
@@ -257,16 +257,27 @@
     document.getElementById("ticket-unit").textContent = "(" + unit + ")";
   };
 
-  // The price an amount converts at: the order's own price, else the side of the book it takes.
-  Ticket.prototype.refPrice = function () {
+  // The price a priced order converts at (its limit, else its stop), or null for a market order.
+  Ticket.prototype.orderPrice = function () {
     var type = this.value("order_type");
     var limit = Number(this.value("price"));
     var stop = Number(this.value("stop_price"));
     if ((type === "limit" || type === "stop_loss_limit") && limit > 0) return limit;
     if (type.indexOf("stop") === 0 && stop > 0) return stop;
-    var book = this.value("side") === "sell" ? this.bestBid : this.bestAsk;
-    if (book) return book;
-    return Number(document.getElementById("last-price").dataset.value) || null;
+    return null;
+  };
+
+  // Walk the visible book side the order takes, best level first, as the fill engine does:
+  // how much base a quote budget buys, or how much quote a base quantity fetches.
+  Ticket.prototype.walk = function (levels, budget, spendQuote) {
+    var got = 0;
+    for (var i = 0; i < levels.length && budget > 0; i++) {
+      var price = Number(levels[i][0]), size = Number(levels[i][1]);
+      var take = spendQuote ? Math.min(size, budget / price) : Math.min(size, budget);
+      got += spendQuote ? take : take * price;
+      budget -= spendQuote ? take * price : take;
+    }
+    return got;
   };
 
   // The smallest unit of the quote currency (USDT 0.01): quote amounts are floored to it.
@@ -281,10 +292,13 @@
     var share = Number(this.free(this.sideAsset())) * pct / 100;
     var inQuote = this.value("amount_unit") === "quote";
     var sell = this.value("side") === "sell";
-    var price = this.refPrice();
+    var price = this.orderPrice();
     var amount;
-    if (sell) amount = inQuote ? (price ? floorTo(share * price, this.quoteStep()) : "") : floorTo(share, this.step);
-    else amount = inQuote ? floorTo(share, this.quoteStep()) : (price ? floorTo(share / price, this.step) : "");
+    if (sell && !inQuote) amount = floorTo(share, this.step);
+    else if (!sell && inQuote) amount = floorTo(share, this.quoteStep());
+    else if (price) amount = sell ? floorTo(share * price, this.quoteStep()) : floorTo(share / price, this.step);
+    else amount = sell ? floorTo(this.walk(this.bids, share, false), this.quoteStep())
+                       : floorTo(this.walk(this.asks, share, true), this.step);
     var input = this.form.querySelector("input[name=quantity]");
     input.value = amount;
     input.dispatchEvent(new Event("input", { bubbles: true }));
@@ -318,9 +332,20 @@
     this.showAvailable();
   };
 
+  // The latest book the page shows (pushed, else the rows the server rendered).
   Ticket.prototype.setBook = function (book) {
-    this.bestAsk = book.ask ? Number(book.ask) : (book.asks && book.asks.length ? Number(book.asks[0][0]) : this.bestAsk);
-    this.bestBid = book.bid ? Number(book.bid) : (book.bids && book.bids.length ? Number(book.bids[0][0]) : this.bestBid);
+    if (book.asks && book.asks.length) this.asks = book.asks;
+    if (book.bids && book.bids.length) this.bids = book.bids;
+  };
+
+  Ticket.prototype.readBook = function () {
+    var rows = function (sel) {
+      return Array.prototype.map.call(document.querySelectorAll(sel), function (tr) {
+        return [tr.dataset.price, tr.dataset.qty];
+      }).filter(function (l) { return l[0]; });
+    };
+    this.asks = rows("#book-asks tr").sort(function (a, b) { return Number(a[0]) - Number(b[0]); });
+    this.bids = rows("#book-bids tr").sort(function (a, b) { return Number(b[0]) - Number(a[0]); });
   };
 
   var ticket = null;
@@ -329,6 +354,7 @@
     var form = document.getElementById("ticket");
     if (!form) return;
     ticket = new Ticket(form);
+    ticket.readBook();
     FIELDS.forEach(function (name) {
       var input = form.querySelector("input[name=" + name + "]");
       if (input) input.setAttribute("aria-describedby", "id_" + name + "_error");

@@ -44,6 +44,9 @@ class OrderPreview:
     liquidity: str
     avg_price: Decimal | None
     slippage_bps: Decimal | None = None  # a walk's average against the arrival mid
+    # A market order the book (or the slippage cap) cannot fill in full: the rest would expire.
+    partial: bool = False
+    stopped_by: str = ""
 
 
 def free_balance(*, portfolio: Portfolio, asset: str) -> Decimal:
@@ -86,7 +89,7 @@ def _preview(
             quote_asset=instrument.quote_asset,
         )
         quantity, cost, avg, liquidity = probe.quantity, probe.quote, probe.avg_price, engine.TAKER
-        slippage = probe.slippage_bps
+        slippage, partial, stopped_by = probe.slippage_bps, probe.exhausted, probe.stopped_by
     else:
         assert request.quantity is not None  # check_shape: every non-market order has one
         asset, needed = resting_funds(
@@ -98,7 +101,7 @@ def _preview(
             quote_asset=instrument.quote_asset,
             max_slippage_bps=portfolio.max_slippage_bps,
         )
-        quantity, slippage = request.quantity, None
+        quantity, slippage, partial, stopped_by = request.quantity, None, False, ""
         # A marketable limit takes the book now (taker); a resting one fills at its price (maker);
         # a stop-market fills around its stop once triggered (taker).
         if probe is not None and probe.quantity:
@@ -120,6 +123,8 @@ def _preview(
         liquidity=liquidity,
         avg_price=avg,
         slippage_bps=slippage,
+        partial=partial,
+        stopped_by=stopped_by,
     )
 
 
