@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 API_ROOT = "api/v1/"
 
@@ -32,16 +36,35 @@ def api_endpoints() -> list[dict[str, str]]:
     return []
 
 
-@require_GET
-def api_index(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(
-        {
-            "name": "PaperDesk API",
-            "version": "v1",
-            "paper_trading_only": True,
-            "docs": "/api/docs/",
-            "schema": "/api/schema/",
-            "auth": {"session": "/login/", "jwt": "/api/v1/auth/token/"},
-            "endpoints": api_endpoints(),
-        }
+class ApiIndexOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
+    paper_trading_only = serializers.BooleanField()
+    docs = serializers.CharField()
+    schema = serializers.CharField()
+    auth = serializers.DictField(child=serializers.CharField())
+    endpoints = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+
+
+class ApiIndexApi(APIView):
+    """Public, like the schema it points to: it lists routes, no data."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="api_index",
+        summary="Index of the API: every endpoint under /api/v1/, the docs and the schema",
+        responses=ApiIndexOutputSerializer,
     )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "name": "PaperDesk API",
+                "version": "v1",
+                "paper_trading_only": True,
+                "docs": "/api/docs/",
+                "schema": "/api/schema/",
+                "auth": {"session": "/login/", "jwt": "/api/v1/auth/token/"},
+                "endpoints": api_endpoints(),
+            }
+        )

@@ -26,6 +26,7 @@ from apps.bots.services.bots import bot_event_record, bot_status_set
 from apps.bots.signals import bot_alert
 from apps.bots.strategies import HOLD, Bar, Signal, strategy_build
 from apps.core.exceptions import ApplicationError
+from apps.core.formatting import fmt_price, fmt_qty
 from apps.market.feeds.symbols import TIMEFRAME_MS
 from apps.portfolio.fills import step_down
 from apps.portfolio.models import Balance
@@ -272,7 +273,10 @@ def _book(*, bot: Bot, state: BotState, order: Any, decision: Decision, open_ms:
     )
     if order.side == "sell":
         data["pnl"] = str(pnl)
-    message = f"{order.side} {qty} @ {order.avg_price} ({decision.source}: {decision.reason})"
+    # For a person: the instrument's step and tick, not the ledger's 18 decimals (data keeps them).
+    filters = instrument_rules_get(exchange=bot.exchange, symbol=bot.symbol).filters
+    shown = f"{fmt_qty(qty, filters.step_size)} @ {fmt_price(order.avg_price or quote / qty, filters.tick_size)}"
+    message = f"{order.side} {shown} ({decision.source}: {decision.reason})"
     bot_event_record(bot=bot, kind=BotEvent.Kind.ORDER, message=message, data=data, candle_open_ms=open_ms)
 
 

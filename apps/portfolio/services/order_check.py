@@ -78,6 +78,9 @@ def _preview(
 ) -> OrderPreview:
     schedule = fee_schedule(portfolio)
     probe = _walk(portfolio=portfolio, request=request, instrument=instrument, book=book)
+    cost: Decimal | None
+    avg: Decimal | None
+    slippage: Decimal | None
     if request.order_type == "market":
         assert probe is not None  # order_arrival_check refuses a market order without a book
         asset, needed = market_funds(
