@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Avg, QuerySet
 
 from apps.core.money_db import MoneySum
+from apps.market.models import Instrument
 from apps.portfolio import books, pnl
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Order, Portfolio, Position
 
@@ -70,11 +71,22 @@ class PositionView:
     unrealized_pnl: Decimal
     realized_pnl: Decimal
     fees_paid: Decimal
+    tick: Decimal | None = None  # the instrument's, for display (apps/core/formatting.py)
+    step: Decimal | None = None
+
+
+def instrument_increments(*, exchange: str) -> dict[str, tuple[Decimal, Decimal]]:
+    """symbol -> (tick size, step size) of the exchange's instruments: prices and quantities on
+    the pages are shown to these."""
+    rows = Instrument.objects.filter(exchange=exchange).values_list("symbol", "tick_size", "step_size")
+    return {symbol: (tick, step) for symbol, tick, step in rows}
 
 
 def position_list(*, portfolio: Portfolio) -> list[PositionView]:
     views = []
+    increments = instrument_increments(exchange=portfolio.exchange)
     for position in Position.objects.filter(portfolio=portfolio):
+        tick, step = increments.get(position.symbol, (None, None))
         mark = books.mid_price(exchange=portfolio.exchange, symbol=position.symbol)
         views.append(
             PositionView(
@@ -85,6 +97,8 @@ def position_list(*, portfolio: Portfolio) -> list[PositionView]:
                 unrealized_pnl=pnl.unrealized_pnl(quantity=position.quantity, avg_cost=position.avg_cost, mark=mark),
                 realized_pnl=position.realized_pnl,
                 fees_paid=position.fees_paid,
+                tick=tick,
+                step=step,
             )
         )
     return views

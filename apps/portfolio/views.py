@@ -43,14 +43,26 @@ def _holdings_context(portfolio: Portfolio) -> dict[str, Any]:
     }
 
 
+def _with_increments(portfolio: Portfolio, rows: Any) -> list[Any]:
+    """Each order or fill with its instrument's tick and step, so prices and quantities show
+    to them (``{{ f.price|price:f.tick }}``)."""
+    increments = selectors.instrument_increments(exchange=portfolio.exchange)
+    rows = list(rows)
+    for row in rows:
+        row.tick, row.step = increments.get(row.symbol, (None, None))
+    return rows
+
+
 def _orders_context(portfolio: Portfolio) -> dict[str, Any]:
-    return {"portfolio": portfolio, "open_orders": selectors.order_list(portfolio=portfolio, open_only=True)[:100]}
+    orders = selectors.order_list(portfolio=portfolio, open_only=True)[:100]
+    return {"portfolio": portfolio, "open_orders": _with_increments(portfolio, orders)}
 
 
 def _fills_context(request: HttpRequest, portfolio: Portfolio) -> dict[str, Any]:
     form = FillFilterForm(request.GET or None)
     fills = form.apply(selectors.fill_list(portfolio=portfolio).order_by("-created_at", "-id"))
     page = Paginator(fills, FILLS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = _with_increments(portfolio, page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return {"portfolio": portfolio, "filter_form": form, "page": page, "query": query.urlencode()}

@@ -151,3 +151,20 @@ def test_csv_export_follows_the_filters(signed_in, make_portfolio, std_book, use
     assert len(sells) == 1 and ",sell," in sells[0]
     assert len(rows("orders", "side=buy")) == 2
     assert rows("fills", "symbol=ETH") == []
+
+
+def test_history_and_orders_show_prices_to_the_tick_and_quantities_to_the_step(
+    signed_in, make_portfolio, std_book, user
+):
+    portfolio = make_portfolio()
+    order_place(portfolio=portfolio, actor=user, symbol="BTCUSDT", side="buy", order_type="market", quantity="0.1")
+    order_place(portfolio=portfolio, actor=user, symbol="BTCUSDT", side="buy", order_type="limit", quantity="0.2",
+                price="90")  # fmt: skip
+    fills = signed_in.get(f"/portfolios/{portfolio.pk}/fills/").content.decode()
+    assert '<td class="num">100.50</td>' in fills and '<td class="num">0.100</td>' in fills
+    assert "0.0001 BTC" not in fills and "0.00010000 BTC" in fills  # the fee: BTC's 8 decimals
+    orders = signed_in.get(f"/portfolios/{portfolio.pk}/orders/").content.decode()
+    assert '<td class="num">0.200</td><td class="num">90.00</td>' in orders
+    page = signed_in.get(f"/portfolios/{portfolio.pk}/").content.decode()
+    # The position row: quantity to the step, average cost (fees in) and mark to the tick.
+    assert '<td>BTCUSDT</td><td class="num">0.100</td><td class="num">100.60</td><td class="num">100.00</td>' in page
