@@ -99,3 +99,15 @@ def test_javascript_agrees_with_python():
     got = json.loads(result.stdout)
     mismatches = [(n, a, want, have) for (n, a, want), have in zip(CASES, got, strict=True) if want != have]
     assert mismatches == []
+
+
+def test_template_filters_use_the_same_rules():
+    from apps.core.templatetags import ui_format
+
+    assert ui_format.price("8475.5196022675", "0.01") == "8,475.52"
+    assert ui_format.qty("0.1895755", "0.00001") == "0.18958"
+    assert ui_format.money("0.1895755") == "0.19" and ui_format.money("0.1895755", "BTC") == "0.18957550"
+    # Returns and drawdown are fractions: -0.07 % is not "0%" (widthratio rounded it away).
+    assert ui_format.ratio_pct(Decimal("-0.0007")) == "-0.07%"
+    assert ui_format.ratio_pct(None) == DASH
+    assert ui_format.signed_pct("1.25") == "+1.25%" and ui_format.plain("0.00001000") == "0.00001"
