@@ -19,10 +19,21 @@ Baselines in the same run, same commit mode:
 * commit floor: ``INSERT`` of one tiny row + ``COMMIT``, i.e. what one durable transaction
   costs on this machine (the WAL flush) whatever it contains.
 
+Consumed liquidity (``liquidity`` in the JSON): the same market orders with the shared Redis
+store (``apps.portfolio.liquidity.redis_store``, production) against the in-process store
+(embedded mode, the in-run baseline), alternated so both see the same machine: one caller's
+p50 and the callers' throughput and p99 with each, and the latency the shared store adds per
+order: one take per level walked (these orders walk one), against a bare Redis round trip. Redis: BENCH_REDIS_URL, or redis://127.0.0.1:6379/13
+(keys under a prefix of its own, deleted at the end).
+
 Database: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/ptp_bench_orders (its own: created if
 missing, migrated, and its order tables emptied on start so that runs compare).
 
-Usage: python bench/orders.py [--quick] [--threads N]   (last line: one JSON object)
+Embedded mode (``--sqlite``): the same service figures (the callers with group commit, one
+caller) on a fresh SQLite file configured as ``make run``'s (WAL, IMMEDIATE transactions),
+with the in-process liquidity store; baseline: the commit floor on the same file.
+
+Usage: python bench/orders.py [--quick] [--threads N] [--sqlite]   (last line: one JSON object)
 """
 
 from __future__ import annotations
@@ -51,6 +62,27 @@ def _ensure_database(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _setup_sqlite() -> Path:
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / "ptp_bench_orders.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    os.environ["PROCESS_ROLE"] = "test"
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("LOG_LEVEL", "warning")  # one audit line per order would be the output
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    _market()
+    return path
 
 
 def _setup() -> None:
@@ -355,15 +387,150 @@ def _mode(*, async_commit: bool, count: int, threads: int) -> dict:
     }
 
 
+# -- consumed liquidity: shared store against in-process ------------------------------------
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+
+
+def _take_us(store, *, calls: int) -> float:
+    """Microseconds per take of one level: the store's own cost, no order around it (a
+    market order filled at one level makes one take)."""
+    from apps.portfolio import books
+
+    book = books.book_for(exchange="binance", symbol="BTCUSDT")
+    price, displayed = book.asks[0]
+    started = time.perf_counter()
+    for _ in range(calls):
+        store.take(
+            book=book, book_side="ask", price=price, displayed=displayed, quantity=Decimal("0.01"), step=Decimal("0")
+        )
+    return round((time.perf_counter() - started) / calls * 1e6, 1)
+
+
+def _ping_us(client, *, calls: int) -> float:
+    """A bare Redis round trip on this machine: the floor under a take."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        client.ping()
+    return round((time.perf_counter() - started) / calls * 1e6, 1)
+
+
+def run_liquidity(*, count: int, threads: int) -> dict:
+    import uuid
+
+    from apps.portfolio.liquidity import liquidity_store_set
+    from apps.portfolio.liquidity.memory import MemoryLiquidity
+    from apps.portfolio.liquidity.redis_store import RedisLiquidity
+
+    shared = RedisLiquidity(
+        url=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS), prefix=f"bench:liq:{uuid.uuid4().hex}"
+    )
+    stores = {"memory": MemoryLiquidity(), "redis": shared}
+    one: dict[str, list[dict]] = {"memory": [], "redis": []}
+    many: dict[str, dict] = {}
+    previous = liquidity_store_set(None)
+    try:
+        for name in ("memory", "redis", "memory", "redis", "memory", "redis"):
+            liquidity_store_set(stores[name])
+            one[name].append(run_service(count=max(100, count // 8), threads=1, tag=f"liq-{name}"))
+        for name in ("memory", "redis"):
+            liquidity_store_set(stores[name])
+            many[name] = run_service(count=count, threads=threads, tag=f"liq-{name}-{threads}")
+        take_us = {name: _take_us(store, calls=2000) for name, store in stores.items()}
+        ping_us = _ping_us(shared._client, calls=2000)
+    finally:
+        liquidity_store_set(previous)
+        shared.clear()
+    p50 = {name: sorted(run["p50_ms"] for run in runs)[len(runs) // 2] for name, runs in one.items()}
+    return {
+        # The store's own cost in one market order filled at one level: one take.
+        "take_us": take_us,
+        "redis_ping_us": ping_us,
+        "added_ms_per_order": round((take_us["redis"] - take_us["memory"]) / 1000, 3),
+        "one_caller_p50_ms": p50,
+        "one_caller_p50_added_ms": round(p50["redis"] - p50["memory"], 3),
+        "one_caller_p50_ratio": round(p50["redis"] / p50["memory"], 3),
+        "threads": threads,
+        "orders_per_s": {name: run["orders_per_s"] for name, run in many.items()},
+        "p99_ms": {name: run["p99_ms"] for name, run in many.items()},
+        "orders_per_s_ratio": round(many["redis"]["orders_per_s"] / many["memory"]["orders_per_s"], 3),
+    }
+
+
+def run_sqlite_commit_floor(path: Path, *, count: int) -> dict:
+    """``BEGIN IMMEDIATE`` + ``INSERT`` one tiny row + ``COMMIT`` on the benchmark's file, with
+    the embedded mode's pragmas."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS bench_commit_floor (id INTEGER PRIMARY KEY, v int)")
+    latencies = []
+    for i in range(count):
+        started = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO bench_commit_floor (v) VALUES (?)", (i,))
+        conn.execute("COMMIT")
+        latencies.append(time.perf_counter() - started)
+    conn.execute("DROP TABLE bench_commit_floor")
+    conn.close()
+    return {"commits_per_s": round(len(latencies) / sum(latencies), 1), "p50_ms": _ms(_pct(latencies, 0.50))}
+
+
+def main_sqlite(*, count: int, threads: int, quick: bool) -> None:
+    from django.core.management import call_command
+
+    path = _setup_sqlite()
+    _place_loop(50, _portfolio("warmup-sqlite"), [], [])
+    grouped = run_service(count=count, threads=threads, tag="sqlite-group")
+    single = run_service(count=max(200, count // 4), threads=1, tag="sqlite")
+    order_ids = grouped.pop("_order_ids")
+    single.pop("_order_ids")
+    from apps.portfolio.models import Order
+
+    call_command("ledger_check", portfolio=Order.objects.get(pk=order_ids[0]).portfolio_id, verbosity=0)
+    floor = run_sqlite_commit_floor(path, count=max(200, count // 2))
+    result = {
+        "bench": "orders",
+        "db": "sqlite",
+        "quick": quick,
+        "orders_per_s": grouped["orders_per_s"],
+        "p50_ms": grouped["p50_ms"],
+        "p99_ms": grouped["p99_ms"],
+        "threads": threads,
+        "mean_batch": grouped["mean_batch"],
+        "one_caller": single,
+        "commit_floor_per_s": floor["commits_per_s"],
+        "ratio_vs_commit_floor": round(grouped["orders_per_s"] / floor["commits_per_s"], 3),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+    }
+    print(
+        f"sqlite (embedded): {grouped['orders_per_s']:.0f}/s with {threads} callers, group commit "
+        f"(mean batch {grouped['mean_batch']}, p50 {grouped['p50_ms']} ms, p99 {grouped['p99_ms']} ms); one caller "
+        f"{single['orders_per_s']:.0f}/s (p50 {single['p50_ms']} ms); commit floor {floor['commits_per_s']:.0f}/s"
+    )
+    print(json.dumps(result))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--sqlite", action="store_true", help="embedded mode: a SQLite file, as make run")
     args = parser.parse_args()
     count = 800 if args.quick else 6400
+    if args.sqlite:
+        main_sqlite(count=count, threads=args.threads, quick=args.quick)
+        return
     _setup()
     durable = _mode(async_commit=False, count=count, threads=args.threads)
     asynchronous = _mode(async_commit=True, count=count, threads=args.threads)
+    from django.conf import settings
+
+    settings.PAPER_ORDER_ASYNC_COMMIT = False
+    liquidity = run_liquidity(count=count, threads=args.threads)
     result = {
         "bench": "orders",
         "quick": args.quick,
@@ -376,6 +543,7 @@ def main() -> None:
         "ratio_vs_baseline": durable["ratio_vs_baseline"],
         "durable": durable,
         "async_commit": asynchronous,
+        "liquidity": liquidity,
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         "target_orders_per_s": TARGET,
@@ -391,6 +559,13 @@ def main() -> None:
             f"(p50 {alone['p50_ms']} ms); bare insert {mode['baseline_bare_insert_per_s']:.0f}/s per order, "
             f"{batched:.0f}/s batched; commit floor {mode['commit_floor_per_s']:.0f}/s"
         )
+    print(
+        f"consumed liquidity: the shared (Redis) store adds {liquidity['added_ms_per_order']} ms per order "
+        f"(one take {liquidity['take_us']['redis']} us, in-process {liquidity['take_us']['memory']} us; a bare "
+        f"Redis round trip {liquidity['redis_ping_us']} us); one caller p50 {liquidity['one_caller_p50_ms']['redis']} "
+        f"vs {liquidity['one_caller_p50_ms']['memory']} ms; {args.threads} callers "
+        f"{liquidity['orders_per_s']['redis']:.0f}/s vs {liquidity['orders_per_s']['memory']:.0f}/s"
+    )
     print(json.dumps(result))
 
 

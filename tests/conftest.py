@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -63,17 +65,49 @@ def paper_state_clean():
     """The paper engine keeps per-process state (recent books, consumed liquidity, the
     instrument cache); tests that place orders start and end with it empty."""
     from apps.portfolio import books
+    from apps.portfolio.liquidity import liquidity_store
     from apps.portfolio.services.instruments import instrument_cache_clear
-    from apps.portfolio.services.orders import CONSUMED
 
     def clear() -> None:
         books.books_clear()
-        CONSUMED.clear()
+        liquidity_store().clear()
         instrument_cache_clear()
 
     clear()
     yield
     clear()
+
+
+def _feed_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith(("feed-binance", "feed-kucoin", "feed-watchdog"))}
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_feed_threads():
+    """A feed runner left streaming after its test keeps its shard lease and keeps writing
+    feed status into whatever cache a later test configures: the later test fails, far from
+    the cause (CI, 2026-12-03). Fail the test that leaked it instead, after stopping it."""
+    before = _feed_threads()
+    yield
+    deadline = time.monotonic() + 10
+    leaked = _feed_threads() - before
+    while leaked and time.monotonic() < deadline:
+        time.sleep(0.1)
+        leaked = {t for t in leaked if t.is_alive()}
+    if not leaked:
+        return
+    import sys
+    import traceback
+
+    from apps.market.feeds.supervisor import supervisors_all
+
+    frames = sys._current_frames()
+    stacks = "\n".join(
+        f"{t.name}:\n{''.join(traceback.format_stack(frames[t.ident]))}" for t in leaked if t.ident in frames
+    )
+    for supervisor in supervisors_all():
+        supervisor.stop()
+    pytest.fail(f"feed threads still running after the test: {sorted(t.name for t in leaked)}\n{stacks}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from apps.bots.models import Bot
-from apps.core.ws_stream import Subscription, Topic, TopicError, topic_register
+from apps.core.ws_stream import Subscription, Topic, TopicError
 from apps.portfolio.consumers import object_id
 
 
@@ -32,4 +32,4 @@ def bot_event_matches(subscription: Subscription, event: dict[str, Any]) -> bool
     return event_id is None or str(event_id) == str(subscription.params["id"])
 
 
-topic_register(Topic(name="bot", event_prefix="bot.", resolve=bot_topic_resolve, matches=bot_event_matches))
+BOT_TOPIC = Topic(name="bot", event_prefix="bot.", resolve=bot_topic_resolve, matches=bot_event_matches)

@@ -3,10 +3,15 @@ a service that queues work takes the enqueuer as an argument (``bot_evaluate_tas
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from celery import shared_task
 
 from apps.bots.models import Backtest, Bot
 from apps.bots.services import backtest_execute, bot_evaluate, bots_candle_closed
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="apps.bots.tasks.bot_evaluate_task", acks_late=True)
@@ -30,6 +35,24 @@ def bots_candle_closed_task(exchange: str, symbol: str, timeframe: str, open_tim
         enqueue=bot_evaluate_task.delay,
     )
     return len(bot_ids)
+
+
+# The feeds of one process enqueue one at a time. In embedded mode Celery runs the task
+# eagerly, inside Celery's process-global "join would block" flag, which each eager task sets
+# and restores on exit: two feeds' tasks overlapping in two threads can restore it in the
+# wrong order and leave it set for the rest of the process (every later result.get() refused).
+_ENQUEUE_LOCK = threading.Lock()
+
+
+def bots_closes_enqueue(*, exchange: str, closes: dict[tuple[str, str], int]) -> None:
+    """The feeds' close sink (``FeedConfig.closes_sink``, wired by run_feeds and serve): one
+    ``bots_candle_closed_task`` per (symbol, timeframe), naming its newest final close."""
+    with _ENQUEUE_LOCK:
+        for (symbol, timeframe), open_time_ms in closes.items():
+            try:
+                bots_candle_closed_task.delay(exchange, symbol, timeframe, open_time_ms)
+            except Exception:  # a broker hiccup must not stop the feed; the candle is stored
+                logger.exception("bot notification failed for %s %s %s", exchange, symbol, timeframe)
 
 
 @shared_task(name="apps.bots.tasks.backtest_run_task", acks_late=True)

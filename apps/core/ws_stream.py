@@ -5,16 +5,17 @@ and {"type": "unsubscribe", "subscription": "<key>"}. The per-page routes
 (ws/market/<exchange>/<symbol>/, ws/portfolio/<id>/, ws/bots/<id>/) use the same class
 with ``auto_topic`` so the URL kwargs become the one subscription.
 
-Apps register their topics (``topic_register``) from their consumers.py; a topic resolver
-checks the parameters and the user's right to them (404-like "not_found" for objects that
-are not theirs, so existence is not revealed) and names the channel-layer group."""
+Each app defines its topic in its consumers.py; the web process's composition root
+(``config/routing.py``) hands the table of topics to every route's consumer. A topic
+resolver checks the parameters and the user's right to them (404-like "not_found" for
+objects that are not theirs, so existence is not revealed) and names the channel-layer group."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,15 +49,11 @@ class Topic:
     shape: Callable[[Subscription, dict[str, Any]], dict[str, Any]] = lambda sub, data: data
 
 
-_TOPICS: dict[str, Topic] = {}
-
-
-def topic_register(topic: Topic) -> None:
-    _TOPICS[topic.name] = topic
-
-
-def topic_names() -> list[str]:
-    return sorted(_TOPICS)
+def topic_table(*topics: Topic) -> dict[str, Topic]:
+    names = [t.name for t in topics]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two topics share a name: {names}")
+    return {t.name: t for t in topics}
 
 
 _FRAMES: OrderedDict[tuple[str, str, int], str] = OrderedDict()
@@ -80,10 +77,12 @@ def frame_text(kind: str, key: str, payload: dict[str, Any], stamp: int | None) 
 
 class StreamConsumer(AuthenticatedJsonConsumer):
     auto_topic: str | None = None
+    topics: Mapping[str, Topic]
 
-    def __init__(self, *args: Any, auto_topic: str | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, topics: Mapping[str, Topic], auto_topic: str | None = None, **kwargs: Any):
         # Channels passes as_asgi() kwargs to __init__ but does not store them.
         super().__init__(*args, **kwargs)
+        self.topics = topics
         self.auto_topic = auto_topic
 
     async def on_authenticated(self) -> None:
@@ -108,10 +107,10 @@ class StreamConsumer(AuthenticatedJsonConsumer):
             await self.send_error(code="unknown_type", message=f"Unknown message type {kind!r}.")
 
     async def _subscribe(self, content: dict[str, Any], *, close_on_error: bool = False) -> None:
-        topic = _TOPICS.get(content.get("topic"))  # type: ignore[arg-type]
+        topic = self.topics.get(content.get("topic"))  # type: ignore[arg-type]
         try:
             if topic is None:
-                raise TopicError("unknown_topic", f"topic must be one of: {', '.join(topic_names())}.")
+                raise TopicError("unknown_topic", f"topic must be one of: {', '.join(sorted(self.topics))}.")
             if len(self.subscriptions) >= settings.WS_MAX_SUBSCRIPTIONS:
                 raise TopicError("too_many_subscriptions", "Subscription limit reached for this connection.")
             subscription = await topic.resolve(self.user, content)
@@ -154,7 +153,7 @@ class StreamConsumer(AuthenticatedJsonConsumer):
     async def _forward(self, kind: str, message: dict[str, Any]) -> None:
         data = {k: v for k, v in message.items() if k != "type"}
         for subscription in list(getattr(self, "subscriptions", {}).values()):
-            topic = _TOPICS[subscription.topic]
+            topic = self.topics[subscription.topic]
             if kind.startswith(topic.event_prefix) and topic.matches(subscription, message):
                 payload = topic.shape(subscription, data)
                 await self.send(text_data=frame_text(kind, subscription.key, payload, message.get("pushed_ms")))

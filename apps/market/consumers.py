@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apps.core.ws_stream import Subscription, Topic, TopicError, topic_register
+from apps.core.ws_stream import Subscription, Topic, TopicError
 from apps.market.models import Exchange, Timeframe
 from apps.market.realtime import MESSAGE_TYPE, group_name
 
@@ -49,12 +49,10 @@ def market_event_shape(subscription: Subscription, data: dict[str, Any]) -> dict
     return shaped
 
 
-topic_register(
-    Topic(
-        name="market",
-        event_prefix=MESSAGE_TYPE,
-        resolve=market_topic_resolve,
-        matches=market_event_matches,
-        shape=market_event_shape,
-    )
+MARKET_TOPIC = Topic(
+    name="market",
+    event_prefix=MESSAGE_TYPE,
+    resolve=market_topic_resolve,
+    matches=market_event_matches,
+    shape=market_event_shape,
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from apps.core.ws_stream import Subscription, Topic, TopicError, topic_register
+from apps.core.ws_stream import Subscription, Topic, TopicError
 from apps.portfolio.models import Portfolio
 from apps.portfolio.realtime import portfolio_group
 
@@ -48,6 +48,6 @@ def portfolio_event_matches(subscription: Subscription, event: dict[str, Any]) -
     return event_id is None or str(event_id) == str(subscription.params["id"])
 
 
-topic_register(
-    Topic(name="portfolio", event_prefix="portfolio.", resolve=portfolio_topic_resolve, matches=portfolio_event_matches)
+PORTFOLIO_TOPIC = Topic(
+    name="portfolio", event_prefix="portfolio.", resolve=portfolio_topic_resolve, matches=portfolio_event_matches
 )

@@ -1,7 +1,8 @@
 """The paper fill engine (pure: no ORM, no I/O). Follows ../shared/docs/FILL_REALISM.md.
 
 - Marketable orders walk the L2 book level by level; liquidity we consumed at a level is
-  remembered (``ConsumedLiquidity``) until the book at that level refreshes.
+  remembered until the book at that level refreshes, by a store shared by every process
+  that fills orders (``apps.portfolio.liquidity``): the walk asks it for each level's grant.
 - Resting limit orders fill only on trade prints *through* their price, capped by the printed
   size; a touch is not a fill.
 - Stops trigger on trades; a triggered stop-market walks the book and a gap fills at the
@@ -16,10 +17,14 @@ The backtester reuses this module, so it stays importable without Django and che
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Context, Decimal
+from typing import TYPE_CHECKING
 
 from apps.market.events import BookSnapshot
+
+if TYPE_CHECKING:
+    from apps.portfolio.liquidity import LiquidityStore
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -133,41 +138,6 @@ def slippage_bps(*, side: str, price: Decimal, mid: Decimal) -> Decimal:
     return (diff / mid * BPS).quantize(Decimal("0.0001"), context=_WIDE)
 
 
-@dataclass(slots=True)
-class ConsumedLiquidity:
-    """Remembers what our orders took at each book level until that level refreshes.
-
-    A level counts as refreshed when its displayed size differs from the size we saw when we
-    consumed from it (the exchange sent a new quantity there) or it left the book.
-    """
-
-    _levels: dict[tuple[str, str], dict[tuple[str, Decimal], tuple[Decimal, Decimal]]] = field(default_factory=dict)
-
-    def available(self, *, book: BookSnapshot, book_side: str, price: Decimal, displayed: Decimal) -> Decimal:
-        seen = self._levels.get((book.exchange, book.symbol), {}).get((book_side, price))
-        if seen is None or seen[0] != displayed:
-            return displayed
-        return max(displayed - seen[1], ZERO)
-
-    def consume(self, *, book: BookSnapshot, book_side: str, price: Decimal, displayed: Decimal, qty: Decimal) -> None:
-        levels = self._levels.setdefault((book.exchange, book.symbol), {})
-        seen = levels.get((book_side, price))
-        already = seen[1] if seen is not None and seen[0] == displayed else ZERO
-        levels[(book_side, price)] = (displayed, already + qty)
-
-    def prune(self, book: BookSnapshot) -> None:
-        """Forget levels that refreshed or left the book (keeps memory bounded)."""
-        levels = self._levels.get((book.exchange, book.symbol))
-        if not levels:
-            return
-        current = {("ask", p): q for p, q in book.asks} | {("bid", p): q for p, q in book.bids}
-        for key in [k for k, (displayed, _) in levels.items() if current.get(k) != displayed]:
-            del levels[key]
-
-    def clear(self) -> None:
-        self._levels.clear()
-
-
 def _within(side: str, price: Decimal, bound: Decimal | None) -> bool:
     if bound is None:
         return True
@@ -195,15 +165,17 @@ def walk_book(
     quote_quantity: Decimal | None = None,
     limit_price: Decimal | None = None,
     step_size: Decimal = ZERO,
-    consumed: ConsumedLiquidity | None = None,
+    consumed: LiquidityStore | None = None,
     max_slippage_bps: Decimal | None = None,
     gap_price: Decimal | None = None,
     rule: str = RULE_BOOK_WALK,
-    dry_run: bool = False,
 ) -> Execution:
     """Take liquidity level by level (taker). ``quantity`` is base, ``quote_quantity`` spends
     quote; ``limit_price`` bounds the walk (a marketable limit order); ``gap_price`` is a
-    triggering print that the fill can never be better than (stop gap fills)."""
+    triggering print that the fill can never be better than (stop gap fills).
+
+    With a ``consumed`` store each level yields what the store grants (atomic, so another
+    walk of the same level, in any process, cannot be granted it too)."""
     mid = book.mid
     levels, book_side = (book.asks, "ask") if side == BUY else (book.bids, "bid")
     bound = slippage_bound(side=side, mid=mid, max_slippage_bps=max_slippage_bps)
@@ -215,27 +187,27 @@ def walk_book(
         if bounded:
             stopped_by = bounded
             break
-        available = (
-            consumed.available(book=book, book_side=book_side, price=level_price, displayed=displayed)
-            if consumed
-            else displayed
-        )
         price = _worse(side, level_price, gap_price)
         bounded = _bound_reached(side, price, limit_price=limit_price, slippage_bound=bound)
         if bounded:
             stopped_by = bounded
             break
-        take = available if remaining_qty is None else min(available, remaining_qty)
+        want = displayed if remaining_qty is None else min(displayed, remaining_qty)
         if remaining_quote is not None:
-            take = min(take, remaining_quote / price)
-        take = step_down(take, step_size)
-        if take <= 0:
-            if remaining_quote is not None and available > 0:
+            want = min(want, remaining_quote / price)
+        want = step_down(want, step_size)
+        if want <= 0:
+            if remaining_quote is not None and displayed > 0:
                 break  # quote left cannot buy one more step
             continue
+        take = want
+        if consumed is not None:
+            take = consumed.take(
+                book=book, book_side=book_side, price=level_price, displayed=displayed, quantity=want, step=step_size
+            )
+        if take <= 0:
+            continue  # all of it is taken (by us, in this or another process)
         slices.append(FillSlice(price=price, quantity=take, liquidity=TAKER, rule=rule))
-        if consumed and not dry_run:
-            consumed.consume(book=book, book_side=book_side, price=level_price, displayed=displayed, qty=take)
         if remaining_qty is not None:
             remaining_qty -= take
             if remaining_qty <= 0:
@@ -272,25 +244,3 @@ def remaining_quote_floor(levels: Sequence[tuple[Decimal, Decimal]], step_size: 
     if not levels or step_size <= 0:
         return Decimal("1e-12")
     return levels[0][0] * step_size
-
-
-def book_depth_fits(
-    *,
-    book: BookSnapshot,
-    side: str,
-    quantity: Decimal,
-    limit_price: Decimal | None,
-    consumed: ConsumedLiquidity | None = None,
-    max_slippage_bps: Decimal | None = None,
-) -> bool:
-    """FOK pre-check without consuming: can the book fill ``quantity`` within the limit?"""
-    probe = walk_book(
-        book=book,
-        side=side,
-        quantity=quantity,
-        limit_price=limit_price,
-        consumed=consumed,
-        max_slippage_bps=max_slippage_bps,
-        dry_run=True,
-    )
-    return probe.quantity >= quantity

@@ -6,10 +6,10 @@ import pytest
 
 from apps.bots.services import bot_create, bot_start
 from apps.portfolio import books
+from apps.portfolio.liquidity import liquidity_store
 from apps.portfolio.models import Order, Portfolio
 from apps.portfolio.services import order_place, portfolio_create
 from apps.portfolio.services.instruments import instrument_cache_clear
-from apps.portfolio.services.orders import CONSUMED
 from apps.safety.models import AuditEvent
 from tests.api.conftest import assert_error
 from tests.api.factories import instrument_make, market_state_seed
@@ -20,11 +20,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _clean_process_state():
     books.books_clear()
-    CONSUMED.clear()
+    liquidity_store().clear()
     instrument_cache_clear()
     yield
     books.books_clear()
-    CONSUMED.clear()
+    liquidity_store().clear()
     instrument_cache_clear()
 
 

@@ -33,3 +33,20 @@ def run_signals(strategy: Strategy, series: list[Bar], *, hold_after_buy: bool =
             position.quantity -= sold
             position.entries = 0 if position.quantity <= 0 else position.entries - 1
     return out
+
+
+def quiet_bot_start(*, owner, portfolio, symbol: str = "BTCUSDT"):
+    """A running 1m RSI bot whose thresholds no market reaches: it evaluates every close and
+    never orders (the count of its evaluations is the point)."""
+    from apps.bots.services import bot_create, bot_start
+
+    bot = bot_create(
+        owner=owner,
+        portfolio=portfolio,
+        name="quiet",
+        symbol=symbol,
+        strategy="rsi_mean_reversion",
+        params={"period": 2, "oversold": 1, "overbought": 99},
+        risk={"order_size": "100"},
+    )
+    return bot_start(bot=bot, actor=owner)

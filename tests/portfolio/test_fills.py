@@ -6,6 +6,7 @@ from decimal import Decimal as D
 
 from apps.portfolio import arrival, resting_rules
 from apps.portfolio import fills as engine
+from apps.portfolio.liquidity.memory import MemoryLiquidity
 from tests.portfolio.conftest import STD_ASKS, STD_BIDS, make_book
 
 
@@ -52,7 +53,7 @@ def test_book_too_thin_is_exhausted():
 
 
 def test_consumed_liquidity_is_remembered_until_the_level_refreshes():
-    consumed = engine.ConsumedLiquidity()
+    consumed = MemoryLiquidity()
     book = make_book(STD_ASKS, STD_BIDS)
     first = engine.walk_book(book=book, side="buy", quantity=D("0.4"), consumed=consumed)
     assert [(s.price, s.quantity) for s in first.slices] == [(D("100.50"), D("0.4"))]
@@ -67,14 +68,6 @@ def test_consumed_liquidity_is_remembered_until_the_level_refreshes():
     fourth = engine.walk_book(book=refreshed, side="buy", quantity=D("1"), consumed=consumed)
     assert [(s.price, s.quantity) for s in fourth.slices] == [(D("101.00"), D("0.7"))]
     assert fourth.exhausted
-
-
-def test_prune_forgets_refreshed_levels():
-    consumed = engine.ConsumedLiquidity()
-    book = make_book(STD_ASKS, STD_BIDS)
-    engine.walk_book(book=book, side="buy", quantity=D("0.5"), consumed=consumed)
-    consumed.prune(make_book([("100.50", "0.7")], STD_BIDS))
-    assert consumed.available(book=book, book_side="ask", price=D("100.50"), displayed=D("0.5")) == D("0.5")
 
 
 def test_limit_price_bounds_the_walk():

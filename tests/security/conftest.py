@@ -15,8 +15,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.market.events import BookSnapshot
 from apps.market.models import Instrument
 from apps.portfolio import books
+from apps.portfolio.liquidity import liquidity_store
 from apps.portfolio.services.instruments import instrument_cache_clear
-from apps.portfolio.services.orders import CONSUMED
 
 D = Decimal
 PASSWORD = "correct-horse-battery-9"
@@ -26,12 +26,12 @@ PASSWORD = "correct-horse-battery-9"
 def _clean_state():
     cache.clear()
     books.books_clear()
-    CONSUMED.clear()
+    liquidity_store().clear()
     instrument_cache_clear()
     yield
     cache.clear()
     books.books_clear()
-    CONSUMED.clear()
+    liquidity_store().clear()
     instrument_cache_clear()
 
 

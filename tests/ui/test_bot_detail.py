@@ -12,8 +12,9 @@ from apps.bots.selectors import bot_fill_list, bot_performance_get
 from apps.bots.services import bot_create, bot_evaluate, bot_start
 from apps.market.models import Instrument
 from apps.portfolio import books
+from apps.portfolio.liquidity import liquidity_store
 from apps.portfolio.services.instruments import instrument_cache_clear
-from apps.portfolio.services.orders import CONSUMED, order_place
+from apps.portfolio.services.orders import order_place
 from tests.bots.conftest import set_book, store_candles
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +24,11 @@ SERIES = [100, 99, 98, 99, 100, 101, 99, 97, 96, 98, 100]
 @pytest.fixture(autouse=True)
 def _clean_process_state():
     books.books_clear()
-    CONSUMED.clear()
+    liquidity_store().clear()
     instrument_cache_clear()
     yield
     books.books_clear()
-    CONSUMED.clear()
+    liquidity_store().clear()
     instrument_cache_clear()
 
 

@@ -1,11 +1,12 @@
-"""Closed candles of one feed: REST backfill, gap fill, storage, and the bot notifications.
+"""Closed candles of one feed: REST backfill, gap fill, storage, and the close notifications.
 
 A streamed closed kline is stored at once (the UI wants it), but only a REST read makes a
 candle final: the stream can close a candle before its last trades are booked, and one
 arriving after an outage must not hide the hole before it. ``covered`` is, per (symbol,
 timeframe), the newest closed open time up to which everything is stored and final.
 
-Bots are told of closes only up to ``covered``: a streamed close right after a reconnect
+The consumers of closes (the bots, through ``FeedConfig.closes_sink``, which the process's
+composition root wires) are told of closes only up to ``covered``: a streamed close right after a reconnect
 waits until the REST fill has stored the candles the outage missed, and the notification
 then names the newest close. The bot runner evaluates every stored close it has not seen
 up to that one, each exactly once (``apps.bots.services.runner``), so after an outage or a
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -148,9 +148,10 @@ class CandleSync:
                 key = (c.symbol, c.timeframe)
                 self.covered[key] = max(self.covered.get(key, -1), c.open_time_ms)
             metrics.candles_closed.labels(self.exchange, c.timeframe).inc()
+        sink = self.config.closes_sink
         due = self._closes_due(candles)
-        if due:
-            await self._in_db(_bots_notify, exchange=self.exchange, closes=due)
+        if due and sink is not None:
+            await self._in_db(_closes_tell, sink=sink, exchange=self.exchange, closes=due)
             self.notified.update(due)
 
     def _closes_due(self, candles: list[KlineEvent]) -> dict[Key, int]:
@@ -166,20 +167,8 @@ class CandleSync:
         return due
 
 
-# The feeds of one process notify one at a time. In embedded mode Celery runs the task
-# eagerly, inside Celery's process-global "join would block" flag, which each eager task sets
-# and restores on exit: two feeds' tasks overlapping in two threads can restore it in the
-# wrong order and leave it set for the rest of the process (every later result.get() refused).
-_NOTIFY_LOCK = threading.Lock()
-
-
-def _bots_notify(*, exchange: str, closes: dict[Key, int]) -> None:
-    """Hand the newest closed candle per (symbol, timeframe) to the bot runner (Celery)."""
-    from apps.bots.tasks import bots_candle_closed_task
-
-    with _NOTIFY_LOCK:
-        for (symbol, timeframe), open_time_ms in closes.items():
-            try:
-                bots_candle_closed_task.delay(exchange, symbol, timeframe, open_time_ms)
-            except Exception:  # a broker hiccup must not stop the feed; the candle is stored
-                logger.exception("bot notification failed for %s %s %s", exchange, symbol, timeframe)
+def _closes_tell(*, sink: Callable[..., None], exchange: str, closes: dict[Key, int]) -> None:
+    try:
+        sink(exchange=exchange, closes=closes)
+    except Exception:  # a consumer's failure must not stop the feed; the candles are stored
+        logger.exception("close notification failed for %s %s", exchange, sorted(closes))

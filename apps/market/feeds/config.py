@@ -35,4 +35,8 @@ class FeedConfig:
     sync_instruments: bool = True
     push_loop: asyncio.AbstractEventLoop | None = None  # embedded: the web server's loop
     progress: Callable[[int, int], None] | None = None
+    # Who is told of final closed candles: ``closes_sink(exchange=..., closes={(symbol,
+    # timeframe): newest open_time_ms})``, called on the feed's DB thread. The process's
+    # composition root hands in the bot runner's (run_feeds, serve); None tells nobody.
+    closes_sink: Callable[..., None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)

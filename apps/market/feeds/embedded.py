@@ -181,12 +181,16 @@ def market_start(
 
 
 def start_embedded_market(
-    source: str | None = None, *, push_loop: asyncio.AbstractEventLoop | None = None
+    source: str | None = None,
+    *,
+    push_loop: asyncio.AbstractEventLoop | None = None,
+    closes_sink: Callable[..., None] | None = None,
 ) -> MarketHandle:
     """For ``make run``: feeds (and, offline, the simulator) in background threads of the web
     process. Pass the server's event loop as ``push_loop`` when the channel layer is the
-    in-memory one, so pushes are delivered on the loop the consumers wait on."""
-    return market_start(source, push_loop=push_loop)
+    in-memory one, so pushes are delivered on the loop the consumers wait on; ``closes_sink``
+    is told of final closed candles (``FeedConfig.closes_sink``)."""
+    return market_start(source, push_loop=push_loop, closes_sink=closes_sink)
 
 
 def market_mode_shown(mode: str, *, exchanges: tuple[str, ...], since: float) -> str:

@@ -29,6 +29,10 @@ from apps.market.feeds.loop_teardown import loop_close_clean
 
 logger = logging.getLogger("apps.market.feeds")
 
+# How long the loop's tasks get to end on cancel before the teardown ends them by force:
+# kucoin-python swallows CancelledError while it reconnects, and a stop must not wait for it.
+STOP_GRACE_S = 5.0
+
 
 class FeedRunner:
     def __init__(self, config: FeedConfig):
@@ -60,6 +64,7 @@ class FeedRunner:
             config=config, adapter=self.adapter, hub=self.hub, in_db=self._in_db, alive=self._mark_alive
         )
         self._stop: asyncio.Event | None = None
+        self._stopping = threading.Event()  # stop() asked: seen by the loop however early
         self._db = ThreadPoolExecutor(1, thread_name_prefix=f"feed-db-{config.exchange}")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
@@ -72,11 +77,21 @@ class FeedRunner:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Ask the loop to end cleanly; if it has not within ``timeout``, stop it where it is
+        (the teardown then ends what is left). A stopped runner's thread is always gone: one
+        left streaming keeps its shard lease and keeps writing feed status (CI, 2026-12-03)."""
+        self._stopping.set()
         loop, stop = self.loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(stop.set)
-        if self.thread is not None:
-            self.thread.join(timeout)
+        if self.thread is None:
+            return
+        self.thread.join(timeout)
+        loop = self.loop  # it may have been created after the first read
+        if self.thread.is_alive() and loop is not None and not loop.is_closed():
+            logger.warning("%s feed did not stop in %.0fs: stopping its loop", self.exchange, timeout)
+            loop.call_soon_threadsafe(loop.stop)
+            self.thread.join(STOP_GRACE_S * 3)
 
     def kill(self) -> None:
         """Die without cleanup, as a crash would (tests; the watchdog must notice)."""
@@ -113,6 +128,8 @@ class FeedRunner:
     # -- main ------------------------------------------------------------------------------
     async def _main(self) -> None:
         self._stop = asyncio.Event()
+        if self._stopping.is_set():  # stop() came before the loop could hear it
+            return
         self.candles = CandleSync(
             config=self.config, adapter=self.adapter, hub=self.hub, in_db=self._in_db, alive=self._mark_alive
         )
@@ -131,7 +148,13 @@ class FeedRunner:
             await self._stop.wait()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            ended, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+            for task in ended:  # retrieved, so none is reported as "never retrieved"
+                _ = task.cancelled() or task.exception()
+            if stuck:
+                logger.warning(
+                    "%s: %d task(s) ignored the stop; the loop teardown ends them", self.exchange, len(stuck)
+                )
             await self.candles.persist_pending()
         finally:
             await self._close_adapter()

@@ -4,19 +4,24 @@ The exchange's market rules first (filters against the arrival book, a stop that
 trigger at once), then by type: a market order walks the book and expires what it cannot
 fill; a limit order reserves its funds, takes what is marketable (all or nothing for FOK)
 and rests or expires the rest; a stop reserves its funds and waits for its trigger
-(``resting``). Callers hold ``CONSUMED_LOCK`` around ``order_arrival_execute``.
+(``resting``).
+
+Walks take liquidity from the process's shared store (``apps.portfolio.liquidity``), which
+another process may be walking at the same moment, so only what a walk was really granted
+tells what the order costs and whether a FOK order fills: the checks come after the walk,
+and an order refused (or a FOK order short) after its walk gives the liquidity back.
 """
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from apps.portfolio import books, resting_rules, rules
 from apps.portfolio import fills as engine
-from apps.portfolio.errors import MarketDataUnavailableError
+from apps.portfolio.errors import MarketDataUnavailableError, OrderRejectedError
 from apps.portfolio.expiry import expiry_reason
+from apps.portfolio.liquidity import LiquidityStore, liquidity_store
 from apps.portfolio.models import Order, Portfolio
 from apps.portfolio.services.execution import OrderWork, apply_execution, lock_funds, release_funds, status_after
 from apps.portfolio.services.instruments import InstrumentRules
@@ -25,12 +30,6 @@ if TYPE_CHECKING:
     from apps.portfolio.order_request import OrderRequest
 
 BPS = Decimal("10000")
-
-# Liquidity our orders took, per process, until the book level refreshes (FILL_REALISM rule 2).
-# Orders of one process may run in several threads: a walk reads and updates CONSUMED, so
-# walks hold CONSUMED_LOCK (pure CPU work, so it costs nothing under the GIL).
-CONSUMED = engine.ConsumedLiquidity()
-CONSUMED_LOCK = threading.Lock()
 
 
 def order_arrival_check(*, portfolio: Portfolio, request: OrderRequest, instrument: InstrumentRules, book: Any) -> None:
@@ -60,20 +59,106 @@ def order_arrival_check(*, portfolio: Portfolio, request: OrderRequest, instrume
         )
 
 
-def market_funds(
-    *,
-    side: str,
-    quantity: Decimal | None,
-    quote_quantity: Decimal | None,
-    probe: engine.Execution,
-    base_asset: str,
-    quote_asset: str,
-) -> tuple[str, Decimal]:
-    """What a market order must have free: the quote it spends (a buy) or the base it sells,
-    as the dry-run walk ``probe`` prices it. Also the ticket's live check (order_check)."""
-    if side == "buy":
-        return quote_asset, quote_quantity or probe.quote
-    return base_asset, quantity or probe.quantity
+def _require(*, work: OrderWork, asset: str, amount: Decimal) -> None:
+    balance = work.posting.balances.get(asset)
+    if balance is None or balance.free < amount:
+        raise _short(work=work, asset=asset, amount=amount)
+
+
+def _short(*, work: OrderWork, asset: str, amount: Decimal) -> OrderRejectedError:
+    """The balance refusal, saying what the order needs and what is free."""
+    balance = work.posting.balances.get(asset)
+    free = balance.free if balance is not None else Decimal(0)
+    return rules.reject_balance(work.order.exchange, asset=asset, needed=amount, available=free)
+
+
+def order_arrival_execute(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
+    if work.order.order_type == "market":
+        _execute_market(work=work, book=book, instrument=instrument)
+    elif work.order.order_type in rules.STOP_TYPES:
+        _lock_for_resting(work=work)
+    else:
+        _execute_limit(work=work, book=book, instrument=instrument)
+
+
+def _execute_market(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
+    order = work.order
+    store = liquidity_store()
+    walk = {
+        "book": book,
+        "side": order.side,
+        "quantity": order.quantity,
+        "quote_quantity": order.quote_quantity,
+        "step_size": instrument.filters.step_size,
+        "consumed": store,
+        "max_slippage_bps": work.portfolio.max_slippage_bps,
+    }
+    # Checked, not reserved: the order completes within this transaction, under the
+    # portfolio lock, so a reservation would be a lock and a release journal nobody can
+    # ever observe (two ledger writes per order for nothing). An order that states what it
+    # spends is checked before it walks; otherwise the walk's own total is checked, and a
+    # walk that cannot be paid gives its liquidity back (no peek first: that would be one
+    # more round trip to a shared store for every order, to refuse a few).
+    stated = _stated_need(order)
+    if stated is not None:
+        _require(work=work, asset=_pays_in(order), amount=stated)
+    execution = engine.walk_book(**walk)
+    if not _can_pay(work=work, execution=execution):
+        liquidity_give_back(store=store, book=book, execution=execution)
+        raise _short(work=work, asset=_pays_in(order), amount=_needs(order, execution))
+    apply_execution(work=work, execution=execution)
+    done = status_after(order, exhausted=execution.exhausted)
+    # A market order never rests: whatever the book could not fill expires, and says why.
+    order.status = Order.Status.FILLED if done == Order.Status.FILLED else Order.Status.EXPIRED
+    if order.status == Order.Status.EXPIRED:
+        requested = order.quantity if order.quantity is not None else None
+        order.reason = expiry_reason(
+            execution=execution, requested=requested, max_slippage_bps=work.portfolio.max_slippage_bps
+        )[:200]
+
+
+def _pays_in(order: Order) -> str:
+    return order.quote_asset if order.side == "buy" else order.base_asset
+
+
+def market_need(
+    *, side: str, quantity: Decimal | None, quote_quantity: Decimal | None, execution: engine.Execution | None
+) -> Decimal | None:
+    """What a market order spends: quote for a buy, base for a sell; what it states (a buy by
+    quote, a sell), else its walk's total (None without one). The ticket's live check
+    (services/order_check.py) asks the same."""
+    stated = quote_quantity if side == "buy" else quantity
+    if stated is not None or execution is None:
+        return stated
+    return execution.quote if side == "buy" else execution.quantity
+
+
+def _stated_need(order: Order) -> Decimal | None:
+    """What the order spends whatever the book: quote for a buy by quote, base for a sell."""
+    return market_need(side=order.side, quantity=order.quantity, quote_quantity=order.quote_quantity, execution=None)
+
+
+def _needs(order: Order, execution: engine.Execution) -> Decimal:
+    need = market_need(
+        side=order.side, quantity=order.quantity, quote_quantity=order.quote_quantity, execution=execution
+    )
+    assert need is not None  # with an execution there is always a total
+    return need
+
+
+def _can_pay(*, work: OrderWork, execution: engine.Execution) -> bool:
+    balance = work.posting.balances.get(_pays_in(work.order))
+    return balance is not None and balance.free >= _needs(work.order, execution)
+
+
+def liquidity_give_back(*, store: LiquidityStore, book: Any, execution: engine.Execution) -> None:
+    """Return what a walk of ``book`` took (an order refused after its walk keeps nothing)."""
+    levels, book_side = (book.asks, "ask") if execution.side == "buy" else (book.bids, "bid")
+    displayed = dict(levels)
+    for part in execution.slices:
+        store.give_back(
+            book=book, book_side=book_side, price=part.price, displayed=displayed[part.price], quantity=part.quantity
+        )
 
 
 def resting_funds(
@@ -97,59 +182,6 @@ def resting_funds(
     return quote_asset, engine.q18(quantity * (stop_price or Decimal(0)) * band)
 
 
-def _require(*, work: OrderWork, asset: str, amount: Decimal) -> None:
-    balance = work.posting.balances.get(asset)
-    if balance is None or balance.free < amount:
-        free = balance.free if balance is not None else Decimal(0)
-        raise rules.reject_balance(work.order.exchange, asset=asset, needed=amount, available=free)
-
-
-def order_arrival_execute(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
-    if work.order.order_type == "market":
-        _execute_market(work=work, book=book, instrument=instrument)
-    elif work.order.order_type in rules.STOP_TYPES:
-        _lock_for_resting(work=work)
-    else:
-        _execute_limit(work=work, book=book, instrument=instrument)
-
-
-def _execute_market(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
-    order = work.order
-    walk = {
-        "book": book,
-        "side": order.side,
-        "quantity": order.quantity,
-        "quote_quantity": order.quote_quantity,
-        "step_size": instrument.filters.step_size,
-        "consumed": CONSUMED,
-        "max_slippage_bps": work.portfolio.max_slippage_bps,
-    }
-    CONSUMED.prune(book)
-    probe = engine.walk_book(**walk, dry_run=True)
-    asset, need = market_funds(
-        side=order.side,
-        quantity=order.quantity,
-        quote_quantity=order.quote_quantity,
-        probe=probe,
-        base_asset=order.base_asset,
-        quote_asset=order.quote_asset,
-    )
-    # Checked, not reserved: the order completes within this transaction, under the
-    # portfolio lock, so a reservation would be a lock and a release journal nobody can
-    # ever observe (two ledger writes per order for nothing).
-    _require(work=work, asset=asset, amount=need)
-    execution = engine.walk_book(**walk)
-    apply_execution(work=work, execution=execution)
-    done = status_after(order, exhausted=execution.exhausted)
-    # A market order never rests: whatever the book could not fill expires, and says why.
-    order.status = Order.Status.FILLED if done == Order.Status.FILLED else Order.Status.EXPIRED
-    if order.status == Order.Status.EXPIRED:
-        requested = order.quantity if order.quantity is not None else None
-        order.reason = expiry_reason(
-            execution=execution, requested=requested, max_slippage_bps=work.portfolio.max_slippage_bps
-        )[:200]
-
-
 def _lock_for_resting(*, work: OrderWork) -> None:
     order = work.order
     asset, amount = resting_funds(
@@ -167,26 +199,25 @@ def _lock_for_resting(*, work: OrderWork) -> None:
 
 def _execute_limit(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
     order = work.order
+    store = liquidity_store()
     _lock_for_resting(work=work)
     marketable = book is not None and resting_rules.is_marketable(side=order.side, price=order.price, book=book)
     if marketable:
-        CONSUMED.prune(book)
-    fits = marketable and (
-        order.time_in_force != "FOK"
-        or engine.book_depth_fits(
-            book=book, side=order.side, quantity=order.quantity, limit_price=order.price, consumed=CONSUMED
-        )
-    )
-    if fits:
         execution = engine.walk_book(
             book=book,
             side=order.side,
             quantity=order.quantity,
             limit_price=order.price,
             step_size=instrument.filters.step_size,
-            consumed=CONSUMED,
+            consumed=store,
         )
-        apply_execution(work=work, execution=execution)
+        if order.time_in_force == "FOK" and execution.quantity < order.quantity:
+            # All or nothing: a walk the book (after every process's takes) could not fill in
+            # full gives back what it took. No depth check first: that would be one more round
+            # trip to the shared store for every FOK order.
+            liquidity_give_back(store=store, book=book, execution=execution)
+        else:
+            apply_execution(work=work, execution=execution)
     order.status = status_after(order, exhausted=True)
     if order.is_open and order.time_in_force in ("IOC", "FOK"):
         order.status = Order.Status.EXPIRED

@@ -2,30 +2,26 @@
 
 One path with the service: the same request build (shape), instrument rules, arrival check
 (filters against the live book, a stop that would trigger at once) and funds rules
-(``market_funds`` / ``resting_funds``) that placement applies, then the free balance. Nothing
-is written: the market walk is a dry run and no funds are reserved.
+(``market_need`` / ``resting_funds``) that placement applies, then the free balance. Nothing
+is written: the walk runs on a copy of the book less what the shared liquidity store says our
+orders already took (a peek), takes nothing, and no funds are reserved.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from apps.market.events import BookSnapshot
 from apps.portfolio import books, resting_rules
 from apps.portfolio import fills as engine
+from apps.portfolio.liquidity import liquidity_store
 from apps.portfolio.models import Portfolio
 from apps.portfolio.order_request import OrderRequest
 from apps.portfolio.rules import reject_balance
 from apps.portfolio.services.execution import fee_schedule
 from apps.portfolio.services.instruments import InstrumentRules
-from apps.portfolio.services.order_arrival import (
-    CONSUMED,
-    CONSUMED_LOCK,
-    market_funds,
-    order_arrival_check,
-    resting_funds,
-)
+from apps.portfolio.services.order_arrival import market_need, order_arrival_check, resting_funds
 
 ZERO = Decimal(0)
 
@@ -83,14 +79,11 @@ def _preview(
     slippage: Decimal | None
     if request.order_type == "market":
         assert probe is not None  # order_arrival_check refuses a market order without a book
-        asset, needed = market_funds(
-            side=request.side,
-            quantity=request.quantity,
-            quote_quantity=request.quote_quantity,
-            probe=probe,
-            base_asset=instrument.base_asset,
-            quote_asset=instrument.quote_asset,
+        asset = instrument.quote_asset if request.side == "buy" else instrument.base_asset
+        need = market_need(
+            side=request.side, quantity=request.quantity, quote_quantity=request.quote_quantity, execution=probe
         )
+        needed = need if need is not None else ZERO
         quantity, cost, avg, liquidity = probe.quantity, probe.quote, probe.avg_price, engine.TAKER
         slippage, partial, stopped_by = probe.slippage_bps, probe.exhausted, probe.stopped_by
     else:
@@ -134,7 +127,8 @@ def _preview(
 def _walk(
     *, portfolio: Portfolio, request: OrderRequest, instrument: InstrumentRules, book: BookSnapshot | None
 ) -> engine.Execution | None:
-    """The dry-run walk the order would take now: a market order, or a marketable limit."""
+    """The walk the order would take now (a market order, or a marketable limit), on the book
+    less what our orders already took there (the shared store's peek: it takes nothing)."""
     if book is None:
         return None
     if request.order_type == "limit":
@@ -145,15 +139,20 @@ def _walk(
         limit, slippage = None, portfolio.max_slippage_bps
     else:
         return None
-    with CONSUMED_LOCK:
-        return engine.walk_book(
-            book=book,
-            side=request.side,
-            quantity=request.quantity,
-            quote_quantity=request.quote_quantity,
-            limit_price=limit,
-            max_slippage_bps=slippage,
-            step_size=instrument.filters.step_size,
-            consumed=CONSUMED,
-            dry_run=True,
-        )
+    return engine.walk_book(
+        book=_free_book(book, side=request.side),
+        side=request.side,
+        quantity=request.quantity,
+        quote_quantity=request.quote_quantity,
+        limit_price=limit,
+        max_slippage_bps=slippage,
+        step_size=instrument.filters.step_size,
+    )
+
+
+def _free_book(book: BookSnapshot, *, side: str) -> BookSnapshot:
+    """``book`` with the side a ``side`` order takes shrunk to what is free at each level."""
+    book_side, levels = ("ask", book.asks) if side == "buy" else ("bid", book.bids)
+    free = liquidity_store().free_levels(book=book, book_side=book_side)
+    shrunk = tuple((price, size) for (price, _), size in zip(levels, free, strict=True))
+    return replace(book, asks=shrunk) if side == "buy" else replace(book, bids=shrunk)

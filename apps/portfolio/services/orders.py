@@ -19,12 +19,11 @@ from apps.core.logging import request_id_var
 from apps.portfolio.models import Order, Portfolio
 from apps.portfolio.order_request import actor_label_for, order_request_build
 from apps.portfolio.services.instruments import instrument_rules_get
-from apps.portfolio.services.order_arrival import CONSUMED, CONSUMED_LOCK
 from apps.portfolio.services.placement import PlaceRequest, order_submit
 from apps.safety.audit import audit_record
 from apps.safety.models import AuditEvent
 
-__all__ = ["CONSUMED", "CONSUMED_LOCK", "order_place"]
+__all__ = ["order_place"]
 
 
 def order_place(

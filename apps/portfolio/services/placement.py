@@ -40,7 +40,7 @@ from apps.portfolio.services.execution import (
 )
 from apps.portfolio.services.instruments import InstrumentRules
 from apps.portfolio.services.ledger import Posting, balances_lock
-from apps.portfolio.services.order_arrival import CONSUMED_LOCK, order_arrival_check, order_arrival_execute
+from apps.portfolio.services.order_arrival import order_arrival_check, order_arrival_execute
 
 if TYPE_CHECKING:
     from apps.portfolio.order_request import OrderRequest
@@ -267,13 +267,12 @@ def _place_one(place: PlaceRequest, state: _Locked, events: list[fastpath.WriteS
         known_position=state.positions[request.symbol],
         position_known=True,
     )
-    with CONSUMED_LOCK:
-        try:
-            order_arrival_execute(work=work, book=book, instrument=place.instrument)
-        except ApplicationError as refusal:
-            if work.posting.journals:
-                raise _BatchSpoiled(refusal) from refusal
-            raise
+    try:
+        order_arrival_execute(work=work, book=book, instrument=place.instrument)
+    except ApplicationError as refusal:
+        if work.posting.journals:
+            raise _BatchSpoiled(refusal) from refusal
+        raise
     if work.position is not None:
         state.positions[request.symbol] = state.touched_positions[request.symbol] = work.position
     state.orders[order.client_order_id] = order

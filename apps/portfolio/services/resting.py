@@ -2,8 +2,8 @@
 
 The matcher's in-memory check is only a hint: here the order row is re-read under lock and
 the decision re-made from the stored state, so a stale index can never fill twice, fill a
-canceled order or overspend. Walks of the book read and update the process's consumed
-liquidity, so they hold ``CONSUMED_LOCK`` as placement does.
+canceled order or overspend. Walks of the book take from the consumed-liquidity store
+shared with placement (``apps.portfolio.liquidity``).
 
 Queue position (rule 3) applies to portfolios that enable it; each order keeps the time of
 the last print applied to it (``matched_until_ms``), so the replay, a latent cancel and the
@@ -20,6 +20,7 @@ from django.db import transaction
 from apps.market.events import BookSnapshot, TradeEvent
 from apps.portfolio import books, resting_rules
 from apps.portfolio import fills as engine
+from apps.portfolio.liquidity import liquidity_store
 from apps.portfolio.models import Order, Portfolio
 from apps.portfolio.services.auditing import AuditBatch
 from apps.portfolio.services.execution import (
@@ -33,7 +34,6 @@ from apps.portfolio.services.execution import (
 )
 from apps.portfolio.services.instruments import instrument_rules_get
 from apps.portfolio.services.ledger import Posting, balances_lock
-from apps.portfolio.services.order_arrival import CONSUMED, CONSUMED_LOCK
 
 ACTOR = "matcher"
 ZERO = Decimal("0")
@@ -89,11 +89,10 @@ def resting_order_match(*, order_id: int, event: TradeEvent | BookSnapshot) -> O
             return None
         just_triggered = _trigger(order=order, event=event)
         queue_before = order.queue_ahead
-        with CONSUMED_LOCK:
-            if _uses_queue(order, event) and not just_triggered:
-                execution = _queue_decide(order=order, event=event)  # type: ignore[arg-type]
-            else:
-                execution = resting_decide(order=order, event=event, just_triggered=just_triggered)
+        if _uses_queue(order, event) and not just_triggered:
+            execution = _queue_decide(order=order, event=event)  # type: ignore[arg-type]
+        else:
+            execution = resting_decide(order=order, event=event, just_triggered=just_triggered)
         if execution is None or not execution.slices:
             return _unfilled(
                 order=order, event=event, triggered=just_triggered, queue_moved=order.queue_ahead != queue_before
@@ -139,7 +138,7 @@ def _trigger(*, order: Order, event: TradeEvent | BookSnapshot) -> bool:
 
 
 def resting_decide(*, order: Order, event: TradeEvent | BookSnapshot, just_triggered: bool) -> engine.Execution | None:
-    """What one event does to a resting order under the plain rules (caller holds CONSUMED_LOCK)."""
+    """What one event does to a resting order under the plain rules."""
     if order.order_type in engine.STOP_TYPES and not order.triggered:
         return None
     step = instrument_rules_get(exchange=order.exchange, symbol=order.symbol).filters.step_size
@@ -154,7 +153,12 @@ def resting_decide(*, order: Order, event: TradeEvent | BookSnapshot, just_trigg
         book = books.book_for(exchange=order.exchange, symbol=order.symbol)
         if book is not None and resting_rules.is_marketable(side=order.side, price=order.price, book=book):
             return engine.walk_book(
-                book=book, side=order.side, quantity=left, limit_price=order.price, step_size=step, consumed=CONSUMED
+                book=book,
+                side=order.side,
+                quantity=left,
+                limit_price=order.price,
+                step_size=step,
+                consumed=liquidity_store(),
             )
         return None
     if not isinstance(event, TradeEvent):
@@ -200,7 +204,7 @@ def _stop_market(*, order: Order, event: TradeEvent | BookSnapshot, step: Decima
         quantity=left,
         quote_quantity=order.locked_amount if order.side == "buy" else None,
         step_size=step,
-        consumed=CONSUMED,
+        consumed=liquidity_store(),
         gap_price=gap,
         rule=engine.RULE_STOP_GAP,
     )

@@ -17,6 +17,7 @@ from apps.ops.preferences import notification_preference_save
 from apps.portfolio.models import Order
 from apps.safety.models import AuditEvent
 from tests.bots.conftest import set_book, store_candles
+from tests.bots.helpers import quiet_bot_start
 
 pytestmark = pytest.mark.django_db
 
@@ -163,17 +164,7 @@ def test_a_paused_bot_reaches_its_owner_as_an_ops_alert(user, portfolio, django_
 
 
 def _quiet_bot(user, portfolio):
-    """An RSI bot whose thresholds no market reaches: it evaluates, never orders."""
-    bot = bot_create(
-        owner=user,
-        portfolio=portfolio,
-        name="quiet",
-        symbol="BTCUSDT",
-        strategy="rsi_mean_reversion",
-        params={"period": 2, "oversold": 1, "overbought": 99},
-        risk={"order_size": "100"},
-    )
-    return bot_start(bot=bot, actor=user)
+    return quiet_bot_start(owner=user, portfolio=portfolio)
 
 
 def test_start_settles_the_closes_before_it(user, portfolio):

@@ -15,12 +15,12 @@ import pytest
 from django.db import connection
 
 from apps.bots.models import BotCandleRun
-from apps.bots.services import bot_create, bot_start
 from apps.market.feeds.symbols import TIMEFRAMES
 from apps.market.models import Candle
 from apps.market.selectors import candle_last_open_map, dt_to_ms
 from apps.portfolio.models import Order, OrderDowntime
 from apps.portfolio.services import order_place, portfolio_create
+from tests.bots.helpers import quiet_bot_start
 from tests.factories import instrument_make
 
 from .helpers import GRACE_MS, SYMBOLS, assert_candles_match, last_closed, wait_for
@@ -62,16 +62,10 @@ def _covered(sim) -> bool:
 
 
 def _quiet_bot(django_user_model):
-    """A running 1m bot whose RSI thresholds no market reaches: it evaluates every close and
-    never orders (the count of its evaluations is the point)."""
     user = django_user_model.objects.create_user(username="kill9", password="pw-123456789")
     instrument_make()
     portfolio = portfolio_create(owner=user, name="bots", starting_balances={"USDT": "1000"})
-    bot = bot_create(
-        owner=user, portfolio=portfolio, name="quiet", symbol=SYMBOLS[0], strategy="rsi_mean_reversion",
-        params={"period": 2, "oversold": 1, "overbought": 99}, risk={"order_size": "100"},
-    )  # fmt: skip
-    return bot_start(bot=bot, actor=user)
+    return quiet_bot_start(owner=user, portfolio=portfolio, symbol=SYMBOLS[0])
 
 
 def _evaluated(bot) -> list[int]:

@@ -17,7 +17,11 @@ import time
 
 import pytest
 
-from .helpers import SYMBOLS, start_feed, wait_for, wait_messages
+from apps.market.feeds.config import FeedConfig
+from apps.market.feeds.lease import FeedLease
+from apps.market.feeds.runner import FeedRunner
+
+from .helpers import SYMBOLS, feed_config, start_feed, wait_for, wait_messages
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -98,3 +102,44 @@ async def _collect_inside_a_task() -> list[str]:
     except asyncio.CancelledError:
         return ["cancelled"]
     return [repr(h) for h in _foreign_timeouts(asyncio.get_running_loop())]
+
+
+async def _stream_ignoring_cancel(symbols: list[str], on_event: object, *, stall_s: float) -> None:
+    """What kucoin-python's ConnectWebsocket does while it reconnects: swallow every cancel."""
+    while True:
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            continue
+
+
+def test_stop_ends_the_feed_thread_even_when_its_stream_ignores_cancel(exchange_sim_factory):
+    """CI, 2026-12-03: a feed left running after its stop kept its shard lease and wrote feed
+    status into the next test's cache; three later tests failed far from the cause."""
+    sim = exchange_sim_factory(seed=7, clock_speed=60.0, symbols=SYMBOLS)
+    runner = FeedRunner(feed_config(sim, "kucoin"))
+    runner.adapter.stream = _stream_ignoring_cancel  # type: ignore[method-assign]
+    runner.start()
+    assert runner.backfilled.wait(20)
+    runner.stop(timeout=1.0)
+    assert not runner.is_alive()
+    assert runner.loop is not None and runner.loop.is_closed()
+    assert FeedLease(runner.lease.key, ttl_s=5).acquire(), "the stopped feed still holds its lease"
+
+
+def test_stop_ends_a_feed_that_cannot_reach_its_exchange():
+    """Stopped while still retrying its first connection (the exchange is down): no loop ever
+    reached the point where it waits for the stop."""
+    dead = {"binance_rest": "http://127.0.0.1:9", "binance_ws": "ws://127.0.0.1:9", "kucoin_rest": "http://127.0.0.1:9"}
+    runner = FeedRunner(FeedConfig(exchange="binance", symbols=list(SYMBOLS), urls=dead, simulated=True, lease_ttl_s=5))
+    runner.start()
+    assert wait_for(lambda: runner.state == "reconnecting", 10), runner.state
+    runner.stop(timeout=1.0)
+    assert not runner.is_alive()
+
+
+def test_stop_right_after_start_is_heard():
+    dead = {"binance_rest": "http://127.0.0.1:9", "binance_ws": "ws://127.0.0.1:9", "kucoin_rest": "http://127.0.0.1:9"}
+    runner = FeedRunner(FeedConfig(exchange="binance", symbols=list(SYMBOLS), urls=dead, simulated=True, lease_ttl_s=5))
+    runner.start().stop(timeout=5.0)
+    assert not runner.is_alive()

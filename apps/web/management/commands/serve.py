@@ -12,8 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.bots.tasks import bots_closes_enqueue
 from apps.core.embedded_beat import EmbeddedBeat
 from apps.market.feeds.embedded import start_embedded_market
+from apps.portfolio import matcher
 from apps.portfolio.services.pushes import push_loop_use
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ class Command(BaseCommand):
         # Pushes from the feed thread, bots and beat must run on the server's loop: the
         # in-memory channel layer's queues belong to it.
         push_loop_use(twisted_loop)
+        if settings.PAPER_MATCHER_ENABLED:  # resting orders are matched where market events flow
+            matcher.enable()
         market = self._start_market(options["market"], push_loop=twisted_loop)
         beat = None
         if settings.CELERY_EMBEDDED and not options["no_beat"]:
@@ -67,7 +71,7 @@ class Command(BaseCommand):
     def _start_market(self, source: str, *, push_loop: Any) -> Any:
         if source == "off":
             return None
-        handle = start_embedded_market(source, push_loop=push_loop)
+        handle = start_embedded_market(source, push_loop=push_loop, closes_sink=bots_closes_enqueue)
         mode = getattr(handle, "source", source)
         self.stdout.write(f"Market data: {mode}")
         return handle

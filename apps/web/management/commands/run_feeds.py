@@ -1,5 +1,8 @@
 """The production feeds process: stream, aggregate, persist, push; restart dead feeds.
 
+Its composition root: the feeds tell the bot runner of every final closed candle through
+the sink wired here (``closes_sink``); the market app itself knows no bots.
+
 python manage.py run_feeds [--market auto|live|sim] [--exchange binance --exchange kucoin]
                            [--symbols BTCUSDT,ETHUSDT] [--backfill N] [--metrics-port P]
 """
@@ -10,9 +13,12 @@ import signal
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.bots.tasks import bots_closes_enqueue
 from apps.market.feeds.embedded import EXCHANGES, market_start
+from apps.portfolio import matcher
 
 
 class Command(BaseCommand):
@@ -31,6 +37,8 @@ class Command(BaseCommand):
             from prometheus_client import start_http_server
 
             start_http_server(opts["metrics_port"])
+        if settings.PAPER_MATCHER_ENABLED:  # resting orders are matched where market events flow
+            matcher.enable()
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
@@ -43,6 +51,7 @@ class Command(BaseCommand):
             exchanges=tuple(opts["exchanges"] or EXCHANGES),
             symbols=[s.strip().upper() for s in opts["symbols"].split(",") if s.strip()] or None,
             progress=None if opts["no_progress"] else self._progress_factory(bars),
+            closes_sink=bots_closes_enqueue,
             **overrides,
         )
         self.stdout.write(f"feeds running ({handle.source}); urls {handle.urls}; Ctrl-C to stop", ending="\n")
