@@ -97,3 +97,14 @@ def test_resting_limit_is_a_maker_at_its_price(make_portfolio, std_book):
 def test_market_order_without_a_book_says_so(make_portfolio, btc):
     with pytest.raises(MarketDataUnavailableError):
         check(make_portfolio(), quantity="0.1")
+
+
+def test_preview_sees_what_our_orders_took_and_takes_nothing(make_portfolio, std_book, user):
+    from apps.portfolio.services.orders import order_place
+
+    portfolio = make_portfolio()
+    order_place(portfolio=portfolio, actor=user, symbol="BTCUSDT", side="buy", order_type="market", quantity="0.5")
+    # 100.50 is taken until the level refreshes: 1 BTC now comes from 101.00.
+    first = check(portfolio, quantity="1")
+    assert (first.avg_price, first.cost) == (D("101"), D("101"))
+    assert check(portfolio, quantity="1") == first  # a peek: the check consumed nothing
