@@ -63,9 +63,7 @@ def _fills_context(request: HttpRequest, portfolio: Portfolio) -> dict[str, Any]
     fills = form.apply(selectors.fill_list(portfolio=portfolio).order_by("-created_at", "-id"))
     page = Paginator(fills, FILLS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = _with_increments(portfolio, page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return {"portfolio": portfolio, "filter_form": form, "page": page, "query": query.urlencode()}
+    return {"portfolio": portfolio, "filter_form": form, "page": page, "query": _filter_query(request)}
 
 
 def _filter_query(request: HttpRequest) -> str:
