@@ -93,7 +93,7 @@ def test_duplicate_portfolio_name_is_a_form_error_next_to_the_field(signed_in, m
     response = signed_in.post("/portfolios/new/", {"name": "Main", "exchange": "binance", "starting_quote": "1000"})
     assert response.status_code == 400
     html = response.content.decode()
-    assert re.search(r'id="id_name_error"[^>]*>You already have a portfolio named “Main”', html)
+    assert re.search(r'id="id_name_error"[^>]*>You already have a portfolio with this name', html)
     assert 'aria-invalid="true"' in html
     assert Portfolio.objects.filter(name="Main").count() == 1
 

@@ -8,8 +8,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.exceptions import ApplicationError
 from apps.core.money import to_decimal
+from apps.portfolio.errors import name_taken_error
 from apps.portfolio.models import Order, Portfolio, Position
 from apps.portfolio.order_request import actor_label_for
 from apps.portfolio.services.execution import equity_snapshot_record
@@ -52,7 +53,7 @@ def portfolio_create(
 ) -> Portfolio:
     balances = _parse_balances(starting_balances if starting_balances is not None else DEFAULT_BALANCES)
     if Portfolio.objects.filter(owner=owner, name=name).exists():
-        raise _name_taken(name)
+        raise name_taken_error()
     try:
         return _create(
             owner=owner,
@@ -71,13 +72,8 @@ def portfolio_create(
     except IntegrityError:
         # Two creates of one name at once: the unique constraint decides, and says it in words.
         if Portfolio.objects.filter(owner=owner, name=name).exists():
-            raise _name_taken(name) from None
+            raise name_taken_error() from None
         raise
-
-
-def _name_taken(name: str) -> ConflictError:
-    message = f"You already have a portfolio named “{name}”. Choose another name."
-    return ConflictError(message, code="portfolio_name_taken", fields={"name": [message]})
 
 
 def _create(
