@@ -156,6 +156,9 @@ def _candle_row(candle: Any) -> dict[str, Any]:
 def market_chart_data(request: HttpRequest, exchange: str, symbol: str) -> JsonResponse:
     """Closed candles and their indicator values for the chart (floats: display only)."""
     exchange, symbol = _checked(exchange, symbol)
+    if not Instrument.objects.filter(exchange=exchange, symbol=symbol).exists():
+        message = f"{symbol} is not listed on {Exchange(exchange).label}."
+        return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)
     timeframe = request.GET.get("tf", "1m")
     if timeframe not in Timeframe.values:
         return JsonResponse({"error": {"code": "invalid", "message": "Unknown timeframe."}}, status=400)

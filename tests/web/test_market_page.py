@@ -46,6 +46,12 @@ def test_unlisted_symbol_is_a_404_saying_so(signed_in, btc):
     assert "Buy FOOUSDT" not in html and 'id="chart"' not in html
 
 
+def test_unlisted_symbol_has_no_chart_data(signed_in, btc):
+    response = signed_in.get("/markets/binance/FOOUSDT/chart/?tf=1m")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "FOOUSDT is not listed on Binance."
+
+
 def test_listed_symbol_in_any_case_renders(signed_in, btc):
     assert signed_in.get("/markets/binance/btcusdt/").status_code == 200
 
