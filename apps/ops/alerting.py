@@ -78,6 +78,8 @@ def _channels(rule: AlertRule) -> list[str]:
         channels.append(AlertNotification.Channel.EMAIL)
     if rule.webhook_url:
         channels.append(AlertNotification.Channel.WEBHOOK)
+    if rule.page:
+        channels.append(AlertNotification.Channel.PAGE)
     return channels
 
 
@@ -102,6 +104,11 @@ def _admit(*, rule: AlertRule, channel: str, fields: dict[str, Any], deliver: Ca
     ALERTS.labels(kind=fields["kind"], status=status).inc()
     if status != AlertNotification.Status.PENDING:
         return AlertOutcome(rule=rule.name, channel=channel, status=status)
+    if channel == AlertNotification.Channel.PAGE:  # listed on the status page: stored is delivered
+        notification = AlertNotification.objects.create(
+            rule=rule, channel=channel, status=AlertNotification.Status.SENT, sent_at=timezone.now(), **fields
+        )
+        return AlertOutcome(rule=rule.name, channel=channel, status=notification.status, notification_id=notification.pk)
     notification = AlertNotification.objects.create(rule=rule, channel=channel, **fields)
     transaction.on_commit(lambda: deliver(notification.pk))
     return AlertOutcome(rule=rule.name, channel=channel, status=status, notification_id=notification.pk)
@@ -238,9 +245,14 @@ def _send_email(notification: AlertNotification) -> None:
     )
 
 
+def _show_on_page(notification: AlertNotification) -> None:
+    """The status page lists stored notifications: nothing leaves the process."""
+
+
 def _send(notification: AlertNotification) -> None:
     """Send by the notification's channel and set its status (the caller saves it, if it can)."""
-    sender = _send_email if notification.channel == AlertNotification.Channel.EMAIL else _send_webhook
+    senders = {AlertNotification.Channel.EMAIL: _send_email, AlertNotification.Channel.PAGE: _show_on_page}
+    sender = senders.get(notification.channel, _send_webhook)
     notification.attempts += 1
     try:
         sender(notification)

@@ -39,6 +39,7 @@ class AlertRule(models.Model):
     enabled = models.BooleanField(default=True)
     email_to = models.TextField(blank=True, help_text="comma-separated recipients")
     webhook_url = models.URLField(blank=True)
+    page = models.BooleanField(default=False, help_text="also listed on the status page (the in-app channel)")
     # Signs a trader's (source "user") webhook; shown to them once. Operator rules are signed
     # with ALERT_WEBHOOK_SECRET.
     signing_secret = models.CharField(max_length=64, blank=True, editable=False)
@@ -99,6 +100,7 @@ class AlertNotification(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email"
         WEBHOOK = "webhook"
+        PAGE = "page"  # the status page: stored is delivered
 
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -131,8 +131,27 @@ def status_components() -> list[Any]:
     return list(health_report_get().results)
 
 
-def recent_alerts(*, limit: int = 20) -> list[Any]:
-    return list(AlertNotification.objects.order_by("-id")[:limit])
+def recent_alerts(*, limit: int = 20) -> list[dict[str, Any]]:
+    """One row per raised alert (its notifications of one raise share the dedup key and the
+    second), with how each channel fared: "email sent · page"."""
+    rows: list[dict[str, Any]] = []
+    for n in AlertNotification.objects.order_by("-id")[: limit * 4]:
+        last = rows[-1] if rows else None
+        same_raise = last is not None and last["dedup_key"] == n.dedup_key
+        if same_raise and abs((last["created_at"] - n.created_at).total_seconds()) < 1:
+            last["deliveries"].insert(0, _delivery(n))
+            continue
+        if len(rows) == limit:
+            break
+        rows.append({**{k: getattr(n, k) for k in ("created_at", "severity", "title", "dedup_key")},
+                     "deliveries": [_delivery(n)]})  # fmt: skip
+    return rows
+
+
+def _delivery(notification: AlertNotification) -> str:
+    if notification.channel == AlertNotification.Channel.PAGE:
+        return "page"
+    return f"{notification.channel} {notification.status.replace('_', ' ')}"
 
 
 def ticket_balances(*, ticket: Any, instrument: Any) -> dict[str, dict[str, str]]:

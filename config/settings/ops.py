@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from config.env import BASE_DIR, env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
+from config.env import BASE_DIR, env_bool, env_choice, env_float, env_int, env_list, env_secret, env_str, env_url
 
 # READINESS (/health/ready)
 # A feed is stale after MARKET_FEED_STALE_S without a message (config/settings/market.py).
@@ -51,6 +51,12 @@ ALERT_DEPENDENCY_RECOVERIES = env_int("ALERT_DEPENDENCY_RECOVERIES", 2, minimum=
 # copies can be added in the admin. One default rule routes everything to the configured
 # email and webhook when either is set.
 OPS_ALERT_RULES: list[dict[str, object]] = []
+# The in-app channel: every alert from this severity up is listed on the status page, also
+# where no mail or webhook is configured (make run). "" turns it off (the test settings do,
+# so tests count only the channels they configure).
+ALERT_PAGE_MIN_SEVERITY = env_choice("ALERT_PAGE_MIN_SEVERITY", "warning", ("", "info", "warning", "critical"))
+if ALERT_PAGE_MIN_SEVERITY:
+    OPS_ALERT_RULES.append({"name": "status-page", "kind": "*", "min_severity": ALERT_PAGE_MIN_SEVERITY, "page": True})
 if ALERT_EMAIL_TO or ALERT_WEBHOOK_URL:
     OPS_ALERT_RULES.append(
         {

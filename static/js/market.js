@@ -98,6 +98,7 @@
 
   MarketChart.prototype.setData = function (data) {
     var candles = data.candles || [];
+    this.appliedIndicatorTime = null;
     this.candles.setData(candles);
     this.volume.setData(candles.map(function (c) {
       return { time: c.time, value: c.volume, color: c.close >= c.open ? "#22c55e55" : "#ef444455" };
@@ -132,6 +133,37 @@
     this.root.dataset.bbPoints = String(counts.bb);
     this.root.dataset.rsiPoints = String(counts.rsi);
     this.root.dataset.macdPoints = String(counts.macd);
+  };
+
+  // The feed's indicator values after the closed candle `values.open_time_ms` (pushed: the
+  // same engine state the feed keeps, so the chart never refetches to show them). A point
+  // older than a series' last one (the forming candle's whitespace came first) is written
+  // into the series' data, since lightweight-charts only updates its last point.
+  MarketChart.prototype.applyIndicators = function (values) {
+    if (!values || values.open_time_ms === undefined || this.loading) return;
+    var t = Math.floor(values.open_time_ms / 1000);
+    if (t > this.lastTime || t === this.appliedIndicatorTime) return;  // not shown (yet), or done
+    this.appliedIndicatorTime = t;
+    var put = function (series, p) {
+      var data = series.data();
+      if (!data.length || t >= data[data.length - 1].time) { series.update(p); return; }
+      for (var i = data.length - 1; i >= 0; i--) {
+        if (data[i].time === t) { var copy = data.slice(); copy[i] = p; series.setData(copy); return; }
+        if (data[i].time < t) return;
+      }
+    };
+    put(this.bbUpper, point(t, values.bb_upper));
+    put(this.bbMiddle, point(t, values.bb_middle));
+    put(this.bbLower, point(t, values.bb_lower));
+    put(this.rsi, point(t, values.rsi));
+    put(this.macd, point(t, values.macd));
+    put(this.macdSignal, point(t, values.macd_signal));
+    var hist = values.macd_hist;
+    put(this.macdHist, hist === null || hist === undefined ? { time: t }
+      : { time: t, value: hist, color: hist >= 0 ? "#22c55e99" : "#ef444499" });
+    this.indicatorUpdates = (this.indicatorUpdates || 0) + 1;
+    this.root.dataset.indicatorUpdates = String(this.indicatorUpdates);
+    this.root.dataset.indicatorTime = String(t);
   };
 
   // One live candle (forming or just closed) of `timeframe`. A push may reach the chart
@@ -398,6 +430,7 @@
     if (!root || !window.LightweightCharts) return;
     LWC = window.LightweightCharts;
     var chart = new MarketChart(root);
+    root.ptpChart = chart;  // read by the browser tests (the drawn series)
     chart.load(root.dataset.timeframe);
 
     document.querySelectorAll(".tf-switch button").forEach(function (btn) {
@@ -412,9 +445,6 @@
         chart.load(btn.dataset.tf);
       });
     });
-
-    // Indicators are computed on closed candles: refetch once after a close (debounced).
-    var refreshIndicators = PTP.debounce(function () { chart.load(chart.timeframe); }, 1500);
 
     var paint = PTP.coalescer(function (key, data) {
       if (key === "ticker") renderTicker(data);
@@ -435,7 +465,7 @@
         if (d.book) paint("book", d.book);
         var closed = (d.closed || []).filter(function (c) { return c.timeframe === chart.timeframe; });
         closed.forEach(function (c) { chart.applyCandle(c, c.timeframe); });
-        if (closed.length) refreshIndicators();
+        chart.applyIndicators((d.indicators || {})[chart.timeframe]);
         var forming = (d.candles || {})[chart.timeframe];
         if (forming) paint("candle", { candle: forming, timeframe: chart.timeframe });
         if (d.trades && d.trades.length) { tradeBuffer = tradeBuffer.concat(d.trades).slice(-25); flushTrades("t"); }

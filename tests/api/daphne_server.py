@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.processes import process_stop
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -59,12 +61,7 @@ class DaphneServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        process_stop(self.proc)
         self.proc = None
 
     def request(

@@ -14,7 +14,7 @@ PROBE = (
     "print(json.dumps({'db': s.DATABASES['default']['ENGINE'], 'layer': s.CHANNEL_LAYERS['default']['BACKEND'], "
     "'cache': s.CACHES['default']['BACKEND'], 'eager': getattr(s, 'CELERY_TASK_ALWAYS_EAGER', False), "
     "'broker': s.CELERY_BROKER_URL, 'debug': s.DEBUG, 'hsts': getattr(s, 'SECURE_HSTS_SECONDS', 0), "
-    "'beat': sorted(s.CELERY_BEAT_SCHEDULE)}))"
+    "'beat': sorted(s.CELERY_BEAT_SCHEDULE), 'alert_rules': [r['name'] for r in s.OPS_ALERT_RULES]}))"
 )
 PROD_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
@@ -23,7 +23,15 @@ PROD_ENV = {
     "DJANGO_SECRET_KEY": "x" * 64,
     "DJANGO_ALLOWED_HOSTS": "paper.example.com",
 }
-MODE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "PROCESS_ROLE")
+MODE_VARS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "PROCESS_ROLE",
+    "ALERT_PAGE_MIN_SEVERITY",  # the test settings turn it off
+)
 
 
 def run_settings(module: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
@@ -44,6 +52,7 @@ def test_embedded_settings_need_no_service():
     assert values["eager"] is True
     assert values["broker"] == "memory://"
     assert "ops-heartbeat" in values["beat"]
+    assert values["alert_rules"] == ["status-page"]  # alerts are listed on the status page
 
 
 def test_production_settings_use_the_services():

@@ -175,3 +175,25 @@ def test_safety_alert_hook_reaches_email_and_webhook(smtp, webhook, rule, django
     assert payload["kind"] == "safety_violation"
     assert payload["data"]["detail"] == {"path": "/api/v3/order"}
     assert len(webhook[1]) == 1
+
+
+def test_the_status_page_channel_needs_no_configuration_and_merges_with_the_others(
+    settings, smtp, client, django_user_model, django_capture_on_commit_callbacks
+):
+    """make run configures no mail or webhook; its alerts are still listed on the status page
+    (one row per raised alert, with each channel's fate)."""
+    settings.OPS_ALERT_RULES = [
+        {"name": "status-page", "kind": "*", "min_severity": "warning", "page": True},
+        {"name": "mail", "kind": "*", "email_to": "ops@example.com"},
+    ]
+    outcomes = _raise(django_capture_on_commit_callbacks)
+    assert sorted((o.rule, o.channel, o.status) for o in outcomes) == [
+        ("mail", "email", "pending"),
+        ("status-page", "page", "sent"),
+    ]
+    assert len(smtp.messages) == 1
+    _raise(django_capture_on_commit_callbacks)  # de-duplicated on every channel
+    assert AlertNotification.objects.filter(channel="page").count() == 1
+    client.force_login(django_user_model.objects.create_user("ops", password="x-Long-pass-1"))
+    page = client.get("/status/").content.decode()
+    assert page.count("real order refused") == 1 and "email sent · page" in page

@@ -19,6 +19,7 @@ from apps.ops.probes import cache_probe, feed_probe_factory
 from apps.ops.watchdog import feed_watch
 from tests.market.conftest import exchange_sim_factory  # noqa: F401 - fixture
 from tests.market.feeds.helpers import assert_candles_match, last_closed, start_feed, wait_covered, wait_messages
+from tests.processes import process_stop
 
 from .conftest import feeds_env, redis_cache_settings, spawn_feeds, spawn_monitor, wait_for
 
@@ -90,8 +91,7 @@ def test_kill_9_of_feeds_process_alerts_and_a_restart_fills_the_gap(
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(15)
+                process_stop(proc)
     assert_candles_match(sim, "binance", SYMBOLS, targets, since_ms=start_ms)
     _no_duplicates()
     assert len(alert_outbox("feed_down")) == 1  # de-duplicated: one outage, one alert
@@ -142,8 +142,7 @@ def test_redis_restart_under_the_feeds_process_recovers_on_its_own(
             assert wait_for(lambda: _covered(sim), CATCH_UP, step=0.3)
     finally:
         for proc in (feeds, monitor):
-            proc.terminate()
-            proc.wait(15)
+            process_stop(proc)
     assert_candles_match(sim, "binance", SYMBOLS, targets, since_ms=start_ms)
     _no_duplicates()
     # One alert and one resolution per rule and channel: the test's email rule and the

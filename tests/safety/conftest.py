@@ -5,6 +5,7 @@ import concurrent.futures
 
 import pytest
 
+from apps.market.simulator.server import ExchangeSimulator
 from apps.safety.metrics import SAFETY_VIOLATIONS
 from apps.safety.models import AuditEvent
 
@@ -34,3 +35,22 @@ def refused_events():
         )
 
     return events
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """One simulator per module, with a tripwire log of its own: these tests hit tripwires
+    on purpose (the control tests) or count them, and must not touch the suite's log."""
+    simulator = ExchangeSimulator(
+        seed=5, symbols=["BTCUSDT"], tripwire_log=tmp_path_factory.mktemp("sim") / "tripwires.jsonl"
+    )
+    simulator.start_in_thread()
+    yield simulator
+    simulator.stop_thread()
+
+
+@pytest.fixture
+def tripwires(sim):
+    """Hits recorded during this test."""
+    start = len(sim.tripwire_hits)
+    return lambda: sim.tripwire_hits[start:]

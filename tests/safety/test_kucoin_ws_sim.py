@@ -15,11 +15,8 @@ import pytest
 import requests
 
 from apps.market.feeds.adapters import kucoin_ws_shutdown
-from apps.market.simulator import kucoin_rest, kucoin_ws
-from apps.market.simulator.server import ExchangeSimulator
 from apps.safety.exceptions import RealTradingAttemptError
 from apps.safety.factory import kucoin_market_client
-from apps.safety.rules import kucoin_topic_refusal
 from apps.safety.transport import GuardedKucoinWsClient
 from tests.safety.conftest import violations_count
 
@@ -32,46 +29,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PRIVATE_TOPICS = ("/spotMarket/tradeOrders", "/account/balance", "/spotMarket/advancedOrders")
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    simulator = ExchangeSimulator(
-        seed=11, symbols=["BTCUSDT"], tripwire_log=tmp_path_factory.mktemp("kcws") / "tripwires.jsonl"
-    )
-    simulator.start_in_thread()
-    yield simulator
-    simulator.stop_thread()
-
-
 @pytest.fixture(autouse=True)
 def _connect_at_once(monkeypatch):
     """kucoin-python sleeps 1-2 s before every (re)connect; the tests need not wait."""
     from kucoin.websocket.websocket import ConnectWebsocket
 
     monkeypatch.setattr(ConnectWebsocket, "_get_reconnect_wait", lambda self, attempts: 0)
-
-
-@pytest.fixture
-def tripwires(sim, monkeypatch):
-    """Hits during this test, with private WebSocket use counted as a tripwire too."""
-    real_is_tripwire, real_handle = kucoin_rest.is_tripwire, kucoin_ws._handle
-
-    def is_tripwire(exchange, method, path, **kwargs):
-        return path.endswith("/bullet-private") or real_is_tripwire(exchange, method, path, **kwargs)
-
-    def handle(simulator, hub, conn, text):
-        try:
-            message = json.loads(text)
-        except ValueError:
-            message = {}
-        topic = str(message.get("topic", "")) if isinstance(message, dict) else ""
-        if isinstance(message, dict) and (message.get("privateChannel") or (topic and kucoin_topic_refusal(topic))):
-            simulator.tripwires.record({"exchange": "kucoin", "method": "WS", "path": topic, "body": text[:500]})
-        return real_handle(simulator, hub, conn, text)
-
-    monkeypatch.setattr(kucoin_rest, "is_tripwire", is_tripwire)
-    monkeypatch.setattr(kucoin_ws, "_handle", handle)
-    start = len(sim.tripwire_hits)
-    return lambda: sim.tripwire_hits[start:]
 
 
 async def _until(predicate, timeout=5.0):

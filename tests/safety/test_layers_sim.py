@@ -20,23 +20,6 @@ from tests.safety.conftest import violations_count
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    simulator = ExchangeSimulator(
-        seed=5, symbols=["BTCUSDT"], tripwire_log=tmp_path_factory.mktemp("sim") / "tripwires.jsonl"
-    )
-    simulator.start_in_thread()
-    yield simulator
-    simulator.stop_thread()
-
-
-@pytest.fixture
-def tripwires(sim):
-    """Hits recorded during this test."""
-    start = len(sim.tripwire_hits)
-    return lambda: sim.tripwire_hits[start:]
-
-
 @pytest.fixture
 def no_factory_block(monkeypatch):
     """Switch the factory layer off: trading attribute names are no longer refused."""

@@ -14,28 +14,11 @@ import urllib3
 import websockets
 from requests.adapters import HTTPAdapter
 
-from apps.market.simulator.server import ExchangeSimulator
 from apps.safety import process_guard
 from apps.safety.exceptions import RealTradingAttemptError
 from apps.safety.factory import binance_market_client, kucoin_market_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    simulator = ExchangeSimulator(
-        seed=7, symbols=["BTCUSDT"], tripwire_log=tmp_path_factory.mktemp("sim") / "tripwires.jsonl"
-    )
-    simulator.start_in_thread()
-    yield simulator
-    simulator.stop_thread()
-
-
-@pytest.fixture
-def tripwires(sim):
-    start = len(sim.tripwire_hits)
-    return lambda: sim.tripwire_hits[start:]
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.processes import process_stop
+
 ROOT = Path(__file__).resolve().parents[2]
 USERNAME = "uitrader"
 PASSWORD = "ui-browser-pass-1234"
@@ -91,12 +93,7 @@ class ProductServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        process_stop(self.proc)
         self.proc = None
 
     def _fetch(self, path: str) -> tuple[int, bytes]:

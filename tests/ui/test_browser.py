@@ -157,6 +157,44 @@ def test_chart_shows_candles_and_indicators_updates_and_switches_timeframe(page)
     shot(page, "market-1h")
 
 
+CHART_SERIES = {"rsi": "rsi", "macd": "macd", "macdSignal": "macd_signal", "bbUpper": "bb_upper", "bbLower": "bb_lower"}
+
+
+def test_the_chart_draws_the_pushed_indicator_values_which_equal_talib(page):
+    """One indicator pipeline, seen from the browser: after a close the chart shows the feed
+    engine's pushed values (no refetch), equal to the chart history's values for that candle
+    and to TA-Lib on the same candles."""
+    import numpy as np
+    import talib
+
+    page.goto("/markets/binance/BTCUSDT/")
+    _wait_chart(page, "1m")
+    loads = []
+    page.on("request", lambda request: "tf=" in request.url and loads.append(request.url))
+    # A 1m close of the embedded simulator (real time): up to a minute and the close grace.
+    page.wait_for_function("() => Number(document.getElementById('chart').dataset.indicatorUpdates || 0) >= 1",
+                           timeout=150_000)  # fmt: skip
+    assert not loads, f"the chart refetched to show indicators: {loads}"
+    t = int(_attr(page, "#chart", "data-indicator-time"))
+    drawn = page.evaluate(
+        """([t, names]) => { const c = document.getElementById('chart').ptpChart; const out = {};
+             names.forEach(n => { const p = c[n].data().find(d => d.time === t); out[n] = p ? p.value : null; });
+             return out; }""",
+        [t, list(CHART_SERIES)],
+    )
+    data = page.evaluate("url => fetch(url + '?tf=1m').then(r => r.json())", _attr(page, "#chart", "data-url"))
+    history = next(row for row in data["indicators"] if row["time"] == t)
+    closes = np.array([c["close"] for c in data["candles"] if c["time"] <= t], dtype=float)
+    macd, signal, _ = talib.MACD(closes, 12, 26, 9)
+    upper, _, lower = talib.BBANDS(closes, 20, 2, 2, 0)
+    reference = {"rsi": talib.RSI(closes, 14)[-1], "macd": macd[-1], "macd_signal": signal[-1],
+                 "bb_upper": upper[-1], "bb_lower": lower[-1]}  # fmt: skip
+    for series, column in CHART_SERIES.items():
+        assert drawn[series] is not None, f"{series} not drawn at {t}"
+        assert drawn[series] == pytest.approx(history[column], rel=1e-6), column
+        assert drawn[series] == pytest.approx(float(reference[column]), rel=1e-6), column
+
+
 def _create_portfolio(page, name: str) -> str:
     page.goto("/settings/")
     if page.locator(f".portfolio-admin a:has-text('{name}')").count() == 0:

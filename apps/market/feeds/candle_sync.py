@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from apps.market.feeds.adapters import ExchangeAdapter
     from apps.market.feeds.config import FeedConfig
     from apps.market.feeds.hub import FeedHub
+    from apps.market.feeds.indicator_bridge import FeedIndicators
 
 logger = logging.getLogger("apps.market.feeds")
 
@@ -39,7 +40,14 @@ InDb = Callable[..., Awaitable[Any]]
 
 class CandleSync:
     def __init__(
-        self, *, config: FeedConfig, adapter: ExchangeAdapter, hub: FeedHub, in_db: InDb, alive: Callable[[], None]
+        self,
+        *,
+        config: FeedConfig,
+        adapter: ExchangeAdapter,
+        hub: FeedHub,
+        in_db: InDb,
+        alive: Callable[[], None],
+        indicators: FeedIndicators | None = None,
     ) -> None:
         self.config = config
         self.exchange = config.exchange
@@ -52,6 +60,7 @@ class CandleSync:
         self._retry_at: dict[Key, float] = {}
         self._pending: list[KlineEvent] = []
         self._gap_now = asyncio.Event()
+        self.indicators = indicators
 
     async def load_covered(self) -> None:
         """What is stored before the stream adds anything: where backfill starts."""
@@ -97,6 +106,20 @@ class CandleSync:
             await self.persist(closed, from_rest=True)
         else:
             self._retry_at[(symbol, tf)] = time.monotonic() + 1.0
+        if closed or seed:
+            await self._indicators_rebuild(symbol, tf)
+
+    async def _indicators_rebuild(self, symbol: str, tf: str) -> None:
+        """The REST fill stored candles of this key (or the feed (re)started): rebuild its
+        indicator state from the database, so no stored candle is missing from it."""
+        if self.indicators is None:
+            return
+        from apps.market.feeds.indicator_bridge import indicator_state_build
+
+        state = await self._in_db(
+            indicator_state_build, exchange=self.exchange, symbol=symbol, timeframe=tf, params=self.indicators.params
+        )
+        self.hub.indicators_set(symbol, tf, self.indicators.install(symbol, tf, state))
 
     # -- gap fill ---------------------------------------------------------------------------
     async def gap_loop(self) -> None:

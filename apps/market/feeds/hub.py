@@ -144,6 +144,16 @@ class FeedHub:
             self._new_closed.setdefault(c.symbol, []).append(c)
             self.mark_dirty(c.symbol)
 
+    def indicators_latest(self, symbol: str, timeframe: str) -> Any:
+        """The indicator values the next push of ``symbol`` carries for ``timeframe``."""
+        return self._indicators.get((symbol, timeframe))
+
+    def indicators_set(self, symbol: str, timeframe: str, values: Any) -> None:
+        """Values rebuilt from stored candles (``indicator_bridge``): pushed with the next update."""
+        if values is not None:
+            self._indicators[(symbol, timeframe)] = values
+            self.mark_dirty(symbol)
+
     def mark_dirty(self, symbol: str) -> None:
         """State of ``symbol`` changed outside ``handle`` (e.g. a polled ticker): cache and push it."""
         self._dirty.add(symbol)

@@ -23,7 +23,7 @@ from apps.market.feeds.candle_sync import CandleSync
 from apps.market.feeds.config import FeedConfig
 from apps.market.feeds.control import FeedControl, MalformedMessage
 from apps.market.feeds.hub import FeedHub
-from apps.market.feeds.indicator_bridge import indicator_hook
+from apps.market.feeds.indicator_bridge import FeedIndicators
 from apps.market.feeds.lease import FeedLease, shard_key
 from apps.market.feeds.loop_teardown import loop_close_clean
 
@@ -38,11 +38,12 @@ class FeedRunner:
     def __init__(self, config: FeedConfig):
         self.config = config
         self.exchange = config.exchange
+        self.indicators = FeedIndicators(config.exchange)
         self.hub = FeedHub(
             config.exchange,
             candle_source="exchange",
             closed_sink=self._closed_sink,
-            indicator_hook=indicator_hook(),
+            indicator_hook=self.indicators,
             push_hz=config.push_hz,
             recent_trades=config.recent_trades,
             symbols=config.symbols,
@@ -61,7 +62,12 @@ class FeedRunner:
         # Heartbeats of the periodic loops; the supervisor restarts a feed whose loop stalled.
         self.beats: dict[str, float] = {"flush": time.monotonic(), "push": time.monotonic()}
         self.candles = CandleSync(
-            config=config, adapter=self.adapter, hub=self.hub, in_db=self._in_db, alive=self._mark_alive
+            config=config,
+            adapter=self.adapter,
+            hub=self.hub,
+            in_db=self._in_db,
+            alive=self._mark_alive,
+            indicators=self.indicators,
         )
         self._stop: asyncio.Event | None = None
         self._stopping = threading.Event()  # stop() asked: seen by the loop however early
@@ -131,7 +137,12 @@ class FeedRunner:
         if self._stopping.is_set():  # stop() came before the loop could hear it
             return
         self.candles = CandleSync(
-            config=self.config, adapter=self.adapter, hub=self.hub, in_db=self._in_db, alive=self._mark_alive
+            config=self.config,
+            adapter=self.adapter,
+            hub=self.hub,
+            in_db=self._in_db,
+            alive=self._mark_alive,
+            indicators=self.indicators,
         )
         await self._acquire_lease()
         try:

@@ -132,6 +132,8 @@ def _handle(sim: SimState, hub: Hub, conn: Conn, text: str) -> dict | None:
         return {"id": rid, "type": "pong", "timestamp": sim.clock.now_ms() * 1000}
     if kind in ("subscribe", "unsubscribe"):
         topic = str(req.get("topic", ""))
+        if kind == "subscribe" and (req.get("privateChannel") or topic.partition(":")[0] not in _PREFIXES):
+            return _private_refused(sim, rid, topic, text)
         keys = topic_keys(sim, topic)
         if keys is None:
             return {"id": rid, "type": "error", "code": 404, "data": f"topic {topic} is not found"}
@@ -144,6 +146,15 @@ def _handle(sim: SimState, hub: Hub, conn: Conn, text: str) -> dict | None:
             hub.unsubscribe(conn, keys)
         return {"id": rid, "type": "ack"} if req.get("response", True) else None
     return {"id": rid, "type": "error", "code": 400, "data": f"type {kind} is not supported"}
+
+
+def _private_refused(sim: SimState, rid: str, topic: str, text: str) -> dict:
+    """Default-deny on the public socket, as the REST side is: a private channel or any topic
+    that is not a public market topic (orders, balances, positions, a typo) is a tripwire.
+    [unknown] KuCoin's own answer on a public token; stricter: refused with a 401 error."""
+    hit = {"ts": int(time.time() * 1000), "exchange": "kucoin", "method": "WS", "path": topic, "body": text[:2000]}
+    sim.tripwires.record(hit)
+    return {"id": rid, "type": "error", "code": 401, "data": f"topic {topic} needs a private token"}
 
 
 def _subscribe_refusal(sim: SimState, conn: Conn, keys: list[str]) -> str | None:

@@ -9,10 +9,13 @@ from apps.core.banner import banner_state
 from apps.market import cache as market_cache
 from apps.market.feeds.embedded import market_start
 from apps.market.feeds.supervisor import FeedSupervisor
+from apps.ops.models import AlertNotification
 
 from .helpers import SYMBOLS, feed_config, wait_for, wait_messages
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+# What config/settings/ops.py adds by default (ALERT_PAGE_MIN_SEVERITY=warning).
+PAGE_RULE = {"name": "status-page", "kind": "*", "min_severity": "warning", "page": True}
 
 
 def test_a_dead_simulator_engine_is_restarted_by_its_heartbeat(settings):
@@ -74,6 +77,7 @@ def test_feed_down_in_embedded_mode_raises_the_alert_and_the_status_page_shows_i
     settings.MARKET_BACKFILL_CANDLES = 3
     settings.ALERT_FEED_DOWN_SECONDS = 1
     settings.HEALTH_FEED_EXCHANGES = ["binance", "kucoin"]
+    settings.OPS_ALERT_RULES = [PAGE_RULE]  # make run's rules: no mail, no webhook
     handle = market_start("sim", symbols=["BTCUSDT"])
     try:
         assert wait_for(lambda: market_cache.feed_status_get("kucoin")["state"] == "simulated", 30)
@@ -86,5 +90,8 @@ def test_feed_down_in_embedded_mode_raises_the_alert_and_the_status_page_shows_i
         client.force_login(get_user_model().objects.create_user("watcher", password="x-Long-pass-1"))
         page = client.get("/status/").content.decode()
         assert "All quiet" not in page and "KuCoin feed down" in page, page[-3000:]
+        # The alert itself is on the page too: the in-app channel needs no configuration.
+        shown = AlertNotification.objects.filter(kind="feed_down", channel="page", status="sent")
+        assert shown.count() == 2 and all(n.title in page for n in shown), page[-3000:]
     finally:
         handle.stop()
