@@ -140,7 +140,8 @@ def test_portfolio_page_live_update_is_csp_clean_and_fits_a_phone(page, context)
         trader.wait_for_selector(".ticket-valid")
         trader.click("#ticket-submit")
         trader.wait_for_selector(".ticket-ok[data-order-status=filled]")
-        assert trader.locator("[data-available]").inner_text() != "100,000.00 USDT"  # refreshed by the fill
+        # The available line follows the fill (the answer carries the new free balances).
+        trader.wait_for_function("() => document.querySelector('[data-available]').textContent !== '100,000.00 USDT'")
     finally:
         trader.close()
     page.wait_for_function("() => Number(document.getElementById('portfolio-root').dataset.liveEvents) > 0")
