@@ -42,7 +42,7 @@ run: migrate
 
 # The order, ledger and bot tests run a second time on SQLite (the embedded mode's database),
 # so both databases' write paths are proven in every run.
-SQLITE_TESTS := tests/portfolio tests/core/test_money_db.py tests/bots tests/api/test_portfolio_api.py \
+SQLITE_TESTS := tests/portfolio tests/core/test_money_db.py tests/bots tests/api/test_portfolio_api.py tests/api/test_exit_orders_api.py \
 	tests/api/test_portfolio_admin_api.py tests/api/test_bots_api.py tests/safety/test_guard.py \
 	tests/safety/test_audit.py tests/market/test_services.py
 

@@ -1,6 +1,7 @@
 """Ingest throughput of the market pipeline on one core.
 
-Pipeline per message: parse (orjson) -> normalize (Decimal events) -> hub (candle
+Pipeline per message: parse (orjson) -> normalize (Decimal events; book diffs through the
+local order book, which publishes the book) -> hub (candle
 aggregation on all 6 timeframes, recent trades, book/ticker state, event listeners,
 indicator hook) -> coalesced flush every 100 ms of market time (cache.set_many into the
 configured cache + channel-layer push messages built, at most MARKET_PUSH_HZ per symbol).
@@ -37,6 +38,7 @@ from apps.market.events import KlineEvent  # noqa: E402
 from apps.market.feeds import binance_parse, kucoin_parse  # noqa: E402
 from apps.market.feeds.hub import FeedHub  # noqa: E402
 from apps.market.feeds.indicator_bridge import indicator_hook  # noqa: E402
+from apps.market.feeds.local_book import DepthDiff, DepthSnapshot, LocalBook  # noqa: E402
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT"]
 MSGS_PER_MARKET_SECOND = 20_000
@@ -49,6 +51,8 @@ def _frames(n: int, seed: int = 7) -> tuple[list[bytes], list[bytes]]:
     t0 = 1_700_000_000_000
     binance: list[bytes] = []
     kucoin: list[bytes] = []
+    update = dict.fromkeys(SYMBOLS, 0)
+    last_levels: dict[str, tuple[str, str]] = {}
     for i in range(n):
         sym = SYMBOLS[i % len(SYMBOLS)]
         ts = t0 + i * 1000 // MSGS_PER_MARKET_SECOND
@@ -60,12 +64,16 @@ def _frames(n: int, seed: int = 7) -> tuple[list[bytes], list[bytes]]:
         if kind < 14:
             data = {"e": "trade", "E": ts, "s": sym, "t": i, "p": p, "q": q, "T": ts, "m": kind % 2 == 0}
             binance.append(orjson.dumps({"stream": f"{low}@trade", "data": data}))
-        elif kind < 17:
-            data = {"u": i, "s": sym, "b": p, "B": q, "a": f"{prices[sym] * 1.0001:.4f}", "A": q}
-            binance.append(orjson.dumps({"stream": f"{low}@bookTicker", "data": data}))
         elif kind < 18:
-            data = {"lastUpdateId": i, "bids": [[p, q]] * 5, "asks": [[p, q]] * 5}
-            binance.append(orjson.dumps({"stream": f"{low}@depth5@100ms", "data": data}))
+            # A diff: the previous level leaves, one at the new price comes (ids contiguous).
+            ask = f"{prices[sym] * 1.0001:.4f}"
+            update[sym] += 1
+            old_bid, old_ask = last_levels.get(sym, (p, ask))
+            bids = [[old_bid, "0"], [p, q]] if old_bid != p else [[p, q]]
+            asks = [[old_ask, "0"], [ask, q]] if old_ask != ask else [[ask, q]]
+            last_levels[sym] = (p, ask)
+            data = {"e": "depthUpdate", "E": ts, "s": sym, "U": update[sym], "u": update[sym], "b": bids, "a": asks}
+            binance.append(orjson.dumps({"stream": f"{low}@depth@100ms", "data": data}))
         elif kind < 19:
             k = {"t": ts - ts % 60_000, "T": ts - ts % 60_000 + 59_999, "s": sym, "i": "1m", "f": 1, "L": 2, "o": p, "c": p, "h": p, "l": p, "v": q, "n": 3, "x": False, "q": q, "V": q, "Q": q, "B": "0"}  # fmt: skip
             binance.append(
@@ -95,14 +103,26 @@ def _baseline(frames: list[bytes]) -> tuple[float, float]:
     return json_rate, len(frames) / (time.perf_counter() - t)
 
 
+def _book(books: dict[str, LocalBook], exchange: str, diff: DepthDiff):
+    book = books.get(diff.symbol)
+    if book is None:  # synced on an empty snapshot just before the first diff
+        book = books[diff.symbol] = LocalBook(exchange, diff.symbol)
+        book.on_snapshot(DepthSnapshot(diff.symbol, diff.first_id - 1, (), (), 0, 1000))
+    book.on_diff(diff)
+    return book.book()
+
+
 def _pipeline(exchange: str, frames: list[bytes]) -> dict[str, float]:
     hub = FeedHub(exchange, candle_source="trades", indicator_hook=indicator_hook(), closed_sink=lambda c: None)
     parse = binance_parse.parse_raw if exchange == "binance" else kucoin_parse.parse_raw
     flush_every = MSGS_PER_MARKET_SECOND // 10  # 100 ms of market time
     pushes = cached = 0
     t = time.perf_counter()
+    books: dict[str, LocalBook] = {}
     for i, frame in enumerate(frames):
         event = parse(frame)
+        if isinstance(event, DepthDiff):
+            event = _book(books, exchange, event)
         if event is not None:
             hub.handle(event)
         if i % flush_every == 0:

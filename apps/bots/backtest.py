@@ -1,9 +1,24 @@
 """Backtester: the live bots' strategy and risk code over a candle series (pure: no ORM).
 
-Each candle: the strategy sees the closed candle, ``apps.bots.risk.decide`` sizes or vetoes
-its signal, and a market order is filled by the fill model at that candle's close, the
-price the live runner sees when it evaluates the same candle. Deterministic: no clock, no
-unseeded randomness, so the same input always yields the same trades (``trade_hash``).
+Each candle: first the position's resting exits (stop-loss, trailing stop, take-profit:
+``apps.bots.risk.exit_orders``, linked one-cancels-the-others) meet the candle's trades;
+then the strategy sees the closed candle, ``apps.bots.risk.decide`` sizes or vetoes its
+signal, and a market order is filled by the fill model at that candle's close, the price the
+live runner sees when it evaluates the same candle. Deterministic: no clock, no unseeded
+randomness, so the same input always yields the same trades (``trade_hash``).
+
+Exits inside a candle. A candle becomes synthetic trades along its intra-candle path
+(``apps.portfolio.resting_rules.bar_path``: open, low, high, close for a candle that closed
+at or above its open, open, high, low, close otherwise), continuous between those points.
+The exits trigger on that path by the live matcher's own rule (``trigger_on_trade``, through
+``path_trigger``): a trailing stop's best price follows the path, a level crossed inside a
+leg triggers at the level, a gap at the open triggers at the open; the first exit to trigger
+cancels the others. The triggered exit fills (fill model ``stop``) at the worse of its
+trigger and the most extreme price the rest of the candle reached in the triggering
+direction (the downtime replay's rule: where in the candle the stop's walk of the book
+completed is unknown), plus the model's slippage. Given the candle's actual trades
+(``prints``), the exits meet those prints one by one instead, as the live matcher does, and
+a triggered exit fills at the print that triggered it.
 
 The fill model is a seam. The default, ``BookWalkFillModel``, is the paper trading fill
 engine itself (``apps.portfolio.fills.walk_book`` and its fee schedule) run against a book
@@ -25,10 +40,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from apps.bots.performance import equity_metrics, trade_stats
-from apps.bots.risk import BotState, RiskSettings, apply_fill, decide, risk_clean
+from apps.bots.risk import BotState, Decision, ExitOrder, RiskSettings, apply_fill, decide, exit_orders, risk_clean
 from apps.bots.strategies import Bar, strategy_build
 from apps.market.events import BookSnapshot
-from apps.portfolio.fills import TAKER, FeeSchedule, step_down, walk_book
+from apps.portfolio.fills import RULE_STOP_GAP, TAKER, Execution, FeeSchedule, step_down, walk_book
+from apps.portfolio.resting_rules import ExitSpec, bar_path, first_path_trigger, trigger_on_trade
 
 ZERO = Decimal("0")
 BPS = Decimal("10000")
@@ -53,6 +69,9 @@ class FillModel(Protocol):
     def market(self, *, side: str, bar: Bar, quantity: Decimal | None, quote_amount: Decimal | None) -> SimFill | None:
         """Fill a market order placed at ``bar``'s close; None when nothing can fill."""
 
+    def stop(self, *, side: str, bar: Bar, price: Decimal, quantity: Decimal) -> SimFill | None:
+        """Fill a triggered stop-market exit inside ``bar``, never better than ``price``."""
+
 
 @dataclass(frozen=True, slots=True)
 class CandleFillModel:
@@ -75,6 +94,16 @@ class CandleFillModel:
         fee = (quantity if side == "buy" else quote) * self.fee_rate
         return SimFill(quantity, price, quote, fee, side == "buy", self.slippage_bps, "candle_close")
 
+    def stop(self, *, side: str, bar: Bar, price: Decimal, quantity: Decimal) -> SimFill | None:
+        slip = self.slippage_bps / BPS
+        fill_price = price * (1 + slip) if side == "buy" else price * (1 - slip)
+        quantity = step_down(quantity, self.qty_step)
+        if quantity <= 0:
+            return None
+        quote = quantity * fill_price
+        fee = (quantity if side == "buy" else quote) * self.fee_rate
+        return SimFill(quantity, fill_price, quote, fee, side == "buy", self.slippage_bps, RULE_STOP_GAP)
+
 
 @dataclass(frozen=True, slots=True)
 class BookWalkFillModel:
@@ -95,11 +124,13 @@ class BookWalkFillModel:
     exchange: str = "backtest"
     symbol: str = "BACKTEST"
 
-    def book(self, bar: Bar) -> BookSnapshot:
+    def book(self, bar: Bar, *, centre: Decimal | None = None) -> BookSnapshot:
+        """The synthetic book around the close (or ``centre``: a stop's trigger inside the bar)."""
         size = bar.volume * self.depth_share
+        mid = bar.close if centre is None else centre
         offsets = [(self.half_spread_bps + k * self.level_step_bps) / BPS for k in range(self.levels)]
-        bids = tuple((bar.close * (1 - o), size) for o in offsets)
-        asks = tuple((bar.close * (1 + o), size) for o in offsets)
+        bids = tuple((mid * (1 - o), size) for o in offsets)
+        asks = tuple((mid * (1 + o), size) for o in offsets)
         return BookSnapshot(self.exchange, self.symbol, bids, asks, bar.open_time_ms)
 
     def market(self, *, side: str, bar: Bar, quantity: Decimal | None, quote_amount: Decimal | None) -> SimFill | None:
@@ -111,6 +142,22 @@ class BookWalkFillModel:
             step_size=self.step_size,
             max_slippage_bps=self.max_slippage_bps,
         )
+        return self._sim_fill(side=side, bar=bar, execution=execution)
+
+    def stop(self, *, side: str, bar: Bar, price: Decimal, quantity: Decimal) -> SimFill | None:
+        """The live stop-market's walk (``gap_price``: never better than the trigger) on a book
+        around the price it triggered at."""
+        execution = walk_book(
+            book=self.book(bar, centre=price),
+            side=side,
+            quantity=step_down(quantity, self.step_size),
+            step_size=self.step_size,
+            gap_price=price,
+            rule=RULE_STOP_GAP,
+        )
+        return self._sim_fill(side=side, bar=bar, execution=execution)
+
+    def _sim_fill(self, *, side: str, bar: Bar, execution: Execution) -> SimFill | None:
         if not execution.slices:
             return None
         fee = sum(
@@ -245,6 +292,38 @@ def _record(state: BotState, fill: SimFill, side: str, bar: Bar, decision: Any) 
     return trade, quote_delta
 
 
+@dataclass(slots=True)
+class _RestingExits:
+    """The position's resting exits, linked one-cancels-the-others: what the live bot rests."""
+
+    orders: tuple[ExitOrder, ...]
+    specs: tuple[ExitSpec, ...]
+    bests: list[Decimal | None]  # a trailing stop's best print since placement
+
+
+def _exits_rest(*, settings: RiskSettings, state: BotState, price: Decimal) -> _RestingExits | None:
+    """The exits after an entry booked at ``price`` (the close: the last trade when placed)."""
+    orders = exit_orders(risk=settings, entry_price=state.entry_price) if state.is_open else ()
+    if not orders:
+        return None
+    specs = tuple(ExitSpec(o.order_type, "sell", o.stop_price, o.trailing_delta_bps) for o in orders)
+    return _RestingExits(orders, specs, [price if o.trailing_delta_bps is not None else None for o in orders])
+
+
+def _exits_meet(exits: _RestingExits, bar: Bar, prints: Sequence[Decimal] | None) -> tuple[ExitOrder, Decimal] | None:
+    """(the exit that triggered first, the price it fills at before slippage), or None."""
+    if prints is None:
+        path = bar_path(open_=bar.open, high=bar.high, low=bar.low, close=bar.close)
+        found = first_path_trigger(exits.specs, best_prices=exits.bests, path=path)
+        return None if found is None else (exits.orders[found[0]], found[1].fill_price)
+    for price in prints:  # the candle's actual trades: one by one, as the live matcher
+        for k, spec in enumerate(exits.specs):
+            exits.bests[k], hit = trigger_on_trade(spec, best_price=exits.bests[k], trade_price=price)
+            if hit:
+                return exits.orders[k], price
+    return None
+
+
 def backtest_run(
     *,
     strategy: str,
@@ -256,9 +335,12 @@ def backtest_run(
     timeframe_ms: int | None = None,
     progress: Callable[[int], None] | None = None,
     trade_from_ms: int | None = None,
+    prints: Mapping[int, Sequence[Decimal]] | None = None,
 ) -> BacktestReport:
     """Run ``strategy`` over ``bars`` (oldest first). ``progress`` gets 0-100 now and then.
-    Candles before ``trade_from_ms`` only warm the indicators up (as the live runner's replay does)."""
+    Candles before ``trade_from_ms`` only warm the indicators up (as the live runner's replay does).
+    ``prints``: trade prices inside a candle (by its open time) that the exits meet instead
+    of the candle's synthetic path (module docstring)."""
     timeframe_ms = timeframe_ms or infer_timeframe_ms(bars)
     strat = strategy_build(strategy, params, timeframe_ms=timeframe_ms)
     settings = risk if isinstance(risk, RiskSettings) else risk_clean(risk)
@@ -273,7 +355,22 @@ def backtest_run(
     total = len(bars)
     every = max(total // 100, 1)
     view = state.view()  # refreshed after each fill, not rebuilt per candle
+    exits: _RestingExits | None = None
     for i, bar in enumerate(bars):
+        met = _exits_meet(exits, bar, (prints or {}).get(bar.open_time_ms)) if exits is not None else None
+        if met is not None:
+            exit_, price = met
+            fill = fills.stop(side="sell", bar=bar, price=price, quantity=state.quantity)
+            decision = Decision("sell", exit_.reason, exit_.source, quantity=state.quantity, full_exit=True)
+            if fill is not None:
+                trade, quote_delta = _record(state, fill, "sell", bar, decision)
+                quote += quote_delta
+                view = state.view()
+                trades.append(trade)
+                pnls.append(trade.pnl or ZERO)
+            # A walk the synthetic book cut short: the rest stays protected (live, the
+            # triggered stop keeps selling).
+            exits = _exits_rest(settings=settings, state=state, price=bar.close)
         signal = strat.on_candle(bar, view)
         if trade_from_ms is not None and bar.open_time_ms < trade_from_ms:
             continue
@@ -307,6 +404,8 @@ def backtest_run(
                 trades.append(trade)
                 if trade.pnl is not None:
                     pnls.append(trade.pnl)
+                # After every entry or partial exit the exits rest again for the position.
+                exits = _exits_rest(settings=settings, state=state, price=bar.close)
         if state.entries:
             exposed += 1
         equity.append((bar.open_time_ms, quote + state.quantity * bar.close))

@@ -1,19 +1,23 @@
 """Risk settings, the bot's position book-keeping and the per-candle decision (pure, Decimal).
 
 The live runner and the backtester both call ``decide`` after the strategy's signal, so
-sizing, stop-loss / take-profit / trailing exits, cooldowns and the drawdown kill switch
-behave identically in paper trading and in backtests.
+sizing, cooldowns and the drawdown kill switch behave identically in paper trading and in
+backtests. Stop-loss, take-profit and trailing exits are not decided on candle closes: after
+each entry ``exit_orders`` names the resting orders that protect the position (one list, the
+first to trigger cancels the others), and they trigger on trades between closes, as on an
+exchange: the live matcher on every print, the backtester on each candle's intra-candle path
+(``apps.portfolio.resting_rules``), with the same trigger rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any, Literal
 
 from apps.bots.strategies.base import PositionView, Signal
-from apps.bots.strategies.params import Param, ParamsRuleBroken, validate_params
+from apps.bots.strategies.params import Param, ParamsInvalid, ParamsRuleBroken, validate_params
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -32,7 +36,8 @@ RISK_PARAMS: tuple[Param, ...] = (
         "stop_loss_pct",
         "decimal",
         ZERO,
-        "Sell all when the close is this % below entry (0 = off).",
+        "A stop-loss order this % below the entry price, placed after each entry; it triggers on the "
+        "first trade at or below it (0 = off).",
         min=ZERO,
         max=HUNDRED,
     ),
@@ -40,7 +45,7 @@ RISK_PARAMS: tuple[Param, ...] = (
         "take_profit_pct",
         "decimal",
         ZERO,
-        "Sell all when the close is this % above entry (0 = off).",
+        "A take-profit order this % above the entry price; it triggers on the first trade at or above it (0 = off).",
         min=ZERO,
         max=Decimal("10000"),
     ),
@@ -48,7 +53,8 @@ RISK_PARAMS: tuple[Param, ...] = (
         "trailing_stop_pct",
         "decimal",
         ZERO,
-        "Sell all when the close is this % below its peak since entry (0 = off).",
+        "A trailing stop this % below the best trade since entry (whole basis points, 0.1-20 %: "
+        "Binance's trailingDelta); it triggers on the first trade at or below it (0 = off).",
         min=ZERO,
         max=HUNDRED,
     ),
@@ -87,7 +93,51 @@ def risk_clean(data: Mapping[str, Any] | None) -> RiskSettings:
     values = validate_params(RISK_PARAMS, data)
     if values["order_size_mode"] == "percent" and values["order_size"] > HUNDRED:
         raise ParamsRuleBroken({"order_size": ["A percentage of equity must be at most 100."]})
+    trail = values["trailing_stop_pct"]
+    if trail and (not TRAIL_MIN_PCT <= trail <= TRAIL_MAX_PCT or (trail * HUNDRED) % 1):
+        raise ParamsInvalid({"trailing_stop_pct": ["A trailing stop is 0.1-20 % in whole basis points (e.g. 1.25)."]})
     return RiskSettings(**values)
+
+
+# Binance's TRAILING_DELTA filter: 10-2000 basis points.
+TRAIL_MIN_PCT, TRAIL_MAX_PCT = Decimal("0.1"), Decimal("20")
+
+
+@dataclass(frozen=True, slots=True)
+class ExitOrder:
+    """One resting exit of an open position: a sell of the whole position."""
+
+    source: str  # stop_loss | take_profit | trailing_stop (the fill's Decision source)
+    order_type: str
+    stop_price: Decimal | None = None
+    trailing_delta_bps: int | None = None
+
+    @property
+    def reason(self) -> str:
+        return f"{self.source.replace('_', '-')} order"
+
+
+def exit_orders(*, risk: RiskSettings, entry_price: Decimal, tick_size: Decimal = ZERO) -> tuple[ExitOrder, ...]:
+    """The exits to rest after an entry at ``entry_price`` (empty when none is configured).
+    Prices go to the tick away from the entry (a stop never tighter than configured)."""
+    exits: list[ExitOrder] = []
+    if risk.stop_loss_pct:
+        stop = _to_tick(entry_price * (1 - risk.stop_loss_pct / HUNDRED), tick_size, ROUND_DOWN)
+        exits.append(ExitOrder("stop_loss", "stop_loss", stop_price=stop))
+    if risk.trailing_stop_pct:
+        exits.append(
+            ExitOrder("trailing_stop", "trailing_stop", trailing_delta_bps=int(risk.trailing_stop_pct * HUNDRED))
+        )
+    if risk.take_profit_pct:
+        take = _to_tick(entry_price * (1 + risk.take_profit_pct / HUNDRED), tick_size, ROUND_UP)
+        exits.append(ExitOrder("take_profit", "take_profit", stop_price=take))
+    return tuple(exits)
+
+
+def _to_tick(price: Decimal, tick: Decimal, rounding: str) -> Decimal:
+    if tick <= 0:
+        return price
+    return (price / tick).to_integral_value(rounding=rounding) * tick
 
 
 @dataclass(slots=True)
@@ -97,13 +147,11 @@ class BotState:
     quantity: Decimal = ZERO
     cost: Decimal = ZERO  # quote paid for the open quantity, fees included
     entries: int = 0  # buy slices held; 0 means flat (dust left by step rounding ignored)
-    peak_price: Decimal = ZERO
     last_trade_ms: int | None = None
     equity_peak: Decimal = ZERO
     realized_pnl: Decimal = ZERO
-    # (stop-loss price, take-profit price) for the open position; recomputed after fills
-    # instead of on every candle (the backtester checks exits on every candle).
-    exit_prices: tuple[Decimal, Decimal] | None = field(default=None, repr=False, compare=False)
+    # The resting exit orders protecting the position (live: their order ids).
+    exit_order_ids: list[int] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -117,19 +165,20 @@ class BotState:
         return PositionView(self.quantity if self.entries else ZERO, self.entries)
 
     def to_json(self) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "exit_prices"}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in values.items()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> BotState:
         data = data or {}
         state = cls()
-        for key in ("quantity", "cost", "peak_price", "equity_peak", "realized_pnl"):
+        for key in ("quantity", "cost", "equity_peak", "realized_pnl"):
             if key in data:
                 setattr(state, key, Decimal(str(data[key])))
         state.entries = int(data.get("entries", 0))
         last = data.get("last_trade_ms")
         state.last_trade_ms = int(last) if last is not None else None
+        state.exit_order_ids = [int(i) for i in data.get("exit_order_ids", [])]
         return state
 
 
@@ -145,12 +194,10 @@ def apply_fill(
 ) -> Decimal:
     """Book one filled order. Deltas are net of fees (buy: base +, quote -). Returns realised P&L."""
     state.last_trade_ms = open_time_ms
-    state.exit_prices = None
     if side == "buy":
         state.quantity += base_delta
         state.cost -= quote_delta
         state.entries += 1
-        state.peak_price = max(state.peak_price, price)
         return ZERO
     sold = -base_delta
     share = sold / state.quantity if state.quantity > 0 else Decimal("1")
@@ -162,7 +209,6 @@ def apply_fill(
     if full_exit or state.quantity <= 0:
         state.entries = 0
         state.cost = ZERO
-        state.peak_price = ZERO
     else:
         state.entries = max(state.entries - 1, 1)
     return pnl
@@ -179,46 +225,6 @@ class Decision:
     quote_amount: Decimal | None = None
     quantity: Decimal | None = None
     full_exit: bool = False
-
-
-def _exit_prices(state: BotState, risk: RiskSettings) -> tuple[Decimal, Decimal]:
-    if state.exit_prices is None:
-        entry = state.entry_price
-        stop = entry * (1 - risk.stop_loss_pct / HUNDRED) if risk.stop_loss_pct else ZERO
-        take = entry * (1 + risk.take_profit_pct / HUNDRED) if risk.take_profit_pct else ZERO
-        state.exit_prices = (stop, take)
-    return state.exit_prices
-
-
-def _exit_rule(state: BotState, close: Decimal, risk: RiskSettings) -> Decision | None:
-    stop, take = _exit_prices(state, risk)
-    if stop and close <= stop:
-        entry = state.entry_price
-        return Decision(
-            "sell",
-            f"stop-loss {risk.stop_loss_pct}% below entry {entry:.8f}",
-            "stop_loss",
-            quantity=state.quantity,
-            full_exit=True,
-        )
-    if take and close >= take:
-        entry = state.entry_price
-        return Decision(
-            "sell",
-            f"take-profit {risk.take_profit_pct}% above entry {entry:.8f}",
-            "take_profit",
-            quantity=state.quantity,
-            full_exit=True,
-        )
-    if risk.trailing_stop_pct and close <= state.peak_price * (1 - risk.trailing_stop_pct / HUNDRED):
-        return Decision(
-            "sell",
-            f"trailing stop {risk.trailing_stop_pct}% below peak {state.peak_price:.8f}",
-            "trailing_stop",
-            quantity=state.quantity,
-            full_exit=True,
-        )
-    return None
 
 
 def _buy(risk: RiskSettings, state: BotState, close: Decimal, quote_free: Decimal, equity: Decimal) -> Decision:
@@ -245,7 +251,8 @@ def decide(
     equity: Decimal,
     timeframe_ms: int,
 ) -> Decision:
-    """Turn the strategy's signal into an order decision. Updates the state's peaks."""
+    """Turn the strategy's signal into an order decision. Updates the state's equity peak.
+    (The position's stop / take-profit / trailing exits are resting orders: ``exit_orders``.)"""
     if equity > state.equity_peak:
         state.equity_peak = equity
     if risk.max_drawdown_pct and equity < state.equity_peak * (1 - risk.max_drawdown_pct / HUNDRED):
@@ -254,12 +261,6 @@ def decide(
             f"drawdown kill switch: equity {equity:.8f} is more than {risk.max_drawdown_pct}% below peak {state.equity_peak:.8f}",
             "risk",
         )
-    if state.entries:
-        if close > state.peak_price:
-            state.peak_price = close
-        exit_ = _exit_rule(state, close, risk)
-        if exit_ is not None:
-            return exit_
     if signal.action == "hold":
         return Decision("hold", signal.reason)
     if risk.cooldown_candles and state.last_trade_ms is not None:

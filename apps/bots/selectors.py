@@ -50,6 +50,26 @@ def bot_run_list(*, bot: Bot, start_ms: int | None = None, end_ms: int | None = 
     return qs.order_by("candle_open_ms")
 
 
+def bot_exit_fills(*, bot: Bot, timeframe_ms: int) -> list[tuple[int, Any]]:
+    """(candle open ms, order) for each of the bot's exit orders that filled, by the candle in
+    which it first filled (exits fill between closes: ``apps.bots.services.exits``)."""
+    from apps.portfolio.models import Order
+
+    orders = Order.objects.filter(
+        portfolio=bot.portfolio,
+        source="bot",
+        client_order_id__startswith=f"bot{bot.pk}-",
+        order_type__in=("stop_loss", "take_profit", "trailing_stop"),
+    ).prefetch_related("fills")
+    found = []
+    for order in orders:
+        fills = sorted(order.fills.all(), key=lambda f: f.pk)
+        if fills:
+            ms = dt_to_ms(fills[0].created_at)
+            found.append((ms - ms % timeframe_ms, order))
+    return sorted(found, key=lambda pair: pair[0])
+
+
 def backtest_list(*, owner: Any, bot: Bot | None = None) -> QuerySet[Backtest]:
     qs = Backtest.objects.filter(owner=owner)
     return qs.filter(bot=bot) if bot is not None else qs

@@ -13,3 +13,4 @@ candles_closed = Counter("ptp_market_candles_closed_total", "Closed candles pers
 rest_weight = Gauge("ptp_market_rest_used_weight", "Last reported REST weight/limit usage", ["exchange"])
 rate_limited = Counter("ptp_market_rate_limited_total", "REST 429/418 responses", ["exchange"])
 feed_restarts = Counter("ptp_market_feed_restarts_total", "Feeds restarted by the watchdog", ["exchange"])
+book_resyncs = Counter("ptp_market_book_resyncs_total", "Local order books dropped on a sequence gap", ["exchange"])

@@ -9,7 +9,7 @@ at most ``MARKET_PUSH_HZ`` messages per symbol per second (coalesced), each:
       "ticker": {"last": "67000.1", "open": "...", "high": "...", "low": "...",
                  "volume": "...", "quote_volume": "...", "change_pct": "1.23", "ts": 1700000000000} | null,
       "book": {"bid": "67000.0", "bid_qty": "1.2", "ask": "67000.2", "ask_qty": "0.4",
-               "bids": [["67000.0", "1.2"], ...], "asks": [...], "ts": ...} | null,
+               "bids": [["67000.0", "1.2"], ...], "asks": [...], "ts": ...} | null,  # <= 20 a side
       "candles": {"1m": {"time": 1700000000, "open": 1.0, "high": 1.0, "low": 1.0,
                          "close": 1.0, "volume": 1.0}, "5m": {...}, ...},   # forming, floats
       "closed": [{"timeframe": "1m", "time": ..., "open": ..., ...}],    # closed since last push
@@ -28,6 +28,10 @@ from typing import Any
 from apps.market.events import BookSnapshot, KlineEvent, TickerEvent, TradeEvent
 
 MESSAGE_TYPE = "market.update"
+# Book levels a side in a push: what the market page shows (12) with some room. The feed's
+# books are deeper (apps.market.feeds.local_book.BOOK_LEVELS): that depth is for the fill
+# engine and the cache, not for every browser several times a second.
+PUSH_LEVELS = 20
 
 
 def group_name(exchange: str, symbol: str) -> str:
@@ -66,8 +70,8 @@ def book_payload(b: BookSnapshot) -> dict[str, Any]:
         "bid_qty": None if bid[1] is None else str(bid[1]),
         "ask": None if ask[0] is None else str(ask[0]),
         "ask_qty": None if ask[1] is None else str(ask[1]),
-        "bids": [[str(p), str(q)] for p, q in b.bids],
-        "asks": [[str(p), str(q)] for p, q in b.asks],
+        "bids": [[str(p), str(q)] for p, q in b.bids[:PUSH_LEVELS]],
+        "asks": [[str(p), str(q)] for p, q in b.asks[:PUSH_LEVELS]],
         "ts": b.ts_ms,
     }
 

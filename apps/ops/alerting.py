@@ -108,7 +108,9 @@ def _admit(*, rule: AlertRule, channel: str, fields: dict[str, Any], deliver: Ca
         notification = AlertNotification.objects.create(
             rule=rule, channel=channel, status=AlertNotification.Status.SENT, sent_at=timezone.now(), **fields
         )
-        return AlertOutcome(rule=rule.name, channel=channel, status=notification.status, notification_id=notification.pk)
+        return AlertOutcome(
+            rule=rule.name, channel=channel, status=notification.status, notification_id=notification.pk
+        )
     notification = AlertNotification.objects.create(rule=rule, channel=channel, **fields)
     transaction.on_commit(lambda: deliver(notification.pk))
     return AlertOutcome(rule=rule.name, channel=channel, status=status, notification_id=notification.pk)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("portfolios/<id:pk>/metrics/", apis.PortfolioMetricsApi.as_view(), name="api-portfolio-metrics"),
     path("portfolios/<id:pk>/equity/", apis.PortfolioEquityApi.as_view(), name="api-portfolio-equity"),
     path("orders/", apis.OrderListCreateApi.as_view(), name="api-orders"),
+    path("orders/oco/", apis.OrderOcoCreateApi.as_view(), name="api-orders-oco"),
     path("orders/<id:pk>/", apis.OrderDetailApi.as_view(), name="api-order"),
     path("orders/<id:pk>/cancel/", apis.OrderCancelApi.as_view(), name="api-order-cancel"),
     path("fills/", apis.FillListApi.as_view(), name="api-fills"),

@@ -25,6 +25,8 @@ from apps.portfolio.serializers import (
     FillExportQuerySerializer,
     FillFilterSerializer,
     FillOutputSerializer,
+    OcoCreateInputSerializer,
+    OcoOutputSerializer,
     OrderCreateInputSerializer,
     OrderFilterSerializer,
     OrderOutputSerializer,
@@ -40,6 +42,7 @@ from apps.portfolio.serializers import (
 )
 from apps.portfolio.services import order_place, portfolio_create, portfolio_reset
 from apps.portfolio.services.cancels import order_cancel
+from apps.portfolio.services.order_lists import Leg, oco_place
 from apps.portfolio.services.portfolio_admin import portfolio_delete, portfolio_update
 
 PORTFOLIO_TAGS, ORDER_TAGS, FILL_TAGS = ["portfolios"], ["orders"], ["fills"]
@@ -227,7 +230,9 @@ class OrderListCreateApi(ListAPIView):
         "identical earlier request (idempotent); 409 when it repeats with different content, or when "
         "the balance does not cover the order. Exchange-rule rejections (which parameters the order "
         "type takes, the instrument's tick, step and minimum notional, an unlisted symbol) are 422 "
-        "with the exchange's own code.",
+        "with the exchange's own code. Types: `market`, `limit`, `stop_loss`, `stop_loss_limit`, "
+        "`take_profit`, `take_profit_limit` and `trailing_stop` (a stop-market whose trigger trails the best "
+        "price since placement by `trailing_delta_bps`, Binance's trailingDelta). Linked exits: `orders/oco/`.",
     )
     def post(self, request: Request) -> Response:
         data = OrderCreateInputSerializer(data=request.data)
@@ -245,6 +250,45 @@ class OrderListCreateApi(ListAPIView):
         )
         code = status.HTTP_200_OK if before == order.pk else status.HTTP_201_CREATED
         return Response(OrderOutputSerializer(order).data, status=code)
+
+
+class OrderOcoCreateApi(APIView):
+    @extend_schema(
+        tags=ORDER_TAGS,
+        operation_id="orders_oco_create",
+        request=OcoCreateInputSerializer,
+        responses={201: OcoOutputSerializer, 200: OcoOutputSerializer, **error_responses(409, 422)},
+        description="Place an OCO (one-cancels-the-other) order list, as Binance's orderList/oco: two "
+        "orders of one side and quantity, one above the market and one below it. The list reserves "
+        "its funds once. When either order triggers or first fills (a partial fill counts), the "
+        "other is canceled in the same transaction; canceling either cancels both. Each order is "
+        "checked like a single order (422 with the exchange's code; 409 for the balance). 200 when "
+        "`client_order_id` repeats an identical earlier list (idempotent); 409 when it repeats with "
+        "different content.",
+    )
+    def post(self, request: Request) -> Response:
+        data = OcoCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        portfolio = own_portfolio(request, fields.pop("portfolio"))
+        legs = {
+            name: Leg(
+                order_type=leg["type"],
+                price=leg.get("price"),
+                stop_price=leg.get("stop_price"),
+                trailing_delta_bps=leg.get("trailing_delta_bps"),
+            )
+            for name, leg in (("above", fields.pop("above")), ("below", fields.pop("below")))
+        }
+        before = _existing_order_id(
+            portfolio, f"{fields['client_order_id']}-a" if "client_order_id" in fields else None
+        )
+        order_list = oco_place(
+            portfolio=portfolio, actor=request.user, source="api", source_ip=client_ip(request), **fields, **legs
+        )
+        order_list.orders_sorted = list(order_list.orders.order_by("id"))
+        code = status.HTTP_200_OK if before is not None else status.HTTP_201_CREATED
+        return Response(OcoOutputSerializer(order_list).data, status=code)
 
 
 def _existing_order_id(portfolio: Portfolio, client_order_id: str | None) -> int | None:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.portfolio.fills import BUY, SELL, ZERO, _worse, step_down
-from apps.portfolio.resting_rules import stop_triggered
+from apps.portfolio.fills import BUY, ZERO, step_down
+from apps.portfolio.resting_rules import ExitSpec, bar_path, path_trigger
 
 # Replay takes at most this share of a candle's volume per order: we cannot know how much
 # of the minute's volume traded through our price, so we assume little of it did.
@@ -65,26 +65,29 @@ def limit_fill_in_bar(
     return min(step_down(remaining, step_size), replay_volume_cap(bar=bar, step_size=step_size))
 
 
-def _falls_to(order_type: str, side: str) -> bool:
-    """Does this stop trigger on a falling price (stop-loss sell, take-profit buy)?"""
-    return order_type.startswith("stop_loss") == (side == SELL)
+def bar_prints(bar: Bar) -> tuple[Decimal, ...]:
+    """The candle's intra-candle path (``resting_rules.bar_path``): what stops meet in it."""
+    return bar_path(open_=bar.open, high=bar.high, low=bar.low, close=bar.close)
 
 
-def stop_triggered_in_bar(*, order_type: str, side: str, stop_price: Decimal, bar: Bar) -> bool:
-    extreme = bar.low if _falls_to(order_type, side) else bar.high
-    return stop_triggered(order_type=order_type, side=side, stop_price=stop_price, trade_price=extreme)
-
-
-def stop_fill_price_in_bar(*, order_type: str, side: str, stop_price: Decimal, bar: Bar) -> Decimal:
-    """Gap rule on a candle: the trigger is the stop, or the bar's open when it opened
-    already through the stop (the gap print); the fill is the worse (for the order) of the
-    trigger and the bar's extreme in the triggering direction, since we cannot know where in
-    the minute the stop walked the book. Stop-losses so fill at the extreme; take-profits,
-    whose extreme is on the good side, at the trigger."""
-    opened_through = stop_triggered(order_type=order_type, side=side, stop_price=stop_price, trade_price=bar.open)
-    trigger = bar.open if opened_through else stop_price
-    extreme = bar.low if _falls_to(order_type, side) else bar.high
-    return _worse(side, trigger, extreme)
+def first_reached(
+    *, spec: ExitSpec | None, side: str, limit_price: Decimal | None, best_price: Decimal | None, bars: Sequence[Bar]
+) -> tuple[int, int] | None:
+    """(bar index, path index) where a resting order first triggers (``spec``: a stop) or a
+    print first goes through its limit price, along the bars' paths; None if never. Which
+    order of an OCO the downtime did reach first."""
+    best = best_price
+    for i, bar in enumerate(bars):
+        path = bar_prints(bar)
+        if spec is not None:
+            hit, best = path_trigger(spec, best_price=best, path=path)
+            if hit is not None:
+                return i, hit.index
+        elif limit_price is not None:
+            for j, point in enumerate(path):
+                if (point < limit_price) if side == BUY else (point > limit_price):
+                    return i, j
+    return None
 
 
 def market_fill_price_in_bar(*, side: str, bar: Bar) -> Decimal:

@@ -21,4 +21,5 @@ def expiry_reason(*, execution: Execution, requested: Decimal | None, max_slippa
     if execution.stopped_by == STOP_LIMIT_PRICE:
         return f"{filled}: the rest is beyond the order's price limit."
     book_side = "ask" if execution.side == BUY else "bid"
-    return f"{filled}: the {execution.levels} visible {book_side} levels held no more; the rest expired."
+    rest = f" ({_plain(requested - execution.quantity)})" if requested is not None else ""
+    return f"{filled}: the {execution.levels} visible {book_side} levels held no more; the rest{rest} expired."

@@ -45,8 +45,9 @@ RULE_REPLAY_CANDLE = "replay_candle"  # reconstructed from a stored 1m candle (a
 # Exchange fee discounts when fees are paid in the exchange token.
 FEE_DISCOUNTS = {"binance": Decimal("0.25"), "kucoin": Decimal("0.20")}
 
-STOP_TYPES = frozenset({"stop_loss", "stop_loss_limit", "take_profit", "take_profit_limit"})
-STOP_MARKET_TYPES = frozenset({"stop_loss", "take_profit"})
+STOP_TYPES = frozenset({"stop_loss", "stop_loss_limit", "take_profit", "take_profit_limit", "trailing_stop"})
+STOP_MARKET_TYPES = frozenset({"stop_loss", "take_profit", "trailing_stop"})
+TRAILING_TYPES = frozenset({"trailing_stop"})
 
 
 def q18(value: Decimal, *, rounding: str | None = None) -> Decimal:

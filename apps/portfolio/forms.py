@@ -11,15 +11,20 @@ from apps.core.exceptions import ApplicationError
 from apps.market.models import Exchange
 from apps.portfolio.models import Fill, Portfolio
 
-# The ticket's types: market, limit, stop (market) and stop-limit.
+# The ticket's types: market, limit, stop (market), stop-limit, take-profit (market and
+# limit) and trailing stop.
 TICKET_TYPES = (
     ("market", "Market"),
     ("limit", "Limit"),
     ("stop_loss", "Stop"),
     ("stop_loss_limit", "Stop-limit"),
+    ("take_profit", "Take-profit"),
+    ("take_profit_limit", "Take-profit limit"),
+    ("trailing_stop", "Trailing stop"),
 )
-PRICE_TYPES = {"limit", "stop_loss_limit"}
-STOP_TYPES = {"stop_loss", "stop_loss_limit"}
+PRICE_TYPES = {"limit", "stop_loss_limit", "take_profit_limit"}
+STOP_TYPES = {"stop_loss", "stop_loss_limit", "take_profit", "take_profit_limit"}
+TRAILING_TYPES = {"trailing_stop"}
 
 
 AMOUNT_UNITS = (("base", "Base"), ("quote", "Quote"))
@@ -37,6 +42,9 @@ class OrderTicketForm(forms.Form):
     quantity = forms.DecimalField(label="Quantity", min_value=Decimal("0"), required=False)
     price = forms.DecimalField(label="Limit price", min_value=Decimal("0"), required=False)
     stop_price = forms.DecimalField(label="Stop price", min_value=Decimal("0"), required=False)
+    trailing_delta_bps = forms.IntegerField(
+        label="Trail (bps)", min_value=10, max_value=2000, required=False, help_text="100 bps = 1 %"
+    )
 
     def __init__(self, *args: Any, user: Any, exchange: str, symbol: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -59,6 +67,12 @@ class OrderTicketForm(forms.Form):
             self.add_error("price", "A limit price is required for this order type.")
         if order_type in STOP_TYPES and not cleaned.get("stop_price"):
             self.add_error("stop_price", "A stop price is required for this order type.")
+        if order_type in TRAILING_TYPES and not cleaned.get("trailing_delta_bps"):
+            self.add_error("trailing_delta_bps", "A trail in basis points (10-2000) is required.")
+        if order_type in TRAILING_TYPES and cleaned.get("amount_unit") == "quote":
+            self.add_error(
+                "quantity", "Enter a trailing stop's amount in the base asset: it has no price to convert at."
+            )
         if self.errors:
             return cleaned
         self._check_order(cleaned)
@@ -90,6 +104,7 @@ class OrderTicketForm(forms.Form):
             "quote_quantity": quote_quantity,
             "price": price,
             "stop_price": stop_price,
+            "trailing_delta_bps": data["trailing_delta_bps"] if order_type in TRAILING_TYPES else None,
         }
 
     def add_application_error(self, error: ApplicationError) -> None:

@@ -16,10 +16,12 @@ Downtime (FILL_REALISM rule 10). The matcher remembers the newest event time it 
 (``Matcher.start``) each open resting order is replayed from its symbol's checkpoint (or
 its own arrival) to now against stored 1m candles (``services.replay.order_downtime_replay``):
 only candles wholly inside the window count; a limit fills at its price when a candle traded
-through it, at most ``downtime.REPLAY_VOLUME_SHARE`` of the candle's volume; a stop triggers
-when the candle crossed it and a stop-market fills at the worse of its trigger (the stop, or
-the open if the candle gapped through it) and the candle's extreme in the triggering
-direction. Those fills carry the rule ``replay_candle``. Stretches no candle covers are
+through it, at most ``downtime.REPLAY_VOLUME_SHARE`` of the candle's volume; a stop (or a
+trailing stop, whose best price follows the path) triggers by the live rule along the
+candle's intra-candle path (``resting_rules.bar_path``, docs/ORDERS.md) and a stop-market
+fills at the worse of its trigger (the level, or the open if the candle gapped through it)
+and the path's extreme after it in the triggering direction. The orders of one OCO list
+are replayed in the order the downtime reached them, so the first cancels the other. Those fills carry the rule ``replay_candle``. Stretches no candle covers are
 recorded as ``OrderDowntime(kind="not_simulated")``, the order's ``not_simulated`` flag and an
 ``order.not_simulated`` audit event: "not simulated during downtime from X to Y". The order's
 ``matched_until_ms`` moves to the end of the window, so a print of the window arriving late

@@ -127,6 +127,7 @@ class Order(models.Model):
         STOP_LOSS_LIMIT = "stop_loss_limit"
         TAKE_PROFIT = "take_profit"
         TAKE_PROFIT_LIMIT = "take_profit_limit"
+        TRAILING_STOP = "trailing_stop"
 
     class TimeInForce(models.TextChoices):
         GTC = "GTC"
@@ -160,6 +161,15 @@ class Order(models.Model):
     stop_price = money_field(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     triggered = models.BooleanField(default=False, help_text="a stop/take-profit that has triggered")
+    trailing_delta_bps = models.PositiveIntegerField(
+        null=True, blank=True, help_text="trailing stop: how far (bps) the trigger trails the best price"
+    )
+    trail_best = money_field(
+        null=True, blank=True, help_text="trailing stop: the best print since placement (highest for a sell)"
+    )
+    order_list = models.ForeignKey(
+        "OrderList", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", db_index=True
+    )
     filled_qty = money_field()
     filled_quote = money_field()
     fees_paid = money_field()
@@ -205,6 +215,27 @@ class Order(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+
+class OrderList(models.Model):
+    """Orders linked as one-cancels-the-others (an OCO): the first of them to trigger or fill
+    cancels the rest in the same transaction, canceling one cancels them all, and the list
+    reserves its funds once (held by one of its orders, ``Order.locked_amount``)."""
+
+    class Contingency(models.TextChoices):
+        OCO = "oco"
+
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="order_lists")
+    contingency = models.CharField(max_length=8, choices=Contingency.choices, default=Contingency.OCO)
+    symbol = models.CharField(max_length=32)
+    source = models.CharField(max_length=32, default="api")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contingency} list #{self.pk} {self.symbol}"
 
 
 class Fill(models.Model):

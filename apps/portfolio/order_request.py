@@ -23,9 +23,15 @@ class OrderRequest:
     quote_quantity: Decimal | None
     price: Decimal | None
     stop_price: Decimal | None
+    trailing_delta_bps: int | None = None
 
     def fingerprint(self) -> str:
-        body = {k: (str(v.normalize()) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        # A field that is unset is left out, so fingerprints stored before it existed still match.
+        body = {
+            k: (str(v.normalize()) if isinstance(v, Decimal) else v)
+            for k, v in asdict(self).items()
+            if not (k == "trailing_delta_bps" and v is None)
+        }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -46,6 +52,14 @@ def _decimal_or_none(exchange: str, name: str, value: object) -> Decimal | None:
         raise rules.reject_param(exchange, name) from None
 
 
+def _int_or_none(exchange: str, name: str, value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+        raise rules.reject_param(exchange, name)
+    return int(value)
+
+
 def order_request_build(
     *,
     exchange: str,
@@ -57,6 +71,7 @@ def order_request_build(
     quote_quantity: object,
     price: object,
     stop_price: object,
+    trailing_delta_bps: object = None,
 ) -> OrderRequest:
     request = OrderRequest(
         symbol=str(symbol).upper(),
@@ -67,6 +82,7 @@ def order_request_build(
         quote_quantity=_decimal_or_none(exchange, "quote_quantity", quote_quantity),
         price=_decimal_or_none(exchange, "price", price),
         stop_price=_decimal_or_none(exchange, "stop_price", stop_price),
+        trailing_delta_bps=_int_or_none(exchange, "trailing_delta_bps", trailing_delta_bps),
     )
     rules.check_shape(
         exchange=exchange,
@@ -77,5 +93,6 @@ def order_request_build(
         quote_quantity=request.quote_quantity,
         price=request.price,
         stop_price=request.stop_price,
+        trailing_delta_bps=request.trailing_delta_bps,
     )
     return request

@@ -29,6 +29,8 @@ class RestingView:
     stop_price: Decimal | None
     triggered: bool
     at_touch: bool = False  # queue model: a print exactly at the price may fill it too
+    trailing_delta_bps: int | None = None
+    trail_best: Decimal | None = None
 
 
 def _queue_model(order: Any) -> bool:
@@ -47,19 +49,20 @@ def resting_view(order: Any) -> RestingView:
         stop_price=order.stop_price,
         triggered=order.triggered,
         at_touch=_queue_model(order),
+        trailing_delta_bps=order.trailing_delta_bps,
+        trail_best=order.trail_best,
     )
 
 
 def may_fill(view: RestingView, event: MarketEvent) -> bool:
     """Could this event change this order? False positives only cost a transaction."""
     if view.order_type in engine.STOP_TYPES and not view.triggered:
-        return (
-            isinstance(event, TradeEvent)
-            and view.stop_price is not None
-            and resting_rules.stop_triggered(
-                order_type=view.order_type, side=view.side, stop_price=view.stop_price, trade_price=event.price
-            )
-        )
+        if not isinstance(event, TradeEvent):
+            return False
+        spec = resting_rules.ExitSpec(view.order_type, view.side, view.stop_price, view.trailing_delta_bps)
+        best, hit = resting_rules.trigger_on_trade(spec, best_price=view.trail_best, trade_price=event.price)
+        # A trailing stop's new best price must be stored too (it moves the trigger).
+        return hit or best != view.trail_best
     if view.order_type in engine.STOP_MARKET_TYPES:
         return isinstance(event, TradeEvent | BookSnapshot)  # triggered, still filling
     if not isinstance(event, TradeEvent) or view.price is None:

@@ -1,13 +1,17 @@
 """Resting-order rules (pure): when a resting limit order is marketable, how much one trade
 print fills it (trade-through, or at its price once the queue ahead is used up), and when a
-stop triggers. FILL_REALISM.md rules 2, 3 and 4; the book walk itself is in ``fills``."""
+stop or a trailing stop triggers, on one print (the live matcher) or along a candle's
+intra-candle path (the downtime replay and the backtester). FILL_REALISM.md rules 2-5; the
+book walk itself is in ``fills``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.market.events import BookSnapshot
-from apps.portfolio.fills import BUY, RULE_QUEUE_TOUCH, RULE_TRADE_THROUGH, SELL, ZERO, step_down
+from apps.portfolio.fills import BPS, BUY, RULE_QUEUE_TOUCH, RULE_TRADE_THROUGH, SELL, ZERO, _worse, step_down
 
 
 def is_marketable(*, side: str, price: Decimal, book: BookSnapshot) -> bool:
@@ -37,11 +41,159 @@ def resting_fill_on_trade(
 def stop_triggered(*, order_type: str, side: str, stop_price: Decimal, trade_price: Decimal) -> bool:
     """Stop-loss: a sell triggers when price falls to the stop, a buy when it rises to it.
     Take-profit is the mirror image."""
-    falls_to = trade_price <= stop_price
-    rises_to = trade_price >= stop_price
-    if order_type.startswith("stop_loss"):
-        return falls_to if side == SELL else rises_to
-    return rises_to if side == SELL else falls_to
+    spec = ExitSpec(order_type=order_type, side=side, stop_price=stop_price)
+    return trigger_on_trade(spec, best_price=None, trade_price=trade_price)[1]
+
+
+# -- trailing stops (Binance ``trailingDelta``) -------------------------------------------------
+
+
+def trailing_trigger_price(*, side: str, best_price: Decimal, trailing_delta_bps: int) -> Decimal:
+    """A sell trails the highest print since placement ``trailing_delta_bps`` below it; a buy
+    the lowest print, that far above it."""
+    delta = Decimal(trailing_delta_bps) / BPS
+    return best_price * (1 - delta) if side == SELL else best_price * (1 + delta)
+
+
+@dataclass(frozen=True, slots=True)
+class ExitSpec:
+    """What decides when a resting stop / take-profit / trailing stop triggers."""
+
+    order_type: str
+    side: str
+    stop_price: Decimal | None = None
+    trailing_delta_bps: int | None = None
+
+
+def _better(side: str, best: Decimal | None, price: Decimal) -> Decimal:
+    """The best print for a trailing stop: the highest for a sell, the lowest for a buy."""
+    if best is None:
+        return price
+    return max(best, price) if side == SELL else min(best, price)
+
+
+def trigger_level(spec: ExitSpec, *, best_price: Decimal | None) -> Decimal | None:
+    """The price a print must reach to trigger (None: a trailing stop with no best price yet)."""
+    if spec.trailing_delta_bps is None:
+        return spec.stop_price
+    if best_price is None:
+        return None
+    return trailing_trigger_price(side=spec.side, best_price=best_price, trailing_delta_bps=spec.trailing_delta_bps)
+
+
+def falls_to(spec: ExitSpec) -> bool:
+    """Does it trigger on a falling price (stop-loss and trailing sells, take-profit buys)?"""
+    if spec.trailing_delta_bps is not None:
+        return spec.side == SELL
+    return spec.order_type.startswith("stop_loss") == (spec.side == SELL)
+
+
+def trigger_on_trade(
+    spec: ExitSpec, *, best_price: Decimal | None, trade_price: Decimal
+) -> tuple[Decimal | None, bool]:
+    """One print against a resting exit: (best price after the print, triggered). A print at
+    the level triggers (Binance: "reaches"). A trailing stop first moves its best price with
+    a print in its favour, so a print can never trigger the stop it just moved."""
+    best = best_price
+    if spec.trailing_delta_bps is not None:
+        best = _better(spec.side, best, trade_price)
+    level = trigger_level(spec, best_price=best)
+    if level is None:
+        return best, False
+    return best, (trade_price <= level if falls_to(spec) else trade_price >= level)
+
+
+# -- the intra-candle path (downtime replay, backtester) ---------------------------------------
+
+
+def bar_path(*, open_: Decimal, high: Decimal, low: Decimal, close: Decimal) -> tuple[Decimal, ...]:
+    """The synthetic prints of one candle, in order: open, both extremes, close.
+
+    Which extreme came first is unknown. The rule: a candle that closed at or above its
+    open went down first (open -> low -> high -> close), one that closed below went up
+    first (open -> high -> low -> close). For a long position's exits that is the adverse
+    extreme first whenever the candle's direction allows it: a rising candle's low is met
+    before its high (the stop before the take-profit); only a falling candle, which ended at
+    its lows, is taken to have seen its high first."""
+    return (open_, low, high, close) if close >= open_ else (open_, high, low, close)
+
+
+@dataclass(frozen=True, slots=True)
+class PathTrigger:
+    index: int  # the path point (leg end) at which it triggered; 0: the opening print
+    trigger_price: Decimal  # the print that triggered it (the level, when crossed inside a leg)
+    fill_price: Decimal  # the worse of the trigger and the path's extreme after it (see below)
+    best_price: Decimal | None
+
+
+def path_trigger(
+    spec: ExitSpec, *, best_price: Decimal | None, path: Sequence[Decimal]
+) -> tuple[PathTrigger | None, Decimal | None]:
+    """Walk ``path`` (``bar_path``: continuous legs between the points) with the same rule as
+    a live print (``trigger_on_trade``). (the trigger or None, the best price after the walk).
+
+    The first point is a print by itself (the open: a gap through the level triggers at the
+    open). Inside a leg the price passes through every level, so a level crossed there
+    triggers at the level itself. A triggered stop-market fills, on a candle, at the worse of
+    its trigger and the most extreme price the rest of the path reached in the triggering
+    direction: we cannot know where in the candle the walk of the book completed. (For a
+    fixed stop that is the candle's extreme in that direction.)"""
+    quiet = _path_quiet(spec, best_price=best_price, path=path)
+    if quiet is not None:
+        return None, quiet[1]
+    best = best_price
+    previous: Decimal | None = None
+    for index, point in enumerate(path):
+        level_before = trigger_level(spec, best_price=best) if previous is not None else None
+        best, hit = trigger_on_trade(spec, best_price=best, trade_price=point)
+        if hit:
+            # Inside a leg the price came from the other side of the level: it crossed there.
+            trigger = point if level_before is None else level_before
+            rest = path[index:]
+            extreme = min(rest) if falls_to(spec) else max(rest)
+            return PathTrigger(index, trigger, _worse(spec.side, trigger, extreme), best), best
+        previous = point
+    return None, best
+
+
+def _path_quiet(
+    spec: ExitSpec, *, best_price: Decimal | None, path: Sequence[Decimal]
+) -> tuple[None, Decimal | None] | None:
+    """(None, best after the path) when no point of the path can reach the exit's level (the
+    common case, checked from the path's extremes alone), else None: walk it. Exact: the
+    level is at its tightest once the best price has reached the path's extreme."""
+    low, high = min(path), max(path)
+    best = best_price
+    if spec.trailing_delta_bps is not None:
+        best = _better(spec.side, best, high if spec.side == SELL else low)
+    level = trigger_level(spec, best_price=best)
+    if level is None:
+        return None, best
+    reached = low <= level if falls_to(spec) else high >= level
+    return None if reached else (None, best)
+
+
+def first_path_trigger(
+    specs: Sequence[ExitSpec], *, best_prices: list[Decimal | None], path: Sequence[Decimal]
+) -> tuple[int, PathTrigger] | None:
+    """Which of several linked exits (an OCO) triggers first along ``path``: (its index, the
+    trigger), or None; ``best_prices`` (one per exit) are updated in place when none does.
+    Two exits triggered in the same leg: the level met first in the leg's direction."""
+    hits: list[tuple[int, int, Decimal, PathTrigger]] = []
+    bests: list[Decimal | None] = []
+    for k, spec in enumerate(specs):
+        hit, best = path_trigger(spec, best_price=best_prices[k], path=path)
+        bests.append(best)
+        if hit is not None:
+            falling = hit.index > 0 and path[hit.index] < path[hit.index - 1]
+            # falling leg: the higher level is met first; rising: the lower one
+            order_in_leg = -hit.trigger_price if falling else hit.trigger_price
+            hits.append((hit.index, k, order_in_leg, hit))
+    if not hits:
+        best_prices[:] = bests
+        return None
+    index, k, _, hit = min(hits, key=lambda h: (h[0], h[2], h[1]))
+    return k, hit
 
 
 def would_trigger_now(*, order_type: str, side: str, stop_price: Decimal, last_price: Decimal | None) -> bool:

@@ -19,9 +19,23 @@ from apps.portfolio.errors import InsufficientBalanceError, OrderRejectedError, 
 
 ZERO = Decimal("0")
 
-ORDER_TYPES = ("market", "limit", "stop_loss", "stop_loss_limit", "take_profit", "take_profit_limit")
+ORDER_TYPES = (
+    "market",
+    "limit",
+    "stop_loss",
+    "stop_loss_limit",
+    "take_profit",
+    "take_profit_limit",
+    "trailing_stop",
+)
 PRICED_TYPES = frozenset({"limit", "stop_loss_limit", "take_profit_limit"})
+# Types that need a stop price (a trailing stop computes its own from the best price).
 STOP_TYPES = frozenset({"stop_loss", "stop_loss_limit", "take_profit", "take_profit_limit"})
+TRAILING_TYPES = frozenset({"trailing_stop"})
+# Resting orders that wait for a trigger (reserve at placement, fill once triggered).
+TRIGGERED_TYPES = STOP_TYPES | TRAILING_TYPES
+# Binance's TRAILING_DELTA filter (spot): trailingDelta in basis points, 10..2000.
+TRAILING_DELTA_MIN_BPS, TRAILING_DELTA_MAX_BPS = 10, 2000
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
 
 
@@ -44,6 +58,7 @@ FIELD_LABELS = {
     "order_type": "Order type",
     "time_in_force": "Time in force",
     "symbol": "Symbol",
+    "trailing_delta_bps": "Trail",
 }
 NEEDS_WORDS = {
     "quantity": "Quantity must be a number above 0",
@@ -51,6 +66,7 @@ NEEDS_WORDS = {
     "price": "This order type needs a limit price above 0",
     "stop_price": "This order type needs a stop price above 0",
     "side": "Side must be buy or sell",
+    "trailing_delta_bps": "A trailing stop needs its trail in basis points",
 }
 
 
@@ -184,6 +200,7 @@ def check_shape(
     quote_quantity: Decimal | None,
     price: Decimal | None,
     stop_price: Decimal | None,
+    trailing_delta_bps: int | None = None,
 ) -> None:
     """Which parameters an order type needs, before any filter runs."""
     if side not in ("buy", "sell"):
@@ -215,6 +232,31 @@ def check_shape(
         raise reject_param(exchange, "stop_price")
     if order_type not in STOP_TYPES and stop_price is not None:
         raise reject_unexpected(exchange, "stop_price")
+    _check_trailing(exchange=exchange, order_type=order_type, trailing_delta_bps=trailing_delta_bps)
+
+
+def _check_trailing(*, exchange: str, order_type: str, trailing_delta_bps: int | None) -> None:
+    """A trailing stop needs its delta; no other type takes one. KuCoin spot has no trailing
+    orders at all (the exchange's own parameter error)."""
+    if order_type not in TRAILING_TYPES:
+        if trailing_delta_bps is not None:
+            raise reject_unexpected(exchange, "trailing_delta_bps")
+        return
+    if exchange == "kucoin":
+        words = "KuCoin spot has no trailing stop orders"
+        raise _reject(exchange, message="Parameter Error: type", code="400100", field="order_type", words=words)
+    if trailing_delta_bps is None:
+        raise reject_param(exchange, "trailing_delta_bps")
+    if not TRAILING_DELTA_MIN_BPS <= trailing_delta_bps <= TRAILING_DELTA_MAX_BPS:
+        words = f"The trail must be {TRAILING_DELTA_MIN_BPS} to {TRAILING_DELTA_MAX_BPS} basis points"
+        raise _reject(
+            exchange,
+            message="Filter failure: TRAILING_DELTA",
+            code="-1013",
+            field="trailing_delta_bps",
+            words=words,
+            label="TRAILING_DELTA",
+        )
 
 
 def check_filters(

@@ -144,6 +144,9 @@ class PortfolioEquityQuerySerializer(serializers.Serializer):
 class OrderOutputSerializer(MoneyModelSerializer):
     type = serializers.CharField(source="order_type", read_only=True)
     portfolio = serializers.IntegerField(source="portfolio_id", read_only=True)
+    order_list = serializers.IntegerField(
+        source="order_list_id", read_only=True, allow_null=True, help_text="the OCO list this order belongs to"
+    )
 
     class Meta:
         model = Order
@@ -160,6 +163,9 @@ class OrderOutputSerializer(MoneyModelSerializer):
             "quote_quantity",
             "price",
             "stop_price",
+            "trailing_delta_bps",
+            "trail_best",
+            "order_list",
             "status",
             "triggered",
             "filled_qty",
@@ -174,6 +180,17 @@ class OrderOutputSerializer(MoneyModelSerializer):
         read_only_fields = fields
 
 
+def trailing_delta_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=10,
+        max_value=2000,
+        required=False,
+        allow_null=True,
+        help_text="trailing_stop only: how far the trigger trails the best price since placement, in basis "
+        "points (Binance trailingDelta: 10-2000; 100 = 1 %).",
+    )
+
+
 class OrderCreateInputSerializer(JsonInputSerializer):
     portfolio = serializers.IntegerField(min_value=1, max_value=2**62)
     symbol = serializers.RegexField(r"^[A-Za-z0-9]{2,32}$")
@@ -184,12 +201,55 @@ class OrderCreateInputSerializer(JsonInputSerializer):
     quote_quantity = MoneyInputField(positive=True, required=False, allow_null=True)
     price = MoneyInputField(positive=True, required=False, allow_null=True)
     stop_price = MoneyInputField(positive=True, required=False, allow_null=True)
+    trailing_delta_bps = trailing_delta_field()
     client_order_id = serializers.RegexField(
         r"^[A-Za-z0-9._:-]{1,64}$",
         required=False,
         help_text="Idempotency key: the same id with the same content returns the existing order; "
         "with different content it is a 409.",
     )
+
+
+class OcoLegInputSerializer(JsonInputSerializer):
+    """One order of an OCO: its type and prices (side and quantity are the list's)."""
+
+    openapi_additional_properties = False  # nested: closed like the body (apps.core.api_schema)
+    type = serializers.ChoiceField(
+        choices=[
+            (t, t)
+            for t in ("limit", "take_profit", "take_profit_limit", "stop_loss", "stop_loss_limit", "trailing_stop")
+        ]
+    )
+    price = MoneyInputField(positive=True, required=False, allow_null=True)
+    stop_price = MoneyInputField(positive=True, required=False, allow_null=True)
+    trailing_delta_bps = trailing_delta_field()
+
+
+class OcoCreateInputSerializer(JsonInputSerializer):
+    portfolio = serializers.IntegerField(min_value=1, max_value=2**62)
+    symbol = serializers.RegexField(r"^[A-Za-z0-9]{2,32}$")
+    side = serializers.ChoiceField(choices=Order.Side.choices)
+    quantity = MoneyInputField(positive=True)
+    above = OcoLegInputSerializer(
+        help_text="The order above the market: for a sell a limit, take_profit or take_profit_limit; "
+        "for a buy a stop_loss, stop_loss_limit or trailing_stop."
+    )
+    below = OcoLegInputSerializer(
+        help_text="The order below the market: for a sell a stop_loss, stop_loss_limit or trailing_stop; "
+        "for a buy a limit, take_profit or take_profit_limit."
+    )
+    client_order_id = serializers.RegexField(
+        r"^[A-Za-z0-9._:-]{1,60}$",
+        required=False,
+        help_text="Names the list: its orders get `<id>-a` (above) and `<id>-b` (below).",
+    )
+
+
+class OcoOutputSerializer(serializers.Serializer):
+    order_list = serializers.IntegerField(source="pk")
+    contingency = serializers.CharField()
+    symbol = serializers.CharField()
+    orders = OrderOutputSerializer(many=True, source="orders_sorted")
 
 
 class OrderFilterSerializer(serializers.Serializer):

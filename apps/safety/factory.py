@@ -310,6 +310,10 @@ class KucoinMarketClient(_SealedClient):
     def level1(self, symbol: str) -> dict[str, Any]:
         return _inner(self).get_ticker(symbol)
 
+    def part_book(self, symbol: str, pieces: int = 100) -> dict[str, Any]:
+        """GET /api/v1/market/orderbook/level2_{20,100} (public); the full book needs a key."""
+        return _inner(self).get_part_order(pieces, symbol)
+
     def server_time(self) -> int:
         """The exchange clock in ms."""
         result = _inner(self).get_server_timestamp()

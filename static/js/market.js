@@ -245,7 +245,7 @@
 
   // The ticket: available balance of the chosen portfolio and side, amount in base or quote,
   // % of balance buttons, and the live check's worded errors shown next to their fields.
-  var FIELDS = ["quantity", "price", "stop_price"];
+  var FIELDS = ["quantity", "price", "stop_price", "trailing_delta_bps"];
 
   function floorTo(value, step) {
     var places = PTPFormat.stepDecimals(step);

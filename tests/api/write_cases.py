@@ -92,6 +92,17 @@ CASES: dict[tuple[str, str], Case] = {
             "price": "41000",
         },
     ),
+    ("api-orders-oco", "post"): Case(
+        _none,
+        lambda w: {
+            "portfolio": w.portfolio.pk,
+            "symbol": "BTCUSDT",
+            "side": "buy",
+            "quantity": "0.01",
+            "above": {"type": "stop_loss", "stop_price": "60000"},
+            "below": {"type": "limit", "price": "40000"},
+        },
+    ),
     ("api-order-cancel", "post"): Case(lambda w: {"pk": w.order.pk}, _none),
     ("api-bots", "post"): Case(
         _none,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import talib
 
-from apps.bots.backtest import BookWalkFillModel, CandleFillModel, backtest_run, load_csv
+from apps.bots.backtest import BookWalkFillModel, CandleFillModel, backtest_run, bar_from_values, load_csv
 from tests.bots.helpers import bars
 
 RISK = {"order_size": "0.05", "stop_loss_pct": "2"}
@@ -48,15 +48,17 @@ def test_first_trades_checked_by_hand_against_talib(btc_1m):
     price = window[first].close * D("1.0005")
     qty = (D("0.05") / price).quantize(D("0.00000001"), rounding=ROUND_DOWN)
     assert (buy.price, buy.quantity, buy.fee) == (price, qty, qty * D("0.001"))
-    # The exit: the first later candle with RSI > 70 or a close 2 % below the entry cost.
+    # The exit: the first later candle whose low reached the resting 2 % stop (inside the
+    # candle) or that closed with RSI > 70. Here the strategy's signal comes first.
     sell = report.trades[1]
     entry = buy.quote / (qty - buy.fee)
     exit_i = next(
         i
         for i in range(first + 1, len(window))
-        if (not np.isnan(rsi[i]) and rsi[i] > 70) or window[i].close <= entry * D("0.98")
+        if (not np.isnan(rsi[i]) and rsi[i] > 70) or window[i].low <= entry * D("0.98")
     )
-    assert (sell.side, sell.open_time_ms) == ("sell", window[exit_i].open_time_ms)
+    assert window[exit_i].low > entry * D("0.98")
+    assert (sell.side, sell.source, sell.open_time_ms) == ("sell", "strategy", window[exit_i].open_time_ms)
     sell_price = window[exit_i].close * D("0.9995")
     held = qty - buy.fee
     assert sell.quantity == held.quantize(D("0.00000001"), rounding=ROUND_DOWN)  # step rounding leaves dust
@@ -102,3 +104,32 @@ def test_metrics_on_a_scripted_round_trip():
     assert report.metrics["closed_trades"] == 1 and report.metrics["win_rate_pct"] == "100.00"
     assert report.final_equity == D("30") + D("8.74125") * 9 * D("0.999")
     assert report.metrics["fees_paid"] == str((D("0.00875") * 8 + D("8.74125") * 9 * D("0.001")).quantize(D("1e-8")))
+
+
+def test_a_trailing_stop_exits_inside_the_candle_that_crosses_it():
+    """Entry at 98 (close). Rising candle 98 -> 97.9 -> 105 -> 104: the trail's best becomes
+    105 (2 % level 102.9), the close is above it. Falling candle 104 -> 106 -> 101 -> 101.5:
+    best 106, level 103.88, crossed on the way down; the fill is the low after it, 101."""
+    flat = bars([100, 99, 98])
+    series = [
+        *flat,
+        bar_from_values(3 * 60_000, D("98"), D("105"), D("97.9"), D("104"), D("1000")),
+        bar_from_values(4 * 60_000, D("104"), D("106"), D("101"), D("101.5"), D("1000")),
+    ]
+    report = backtest_run(
+        strategy="rsi_mean_reversion",
+        params={"period": 2, "overbought": 99},
+        bars=series,
+        risk={"order_size": "98", "trailing_stop_pct": "2"},
+        initial_quote=D("1000"),
+        fill_model=CandleFillModel(slippage_bps=D("0")),
+    )
+    buy, sell = report.trades
+    assert (buy.price, buy.open_time_ms) == (D("98"), 2 * 60_000)
+    assert (sell.source, sell.price, sell.open_time_ms, sell.reason) == (
+        "trailing_stop",
+        D("101"),
+        4 * 60_000,
+        "trailing-stop order",
+    )
+    assert sell.quantity == (buy.quantity - buy.fee).quantize(D("0.00000001"), rounding=ROUND_DOWN)

@@ -23,6 +23,7 @@ from apps.market.feeds.adapters import adapter_build
 from apps.market.models import Candle
 from apps.market.services import candles_upsert
 from apps.portfolio import books
+from apps.portfolio.matcher import Matcher
 from apps.portfolio.models import Balance, Order
 from tests.market.conftest import exchange_sim_factory  # noqa: F401 - fixture
 
@@ -77,14 +78,25 @@ def test_bot_buys_and_takes_profit_on_a_scripted_path(exchange_sim_factory, user
     last = first + (len(levels) * 2 + 1) * MIN
     evaluated = []
     booked = {}
+    fed: list = []  # the prints the paper matcher saw (the bot's take-profit rests there)
+    matcher = Matcher(threaded=False)
+    after_ms = sim.now_ms()
     for minute in range(first, last + 1, MIN):
         _wait_sim(sim, minute + MIN + 1)
+        # The minute's prints that came after the last evaluation reach the matcher first.
+        for trade in sim.recent_trades("binance", "BTCUSDT"):
+            if after_ms < trade.ts_ms < minute + MIN:
+                matcher.load()
+                matcher.on_event(trade)
+                matcher.process_pending()
+                fed.append(trade)
         candles_upsert(candles=_fetch(sim, minute, minute))
         book = sim.book("binance", "BTCUSDT", 20)
         books.book_record(book)
         booked[minute] = book
         bot_evaluate(bot=bot, candle_open_time_ms=minute)
         evaluated.append(minute)
+        after_ms = max(after_ms, sim.now_ms())
     bot.refresh_from_db()
     assert bot.status == "running", bot.status_reason
 
@@ -110,21 +122,32 @@ def test_bot_buys_and_takes_profit_on_a_scripted_path(exchange_sim_factory, user
     held = qty - buy.fees_paid
     entry = buy.filled_quote / held
 
-    # Risk: take-profit on the first later close >= entry * 1.015 (checked before the strategy).
+    # Risk: after the entry a take-profit order rests at entry * 1.015 (up to the 0.01 tick);
+    # it triggers on the first print at or above it (between closes) and its walk of the book
+    # never fills better than that print (the gap rule).
     target = entry * (1 + TAKE_PROFIT / 100)
-    sell_at = next(t for t in evaluated if t > buy_at and (close_at[t] >= target or rsi[t] > 99))
-    assert close_at[sell_at] >= target, (trace, entry)
-    assert all(runs[t].action == "hold" for t in evaluated if buy_at < t < sell_at), (trace, entry)
-    sell = runs[sell_at].order
-    assert runs[sell_at].action == "sell" and "take-profit" in runs[sell_at].reason
-    bid = booked[sell_at].bids[0][0]
+    take = Order.objects.get(client_order_id=f"bot{bot.pk}-{buy_at}-take_profit")
+    assert take.order_type == "take_profit" and take.stop_price == (target / D("0.01")).to_integral_value(
+        "ROUND_UP"
+    ) * D("0.01")
     sold = held.quantize(STEP, rounding=ROUND_DOWN)
-    assert (sell.side, sell.status, sell.avg_price, sell.filled_qty) == ("sell", "filled", bid, sold)
-    proceeds = sold * bid
-    assert sell.fees_paid == proceeds * D("0.001")
-    pnl = proceeds - sell.fees_paid - buy.filled_quote * (sold / held)
+    assert (take.status, take.filled_qty, take.triggered) == ("filled", sold, True)
+    trigger = next(t for t in fed if t.price >= take.stop_price and t.ts_ms > buy_at + MIN)
+    fills = list(take.fills.all())
+    assert fills[0].trade_id == trigger.trade_id
+    assert all(f.price <= trigger.price and f.rule == "stop_gap" for f in fills)
+    proceeds = sum((f.quote_quantity for f in fills), D("0"))
+    assert (
+        take.fees_paid
+        == sum((f.fee for f in fills), D("0"))
+        == sum((f.quote_quantity * D("0.001") for f in fills), D("0"))
+    )
+    # The bot booked the exit at its next close and held until then.
+    assert all(runs[t].action == "hold" for t in evaluated if t > buy_at), (trace, entry)
+    pnl = proceeds - take.fees_paid - buy.filled_quote * (sold / held)
     assert D(bot.state["realized_pnl"]) == pnl and pnl > 0
+    assert bot.events.filter(kind="order", data__rule="take_profit").exists()
     usdt = Balance.objects.get(portfolio=portfolio, asset="USDT")
-    assert usdt.free == D("10000") - buy.filled_quote + proceeds - sell.fees_paid
+    assert usdt.free == D("10000") - buy.filled_quote + proceeds - take.fees_paid
     assert Order.objects.filter(portfolio=portfolio).count() == 2
     assert sim.tripwire_hits == []

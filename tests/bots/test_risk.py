@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from apps.bots.risk import BotState, apply_fill, decide, risk_clean
+from apps.bots.risk import BotState, apply_fill, decide, exit_orders, risk_clean
 from apps.bots.strategies import HOLD, ParamsInvalid, Signal
 
 BUY = Signal("buy", "test")
@@ -57,28 +57,30 @@ def test_max_position_caps_and_then_blocks_buys():
     assert (d.action, d.reason) == ("hold", "max position reached")
 
 
-@pytest.mark.parametrize(
-    ("risk", "close", "source"),
-    [
-        ({"stop_loss_pct": "5"}, "95", "stop_loss"),
-        ({"take_profit_pct": "10"}, "110", "take_profit"),
-    ],
-)
-def test_exit_rules_sell_everything_whatever_the_strategy_says(risk, close, source):
-    state = _holding()
-    d = _decide(HOLD, state=state, risk=risk, close=close)
-    assert (d.action, d.source, d.quantity, d.full_exit) == ("sell", source, D("1"), True)
-    assert _decide(HOLD, state=_holding(), risk=risk, close="100").action == "hold"
+def test_exits_are_resting_orders_not_close_checks():
+    """A close through the stop is no longer a decision: the stop is a resting order."""
+    d = _decide(HOLD, state=_holding(), risk={"stop_loss_pct": "5"}, close="90")
+    assert d.action == "hold"
 
 
-def test_trailing_stop_follows_the_peak():
-    state = _holding()
-    risk = {"trailing_stop_pct": "10"}
-    assert _decide(HOLD, state=state, risk=risk, close="120").action == "hold"
-    assert state.peak_price == D("120")
-    assert _decide(HOLD, state=state, risk=risk, close="109").action == "hold"
-    d = _decide(HOLD, state=state, risk=risk, close="108")
-    assert (d.action, d.source) == ("sell", "trailing_stop")
+def test_exit_orders_from_the_risk_settings_hand_computed():
+    risk = risk_clean({"stop_loss_pct": "1", "take_profit_pct": "2.5", "trailing_stop_pct": "1.25"})
+    exits = exit_orders(risk=risk, entry_price=D("100.037"), tick_size=D("0.01"))
+    # stop 100.037 x 0.99 = 99.03663 -> down to the tick 99.03; take 100.037 x 1.025 =
+    # 102.537925 -> up to 102.54; trailing 1.25 % = 125 bps.
+    assert [(e.source, e.order_type, e.stop_price, e.trailing_delta_bps) for e in exits] == [
+        ("stop_loss", "stop_loss", D("99.03"), None),
+        ("trailing_stop", "trailing_stop", None, 125),
+        ("take_profit", "take_profit", D("102.54"), None),
+    ]
+    assert exit_orders(risk=risk_clean({}), entry_price=D("100")) == ()
+
+
+@pytest.mark.parametrize("pct", ["0.05", "20.5", "1.255"])
+def test_trailing_stop_must_be_whole_bps_within_binances_range(pct):
+    with pytest.raises(ParamsInvalid) as exc:
+        risk_clean({"trailing_stop_pct": pct})
+    assert set(exc.value.errors) == {"trailing_stop_pct"}
 
 
 def test_cooldown_counts_candles_since_the_last_trade():

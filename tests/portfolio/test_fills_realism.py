@@ -85,20 +85,26 @@ def test_limit_fills_in_a_bar_only_through_its_price_capped_by_volume():
     ) == D("0.2")
 
 
+def _in_bar(order_type, side, stop, candle):
+    from apps.portfolio.resting_rules import ExitSpec, path_trigger
+
+    hit, _ = path_trigger(ExitSpec(order_type, side, D(stop)), best_price=None, path=downtime.bar_prints(candle))
+    return hit
+
+
 def test_stop_in_a_bar_fills_at_the_worse_of_trigger_and_extreme():
-    price = downtime.stop_fill_price_in_bar
     crossed = bar(99, 99.5, 93, 94, 5)
-    assert downtime.stop_triggered_in_bar(order_type="stop_loss", side="sell", stop_price=D("95"), bar=crossed)
-    assert not downtime.stop_triggered_in_bar(order_type="stop_loss", side="sell", stop_price=D("92"), bar=crossed)
+    assert _in_bar("stop_loss", "sell", "95", crossed) is not None
+    assert _in_bar("stop_loss", "sell", "92", crossed) is None
     # stop-loss sell at 95: crossed inside the bar -> the low, 93
-    assert price(order_type="stop_loss", side="sell", stop_price=D("95"), bar=crossed) == D("93")
+    assert _in_bar("stop_loss", "sell", "95", crossed).fill_price == D("93")
     # stop-loss buy at 105, bar gaps open at 107: the high (108) is worse than the gap open
-    assert price(order_type="stop_loss", side="buy", stop_price=D("105"), bar=bar(107, 108, 106, 107, 1)) == D("108")
+    assert _in_bar("stop_loss", "buy", "105", bar(107, 108, 106, 107, 1)).fill_price == D("108")
     # take-profit sell at 105: extreme (the high) is on the good side -> the trigger, 105
-    assert price(order_type="take_profit", side="sell", stop_price=D("105"), bar=bar(100, 110, 99, 104, 1)) == D("105")
+    assert _in_bar("take_profit", "sell", "105", bar(100, 110, 99, 104, 1)).fill_price == D("105")
     # take-profit sell gapping open above the stop: the opening print, 108
-    assert price(order_type="take_profit", side="sell", stop_price=D("105"), bar=bar(108, 110, 107, 109, 1)) == D("108")
+    assert _in_bar("take_profit", "sell", "105", bar(108, 110, 107, 109, 1)).fill_price == D("108")
     # take-profit buy (falls to 95), gap open at 94: the open
-    assert price(order_type="take_profit", side="buy", stop_price=D("95"), bar=bar(94, 96, 90, 95, 1)) == D("94")
+    assert _in_bar("take_profit", "buy", "95", bar(94, 96, 90, 95, 1)).fill_price == D("94")
     assert downtime.market_fill_price_in_bar(side="sell", bar=crossed) == D("93")
     assert downtime.market_fill_price_in_bar(side="buy", bar=crossed) == D("99.5")

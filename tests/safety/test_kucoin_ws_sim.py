@@ -37,7 +37,7 @@ def _connect_at_once(monkeypatch):
     monkeypatch.setattr(ConnectWebsocket, "_get_reconnect_wait", lambda self, attempts: 0)
 
 
-async def _until(predicate, timeout=5.0):
+async def _until(predicate, timeout=20.0):  # a condition, generous for a loaded machine
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:

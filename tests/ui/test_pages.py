@@ -267,3 +267,16 @@ def test_invalid_notification_preferences_show_inline_errors_and_save_nothing(si
     html = response.content.decode()
     assert 'id="err-webhook_url"' in html and "public host" in html and 'id="err-email"' in html
     assert not NotificationPreference.objects.exists()
+
+
+def test_ticket_places_a_trailing_stop(signed_in, portfolio, book):
+    url = "/markets/binance/BTCUSDT/ticket/"
+    base = {"portfolio": portfolio.pk, "side": "buy", "order_type": "trailing_stop", "quantity": "0.1"}
+    html = signed_in.post("/markets/binance/BTCUSDT/ticket/validate/", base).content.decode()
+    assert "trail in basis points" in html
+    response = signed_in.post(url, {**base, "trailing_delta_bps": "150"})
+    assert response["HX-Trigger"] == "paper-order-placed"
+    order = Order.objects.get()
+    assert (order.order_type, order.trailing_delta_bps, order.status) == ("trailing_stop", 150, "new")
+    page = signed_in.get("/markets/binance/BTCUSDT/").content.decode()
+    assert 'value="trailing_stop"' in page and 'data-for="trailing_stop"' in page

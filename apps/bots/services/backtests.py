@@ -16,7 +16,7 @@ from apps.bots.models import Backtest, Bot, BotCandleRun
 from apps.bots.realtime import backtest_progress_push
 from apps.bots.reconcile import LiveRun, TradeLine, reconcile
 from apps.bots.risk import RISK_PARAMS, risk_clean
-from apps.bots.selectors import bot_run_list, candle_bars
+from apps.bots.selectors import bot_exit_fills, bot_run_list, candle_bars
 from apps.bots.strategies import (
     ParamsInvalid,
     ParamsRuleBroken,
@@ -223,7 +223,8 @@ def bot_reconcile(
     *, bot: Bot, start_ms: int | None = None, end_ms: int | None = None, initial_quote: Decimal | None = None
 ) -> dict[str, Any]:
     """Re-run the bot's live paper window through the backtester and list where the trades
-    differ and why. The window defaults to the bot's whole evaluated history (it starts flat)."""
+    differ and why. The window defaults to the bot's whole evaluated history (it starts flat).
+    Live trades: the candle runs' orders and the exits' fills (by the candle they filled in)."""
     runs = list(bot_run_list(bot=bot, start_ms=start_ms, end_ms=end_ms))
     if not runs:
         raise ApplicationError("This bot has not evaluated any candle in the window yet.", code="no_runs")
@@ -248,8 +249,13 @@ def bot_reconcile(
         timeframe_ms=timeframe_ms,
         trade_from_ms=start,
     )
+    exits = [
+        TradeLine(ms, o.side, o.filled_qty, o.avg_price or Decimal("0"), o.fees_paid, str(o.extra.get("reason", "")))
+        for ms, o in bot_exit_fills(bot=bot, timeframe_ms=timeframe_ms)
+        if start <= ms <= end
+    ]
     result = reconcile(
-        live=_live_trades(runs),
+        live=_live_trades(runs) + exits,
         backtest=[TradeLine(t.open_time_ms, t.side, t.quantity, t.price, t.fee, t.reason) for t in report.trades],
         runs={r.candle_open_ms: LiveRun(r.action, r.reason, r.status == BotCandleRun.Status.ERROR) for r in runs},
         candles=[b.open_time_ms for b in bars],

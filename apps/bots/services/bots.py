@@ -70,6 +70,9 @@ def bot_validate(
         clean_risk = {p.name: getattr(settings, p.name) for p in RISK_PARAMS}
         if risk is not None and not isinstance(risk, Mapping):
             errors["risk"] = ["Must be an object."]
+        if settings.trailing_stop_pct and exchange == Exchange.KUCOIN:
+            # The trailing exit is a resting trailing-stop order, which KuCoin spot does not have.
+            rules["risk.trailing_stop_pct"] = ["KuCoin has no trailing-stop orders; use a stop-loss."]
     except ParamsInvalid as exc:
         (rules if isinstance(exc, ParamsRuleBroken) else errors).update(_prefixed("risk", exc.errors))
     if errors:

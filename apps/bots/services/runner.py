@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
 from functools import partial
 from typing import Any
@@ -20,13 +21,13 @@ from django.db import transaction
 
 from apps.bots.metrics import evaluation_observed
 from apps.bots.models import Bot, BotCandleRun, BotEvent
-from apps.bots.risk import BotState, Decision, apply_fill, decide, risk_clean
+from apps.bots.risk import BotState, Decision, decide, risk_clean
 from apps.bots.selectors import candle_bars_until, candle_opens_between
 from apps.bots.services.bots import bot_event_record, bot_status_set
+from apps.bots.services.exits import bot_exits_cancel, bot_exits_place, bot_exits_sync, bot_order_book
 from apps.bots.signals import bot_alert
 from apps.bots.strategies import HOLD, Bar, Signal, strategy_build
 from apps.core.exceptions import ApplicationError
-from apps.core.formatting import fmt_price, fmt_qty
 from apps.market.feeds.symbols import TIMEFRAME_MS
 from apps.portfolio.fills import step_down
 from apps.portfolio.models import Balance
@@ -123,6 +124,8 @@ def _evaluate(*, bot_id: int, open_ms: int) -> BotCandleRun | None:
         return None
     run = BotCandleRun.objects.create(bot=bot, candle_open_ms=open_ms)
     state = BotState.from_json(bot.state)
+    # What the resting exits filled since the last close (between closes, on trades).
+    bot_exits_sync(bot=bot, state=state, open_ms=open_ms)
     signal = _replay(strategy, history, state)
     decision = _decide(bot=bot, state=state, signal=signal, bar=history[-1])
     if signal.action != "hold":
@@ -190,21 +193,38 @@ def _act(*, bot: Bot, run: BotCandleRun, state: BotState, decision: Decision, ba
             bot_event_record(bot=bot, kind=BotEvent.Kind.RISK, message=decision.reason, candle_open_ms=bar.open_time_ms)
         return
     try:
-        order = _place(bot=bot, decision=decision, open_ms=bar.open_time_ms)
+        order = _trade(bot=bot, state=state, decision=decision, open_ms=bar.open_time_ms)
     except ApplicationError as error:
         # The order service refused (and audited) it: pause with the reason shown.
         run.status = BotCandleRun.Status.ERROR
         run.reason = f"order refused: {error.message}"[:500]
         _bot_errored(bot=bot, reason=run.reason)
         return
+    run.order = order
+
+
+def _trade(*, bot: Bot, state: BotState, decision: Decision, open_ms: int) -> Any:
+    """Place the decided order and book it; the position's exits rest again afterwards. A
+    sell first cancels the resting exits (they reserve the base it sells)."""
+    if decision.action == "sell":
+        bot_exits_cancel(bot=bot, state=state, open_ms=open_ms)
+        if not state.is_open:
+            bot_event_record(
+                bot=bot, kind=BotEvent.Kind.RISK, message="already exited by its exit orders", candle_open_ms=open_ms
+            )
+            return None
+        if decision.full_exit:
+            decision = replace(decision, quantity=state.quantity)
+    order = _place(bot=bot, decision=decision, open_ms=open_ms)
     if order is None:
         state.entries = 0  # only dust below one step is left: nothing sellable, treat as flat
         bot_event_record(
-            bot=bot, kind=BotEvent.Kind.RISK, message="position below one step: closed", candle_open_ms=bar.open_time_ms
+            bot=bot, kind=BotEvent.Kind.RISK, message="position below one step: closed", candle_open_ms=open_ms
         )
-        return
-    run.order = order
-    _book(bot=bot, state=state, order=order, decision=decision, open_ms=bar.open_time_ms)
+        return None
+    bot_order_book(bot=bot, state=state, order=order, decision=decision, open_ms=open_ms)
+    bot_exits_place(bot=bot, state=state, open_ms=open_ms)
+    return order
 
 
 def _place(*, bot: Bot, decision: Decision, open_ms: int) -> Any:
@@ -229,55 +249,6 @@ def _place(*, bot: Bot, decision: Decision, open_ms: int) -> Any:
         quantity=quantity,
         quote_quantity=quote_quantity,
     )
-
-
-def _book(*, bot: Bot, state: BotState, order: Any, decision: Decision, open_ms: int) -> None:
-    fills = list(order.fills.all())
-    qty = sum((f.quantity for f in fills), ZERO)
-    quote = sum((f.quote_quantity for f in fills), ZERO)
-    fee_base = sum((f.fee for f in fills if f.fee_asset == order.base_asset), ZERO)
-    fee_quote = sum((f.fee for f in fills if f.fee_asset == order.quote_asset), ZERO)
-    data = {
-        "order_id": order.pk,
-        "client_order_id": order.client_order_id,
-        "side": order.side,
-        "status": order.status,
-        "quantity": str(qty),
-        "quote": str(quote),
-        "avg_price": str(order.avg_price) if order.avg_price is not None else None,
-        "fee_base": str(fee_base),
-        "fee_quote": str(fee_quote),
-        "rule": decision.source,
-    }
-    if qty <= 0:
-        bot_event_record(
-            bot=bot,
-            kind=BotEvent.Kind.ORDER,
-            message=f"{order.side} not filled ({order.status})",
-            data=data,
-            candle_open_ms=open_ms,
-        )
-        return
-    if order.side == "buy":
-        base_delta, quote_delta = qty - fee_base, -(quote + fee_quote)
-    else:
-        base_delta, quote_delta = -(qty + fee_base), quote - fee_quote
-    pnl = apply_fill(
-        state,
-        side=order.side,
-        base_delta=base_delta,
-        quote_delta=quote_delta,
-        open_time_ms=open_ms,
-        full_exit=decision.full_exit and order.status == "filled",
-        price=order.avg_price or quote / qty,
-    )
-    if order.side == "sell":
-        data["pnl"] = str(pnl)
-    # For a person: the instrument's step and tick, not the ledger's 18 decimals (data keeps them).
-    filters = instrument_rules_get(exchange=bot.exchange, symbol=bot.symbol).filters
-    shown = f"{fmt_qty(qty, filters.step_size)} @ {fmt_price(order.avg_price or quote / qty, filters.tick_size)}"
-    message = f"{order.side} {shown} ({decision.source}: {decision.reason})"
-    bot_event_record(bot=bot, kind=BotEvent.Kind.ORDER, message=message, data=data, candle_open_ms=open_ms)
 
 
 def _evaluation_failed(*, bot_id: int, open_ms: int, reason: str) -> BotCandleRun | None:

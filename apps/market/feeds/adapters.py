@@ -17,9 +17,11 @@ from typing import Any, Protocol
 
 from apps.market.events import KlineEvent, TickerEvent
 from apps.market.feeds import binance_parse, kucoin_parse
+from apps.market.feeds.book_sync import BookSync
 from apps.market.feeds.budget import QuotaBudget, WindowPacer
 from apps.market.feeds.control import FeedControl, MalformedMessage
 from apps.market.feeds.instruments import binance_instruments, kucoin_instruments
+from apps.market.feeds.local_book import DepthDiff, DepthSnapshot
 from apps.market.feeds.pacing import (
     KucoinLink,
     RateLimited,
@@ -34,6 +36,14 @@ from apps.market.feeds.symbols import KUCOIN_TYPES, TIMEFRAME_MS, TIMEFRAMES, to
 logger = logging.getLogger("apps.market.feeds")
 
 OnMessage = Callable[[Any], None]  # an event, a FeedControl, or None
+
+# Book snapshots (docs/OPERATIONS.md, "Order books"). Binance: /api/v3/depth limit 1000, weight
+# 50 (rest-api.md: 1-100 -> 5, <=500 -> 25, <=1000 -> 50, <=5000 -> 250); refreshed when a
+# side has under 100 verified levels. KuCoin: the full book (/api/v3/market/orderbook/level2)
+# needs an API key, so the public level2_100 (weight 2, Public pool); refreshed under 50.
+BINANCE_BOOK_LIMIT, BINANCE_BOOK_WEIGHT, BINANCE_MIN_VERIFIED = 1000, 50, 100
+KUCOIN_BOOK_LIMIT, KUCOIN_BOOK_WEIGHT, KUCOIN_MIN_VERIFIED = 100, 2, 50
+REFRESH_SHARE = 0.5  # a refresh goes only while the window's count leaves half the limit free
 
 
 class StreamEnded(Exception):
@@ -70,6 +80,7 @@ class BinanceAdapter:
         self.limits = FeedLimits()
         self.attempts = WindowPacer(limit=self.limits.scaled(300), window_s=300)  # connections per IP
         self.connections = 0
+        self.books: BookSync | None = None  # the current stream's local books
 
     async def open(self) -> None:
         from apps.safety.factory import binance_market_client
@@ -138,6 +149,13 @@ class BinanceAdapter:
         ends them all (the runner reconnects and backfills)."""
         bsm = self.client.socket_manager(max_queue_size=self.queue_size)
         plans = binance_plan(symbols, lambda group: binance_parse.stream_names(group, TIMEFRAMES), self.limits)
+        books = self.books = BookSync(
+            self.exchange,
+            fetch=self.book_snapshot,
+            publish=on_event,
+            min_verified=BINANCE_MIN_VERIFIED,
+            room=lambda: self.gate.budget.room(BINANCE_BOOK_WEIGHT, share=REFRESH_SHARE),
+        )
         sockets = []
         try:
             for names in plans:
@@ -146,12 +164,19 @@ class BinanceAdapter:
                 sockets.append(socket)
                 await socket.__aenter__()
             self.connections = len(sockets)
-            await first_to_end([self._read(socket, on_event, stall_s) for socket in sockets])
+            await first_to_end([self._read(socket, on_event, books, stall_s) for socket in sockets])
         finally:
+            await books.close()
             for socket in sockets:
                 await binance_socket_shutdown(socket)
 
-    async def _read(self, socket: Any, on_event: OnMessage, stall_s: float) -> None:
+    async def book_snapshot(self, symbol: str) -> DepthSnapshot | None:
+        payload = await self._rest(
+            lambda: self.client.depth(symbol, limit=BINANCE_BOOK_LIMIT), weight=BINANCE_BOOK_WEIGHT
+        )
+        return binance_parse.depth_snapshot(symbol, payload, limit=BINANCE_BOOK_LIMIT)
+
+    async def _read(self, socket: Any, on_event: OnMessage, books: BookSync, stall_s: float) -> None:
         from binance.exceptions import BinanceWebsocketQueueOverflow, ReadLoopClosed
 
         while True:
@@ -172,7 +197,9 @@ class BinanceAdapter:
                 # The library either reconnects on its own after a 1-60 s sleep or its read
                 # loop is already dead: reconnecting ourselves is faster and uniform.
                 raise StreamEnded(f"{event.kind}: {event.detail}")
-            if event is not None:
+            if isinstance(event, DepthDiff):
+                books.on_diff(event)
+            elif event is not None:
                 on_event(event)
 
 
@@ -210,6 +237,7 @@ class KucoinAdapter:
         self.limits = FeedLimits()
         self.attempts = WindowPacer(limit=self.limits.scaled(30), window_s=60)  # connections per minute
         self.connections = 0
+        self.books: BookSync | None = None  # the current stream's local books
 
     async def open(self) -> None:
         from apps.safety.factory import kucoin_market_client
@@ -289,6 +317,13 @@ class KucoinAdapter:
         uplink limit; any connection that goes quiet or reconnects on its own ends them all."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         plans = kucoin_plan(symbols, lambda group: kucoin_parse.topics(group, TIMEFRAMES), self.limits)
+        books = self.books = BookSync(
+            self.exchange,
+            fetch=self.book_snapshot,
+            publish=on_event,
+            min_verified=KUCOIN_MIN_VERIFIED,
+            room=lambda: self.gate.budget.room(KUCOIN_BOOK_WEIGHT, share=REFRESH_SHARE),
+        )
         links: list[KucoinLink] = []
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -300,12 +335,19 @@ class KucoinAdapter:
                 )
                 tasks.append(asyncio.create_task(kucoin_subscribe(link, topics, pacer)))
             self.connections = len(links)
-            await self._consume(queue, links, tasks, on_event, stall_s)
+            await self._consume(queue, links, tasks, on_event, books, stall_s)
         finally:
+            await books.close()
             for task in tasks:
                 task.cancel()
             for link in links:
                 await kucoin_ws_shutdown(link.ws)
+
+    async def book_snapshot(self, symbol: str) -> DepthSnapshot | None:
+        data = await self._rest(
+            lambda: self.client.part_book(to_kucoin(symbol), KUCOIN_BOOK_LIMIT), weight=KUCOIN_BOOK_WEIGHT
+        )
+        return kucoin_parse.book_snapshot(symbol, data, limit=KUCOIN_BOOK_LIMIT)
 
     async def _open_link(self, queue: asyncio.Queue[dict[str, Any]], index: int) -> KucoinLink:
         link = KucoinLink(index)
@@ -326,6 +368,7 @@ class KucoinAdapter:
         links: list[KucoinLink],
         tasks: list[asyncio.Task[None]],
         on_event: OnMessage,
+        books: BookSync,
         stall_s: float,
     ) -> None:
         while True:
@@ -345,7 +388,10 @@ class KucoinAdapter:
                 continue
             # An error message (e.g. an unknown topic) does not end the stream: if the
             # server drops us, the stall timeout or the link check does.
-            on_event(event)
+            if isinstance(event, DepthDiff):
+                books.on_diff(event)
+            else:
+                on_event(event)
 
 
 async def kucoin_ws_shutdown(ws: Any) -> None:

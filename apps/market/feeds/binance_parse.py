@@ -1,7 +1,9 @@
 """Binance spot stream payloads -> exchange-neutral events (pure, hot path).
 
 Accepts raw payloads and combined-stream envelopes ``{"stream": ..., "data": ...}``.
-Prices and sizes go straight from the exchange's strings into Decimal.
+Prices and sizes go straight from the exchange's strings into Decimal. The book comes as diff
+depth (``<symbol>@depth@100ms``, a ``DepthDiff``) on top of a REST snapshot (``depth_snapshot``):
+``apps.market.feeds.local_book`` keeps it.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from typing import Any
 
 import orjson
 
-from apps.market.events import BookSnapshot, KlineEvent, MarketEvent, TickerEvent, TradeEvent
+from apps.market.events import KlineEvent, MarketEvent, TickerEvent, TradeEvent
 from apps.market.feeds.control import FeedControl, MalformedMessage
-from apps.market.feeds.nulls import dec, dec_or, levels, top
+from apps.market.feeds.local_book import DepthDiff, DepthSnapshot
+from apps.market.feeds.nulls import changes, dec, dec_or, levels
 
 EXCHANGE = "binance"
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
 
-def parse_raw(raw: bytes | str, *, now_ms: int = 0) -> MarketEvent | FeedControl | None:
+def parse_raw(raw: bytes | str, *, now_ms: int = 0) -> MarketEvent | DepthDiff | FeedControl | None:
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -28,7 +31,7 @@ def parse_raw(raw: bytes | str, *, now_ms: int = 0) -> MarketEvent | FeedControl
     return parse_message(message, now_ms=now_ms)
 
 
-def parse_message(message: Any, *, now_ms: int = 0) -> MarketEvent | FeedControl | None:
+def parse_message(message: Any, *, now_ms: int = 0) -> MarketEvent | DepthDiff | FeedControl | None:
     """One decoded frame -> an event, a FeedControl, or None for replies we ignore
     (``{"result": null, "id": 1}``) and for payloads whose essential values are null.
     Raises MalformedMessage for anything unexpected."""
@@ -48,17 +51,13 @@ def parse_message(message: Any, *, now_ms: int = 0) -> MarketEvent | FeedControl
         raise MalformedMessage(f"binance: bad payload on {stream or '?'}: {exc!r}") from None
 
 
-def _dispatch(data: dict[str, Any], stream: str, now_ms: int) -> MarketEvent | FeedControl | None:
+def _dispatch(data: dict[str, Any], stream: str, now_ms: int) -> MarketEvent | DepthDiff | FeedControl | None:
     kind = data.get("e")
     if kind is not None:
         handler = _BY_EVENT.get(kind)
         if handler is None:
             return None
         return handler(data, now_ms)
-    if "lastUpdateId" in data:
-        return _partial_depth(data, stream, now_ms)
-    if "u" in data and "b" in data and "a" in data:
-        return _book_ticker(data, now_ms)
     if "result" in data or "id" in data:
         return None
     if "e" in data:
@@ -131,19 +130,17 @@ def _mini_ticker(d: dict[str, Any], now_ms: int) -> TickerEvent | None:
     return _ticker_values(d, now_ms, None)
 
 
-def _book_ticker(d: dict[str, Any], now_ms: int) -> BookSnapshot | None:
-    if d["s"] is None:
+def _depth_update(d: dict[str, Any], now_ms: int) -> DepthDiff | None:
+    """A diff-depth event; every change carries the event's ``u``. Without its ids, symbol or
+    a level's price or size it is no diff (None): the next one then breaks the ids and the
+    local book resyncs, as after any lost event."""
+    symbol, first, last = d["s"], d["U"], d["u"]
+    if symbol is None or first is None or last is None:
         return None
-    return BookSnapshot(EXCHANGE, d["s"], top(d["b"], d["B"]), top(d["a"], d["A"]), d.get("E") or now_ms, d["u"] or 0)
-
-
-def _partial_depth(d: dict[str, Any], stream: str, now_ms: int) -> BookSnapshot | None:
-    # Partial depth carries no symbol: it is only in the stream name ("btcusdt@depth5@100ms").
-    symbol = stream.split("@", 1)[0].upper()
-    if not symbol:
-        return None  # no (or a null) stream name: whose book it is has no value
-    bids, asks = levels(d.get("bids")), levels(d.get("asks"))
-    return BookSnapshot(EXCHANGE, symbol, bids, asks, d.get("E") or now_ms, d["lastUpdateId"] or 0)
+    bids, asks = changes(d["b"], int(last)), changes(d["a"], int(last))
+    if bids is None or asks is None:
+        return None
+    return DepthDiff(symbol, int(first), int(last), bids, asks, d["E"] or now_ms)
 
 
 def _server_shutdown(d: dict[str, Any], now_ms: int) -> FeedControl:
@@ -162,6 +159,7 @@ _BY_EVENT = {
     "kline": _kline,
     "24hrTicker": _ticker,
     "24hrMiniTicker": _mini_ticker,
+    "depthUpdate": _depth_update,
     "serverShutdown": _server_shutdown,
     "error": _library_error,
 }
@@ -176,11 +174,21 @@ def kline_row(symbol: str, timeframe: str, row: list[Any] | None) -> KlineEvent 
     return _kline_values(symbol, timeframe, row[0], (row[1], row[2], row[3], row[4], row[5], row[7]), True, close_ms)
 
 
-def stream_names(symbols: list[str], timeframes: tuple[str, ...], *, depth: int = 5) -> list[str]:
-    """The streams one feed subscribes to (lowercase, as the combined endpoint wants)."""
+def depth_snapshot(symbol: str, payload: dict[str, Any] | None, *, limit: int) -> DepthSnapshot | None:
+    """GET /api/v3/depth: the book at ``lastUpdateId`` (no timestamp: the diffs carry the time).
+    A level with a null is left out (the book can only miss liquidity, never invent it)."""
+    if payload is None or payload.get("lastUpdateId") is None:
+        return None
+    bids, asks = levels(payload.get("bids")), levels(payload.get("asks"))
+    return DepthSnapshot(symbol, int(payload["lastUpdateId"]), bids, asks, 0, limit)
+
+
+def stream_names(symbols: list[str], timeframes: tuple[str, ...]) -> list[str]:
+    """The streams one feed subscribes to (lowercase, as the combined endpoint wants). The
+    book is the diff stream (the top of book too: no bookTicker, which would replace it)."""
     names: list[str] = []
     for symbol in symbols:
         s = symbol.lower()
-        names += [f"{s}@trade", f"{s}@bookTicker", f"{s}@ticker", f"{s}@depth{depth}@100ms"]
+        names += [f"{s}@trade", f"{s}@ticker", f"{s}@depth@100ms"]
         names += [f"{s}@kline_{tf}" for tf in timeframes]
     return names

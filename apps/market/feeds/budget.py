@@ -36,6 +36,12 @@ class QuotaBudget:
         self.used = used
         self.reset_at = now + reset_in_s if reset_in_s is not None else now - now % self.window_s + self.window_s
 
+    def room(self, weight: int, *, share: float) -> bool:
+        """Whether ``weight`` fits under ``share`` of the limit now (reserves nothing): calls
+        that can wait (a book refresh) go only when the others leave room."""
+        used = 0 if self._clock() >= self.reset_at else self.used
+        return used + weight <= share * self.limit
+
     def delay(self, weight: int) -> float:
         """Seconds to wait before spending ``weight``; reserves it."""
         now = self._clock()

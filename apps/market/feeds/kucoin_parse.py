@@ -1,7 +1,9 @@
 """KuCoin spot WebSocket and REST payloads -> exchange-neutral events (pure, hot path).
 
 KuCoin quirks handled here: candles are [time(s), open, CLOSE, HIGH, LOW, volume, turnover];
-match "time" is a nanosecond string; the symbol is in the topic after ":".
+match "time" is a nanosecond string; the symbol is in the topic after ":". The book comes as
+``/market/level2`` updates (a ``DepthDiff``) on top of a REST book (``book_snapshot``):
+``apps.market.feeds.local_book`` keeps it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from typing import Any
 
 import orjson
 
-from apps.market.events import BookSnapshot, KlineEvent, MarketEvent, TickerEvent, TradeEvent
+from apps.market.events import KlineEvent, MarketEvent, TickerEvent, TradeEvent
 from apps.market.feeds.control import FeedControl, MalformedMessage
-from apps.market.feeds.nulls import dec, dec_or, levels, top
+from apps.market.feeds.local_book import DepthDiff, DepthSnapshot
+from apps.market.feeds.nulls import changes, dec, dec_or, levels
 from apps.market.feeds.symbols import KUCOIN_TYPES, KUCOIN_TYPES_REVERSE, TIMEFRAME_MS, to_kucoin
 
 EXCHANGE = "kucoin"
@@ -21,7 +24,7 @@ _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
 
-def parse_raw(raw: bytes | str) -> MarketEvent | FeedControl | None:
+def parse_raw(raw: bytes | str) -> MarketEvent | DepthDiff | FeedControl | None:
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -29,7 +32,7 @@ def parse_raw(raw: bytes | str) -> MarketEvent | FeedControl | None:
     return parse_message(message)
 
 
-def parse_message(message: Any) -> MarketEvent | FeedControl | None:
+def parse_message(message: Any) -> MarketEvent | DepthDiff | FeedControl | None:
     """One decoded frame -> an event, a FeedControl, or None (control replies, and payloads
     whose essential values are null). Raises MalformedMessage for anything unexpected."""
     if message is None:
@@ -70,25 +73,17 @@ def _match(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> TradeEvent | Non
     )
 
 
-def _ticker(d: dict[str, Any], tail: str, m: dict[str, Any]) -> BookSnapshot | None:
-    # /market/ticker is KuCoin's top of book (+ last trade); 24h stats come from REST stats.
-    symbol = m.get("subject") if tail == "all" else tail
-    if not symbol or d["time"] is None:
+def _l2update(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> DepthDiff | None:
+    """trade.l2update: changes [price, size, sequence] numbered sequenceStart..sequenceEnd.
+    Without its ids, symbol or any value of a change it is no diff (None): the next update
+    then breaks the sequence and the local book recalibrates, as after any lost update."""
+    symbol, first, last, ch = d.get("symbol") or tail, d["sequenceStart"], d["sequenceEnd"], d["changes"]
+    if not symbol or first is None or last is None or not isinstance(ch, dict):
         return None
-    return BookSnapshot(
-        EXCHANGE,
-        _neutral(symbol),
-        top(d["bestBid"], d["bestBidSize"]),  # a quiet pair's empty side is null: an empty side
-        top(d["bestAsk"], d["bestAskSize"]),
-        int(d["time"]),
-        int(d.get("sequence") or 0),
-    )
-
-
-def _depth5(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> BookSnapshot | None:
-    if d["timestamp"] is None:
+    bids, asks = changes(ch.get("bids")), changes(ch.get("asks"))
+    if bids is None or asks is None:
         return None
-    return BookSnapshot(EXCHANGE, _neutral(tail), levels(d["bids"]), levels(d["asks"]), int(d["timestamp"]))
+    return DepthDiff(_neutral(symbol), int(first), int(last), bids, asks, int(d.get("time") or 0))
 
 
 def _candles(d: dict[str, Any], tail: str, _m: dict[str, Any]) -> KlineEvent | None:
@@ -116,8 +111,7 @@ def _candle(symbol: str, timeframe: str, row: list[Any] | None, *, closed: bool,
 
 _BY_TOPIC = {
     "/market/match": _match,
-    "/market/ticker": _ticker,
-    "/spotMarket/level2Depth5": _depth5,
+    "/market/level2": _l2update,
     "/market/candles": _candles,
 }
 
@@ -155,11 +149,21 @@ def stats_ticker(symbol: str, d: dict[str, Any] | None) -> TickerEvent | None:
     )
 
 
+def book_snapshot(symbol: str, data: dict[str, Any] | None, *, limit: int) -> DepthSnapshot | None:
+    """GET /api/v1/market/orderbook/level2_{20,100}: the book at ``sequence`` (a string). A
+    level with a null is left out (the book can only miss liquidity, never invent it)."""
+    if data is None or data.get("sequence") is None:
+        return None
+    bids, asks = levels(data.get("bids")), levels(data.get("asks"))
+    return DepthSnapshot(symbol, int(data["sequence"]), bids, asks, int(data.get("time") or 0), limit)
+
+
 def topics(symbols: list[str], timeframes: tuple[str, ...]) -> list[str]:
-    """Subscription topics for one feed (multi-symbol topics take up to 100 symbols)."""
+    """Subscription topics for one feed (multi-symbol topics take up to 100 symbols). The book
+    is the level2 update stream (the top of book too: no /market/ticker, which would replace it)."""
     names = [to_kucoin(s) for s in symbols]
     joined = ",".join(names)
-    out = [f"/market/match:{joined}", f"/market/ticker:{joined}", f"/spotMarket/level2Depth5:{joined}"]
+    out = [f"/market/match:{joined}", f"/market/level2:{joined}"]
     for name in names:
         out += [f"/market/candles:{name}_{KUCOIN_TYPES[tf]}" for tf in timeframes]
     return out

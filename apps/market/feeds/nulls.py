@@ -32,8 +32,19 @@ def levels(rows: Any) -> tuple[tuple[Decimal, Decimal], ...]:
     return tuple(out)
 
 
-def top(price: Any, size: Any) -> tuple[tuple[Decimal, Decimal], ...]:
-    """One best level, or an empty side when either is null."""
-    if price is None or size is None:
-        return ()
-    return ((Decimal(price), Decimal(size)),)
+def changes(rows: Any, sequence: int | None = None) -> tuple[tuple[Decimal, Decimal, int], ...] | None:
+    """Book changes [[price, size(, sequence)], ...] as (price, size, sequence); a change
+    without its own sequence (Binance) has ``sequence``. None when any value is null: a diff
+    with a hole cannot be applied (unlike a snapshot, where a missing level only hides
+    liquidity, a missing change leaves a stale level in the book)."""
+    if rows is None:
+        return None
+    out = []
+    for row in rows:
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        own = row[2] if len(row) > 2 else sequence
+        if own is None:
+            return None
+        out.append((Decimal(row[0]), Decimal(row[1]), int(own)))
+    return tuple(out)

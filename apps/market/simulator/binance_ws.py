@@ -229,6 +229,8 @@ class BinancePublisher:
             self.diff_books[name] = DiffBook.of(m)  # the first event will start at the next version
             return
         diff = book.advance(m)
+        if diff is not None and self.sim.take_dropped_diff("binance", m.spec.symbol):
+            diff = None  # lost: neither stream gets these changes
         if diff is not None:
             if want_fast:
                 send(self.hub, fast, fmt.binance_depth_update(m, diff, now))

@@ -48,6 +48,16 @@ class Faults:
         """The next ``count`` REST calls answer ``status`` with Retry-After and the venue's error body."""
         self.sim.call(lambda: self.sim.forced_rate_limits[exchange].extend([(status, retry_after)] * count))
 
+    def drop_depth_diffs(self, exchange: str, symbol: str, count: int = 1) -> None:
+        """Lose the next ``count`` book diffs of ``symbol`` (a dropped frame): the book moves on
+        without them, so the next diff's first id is past the client's book (a sequence gap)."""
+
+        def act() -> None:
+            key = (exchange, symbol)
+            self.sim.dropped_diffs[key] = self.sim.dropped_diffs.get(key, 0) + count
+
+        self.sim.call(act)
+
     def binance_server_shutdown(self, close_after: float = 0.5) -> None:
         """Send serverShutdown (raw and combined forms), then close the connections."""
 
@@ -81,6 +91,8 @@ class Faults:
             self.rate_limit(
                 target, int(spec.get("status", 429)), int(spec.get("retry_after", 2)), int(spec.get("count", 1))
             )
+        elif action == "drop_depth_diffs":
+            self.drop_depth_diffs(target, str(spec["symbol"]), int(spec.get("count", 1)))
         elif action == "server_shutdown":
             self.binance_server_shutdown(float(spec.get("close_after", 0.5)))
         elif action == "kucoin_error":

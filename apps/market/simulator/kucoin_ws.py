@@ -226,7 +226,7 @@ class KucoinPublisher:
             self.diff_books[key] = DiffBook.of(m)  # the first update starts at the next version
             return
         diff = book.advance(m)
-        if diff is not None:
+        if diff is not None and not self.sim.take_dropped_diff("kucoin", m.spec.symbol):
             send(self.hub, key, kc_fmt.l2update_message(m, diff, now))
 
     def snapshots(self, m: Market, now: int) -> None:

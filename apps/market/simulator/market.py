@@ -25,6 +25,8 @@ from .thin import EMPTY_SIDE_PROBABILITY, THIN_SPACING_MS, day_start
 OPEN, H, L, C, V, Q, N, VB, QB, FIRST, LAST = range(1, 12)
 MAX_RECENT = 1000
 MAX_LIVE_SECONDS = 3600  # 1s klines built from live trades are kept this long
+BOOK_BUSY_LEVELS = 5  # the best levels of a side redraw their sizes at every book version
+BOOK_REDRAW_VERSIONS = 10  # deeper levels about once every this many versions [unknown: chosen]
 
 
 @dataclass(slots=True)
@@ -93,6 +95,10 @@ class Market:
         self.last_mid = float(self.last_price)
         self.last_qty = self.step
         self.book_version = 1
+        self._book_key: tuple[int, float] | None = None  # the version (and mid) _book is of
+        self._book: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        empty = np.zeros(0, dtype=np.int64)
+        self._sizes: tuple[list[np.ndarray], list[np.ndarray]] = ([empty] * 4, [empty] * 4)
         self.total_trades = 0
         self.keeps_seconds = self.exchange == "binance"  # KuCoin has no 1s candles
 
@@ -250,27 +256,57 @@ class Market:
 
     # -- book ----------------------------------------------------------------------------
     def book(self, depth: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """L2 book around the last mid: best levels straddle the last traded prices."""
+        """L2 book around the last mid: best levels straddle the last traded prices.
+
+        The ladder sits on absolute prices (whether a tick holds a level is a hash of the
+        price), deeper levels are larger, and a level keeps its size until it redraws it: the
+        best ``BOOK_BUSY_LEVELS`` at every version, deeper ones about once every
+        ``BOOK_REDRAW_VERSIONS`` (each at its own phase). So a version changes the levels the mid
+        moved across plus a share of the sizes, as a venue's diff does, not every level."""
         depth = max(1, min(depth, 1000))
-        best_bid = max(int(self.last_mid // self.tick) * self.tick, self.tick)
-        best_ask = best_bid + self.spread_ticks * self.tick
-        salt = self.key + self.book_version * 1_000_003
-        levels = np.arange(depth, dtype=np.int64)
-        gaps = 1 + (hash_uniform(levels, salt) < 0.2).astype(np.int64)
-        offsets = (np.cumsum(gaps) - gaps[0]) * self.tick
-        size_b = self._level_sizes(levels, salt + 1)
-        size_a = self._level_sizes(levels, salt + 2)
-        bids = [(best_bid - off, q) for off, q in zip(offsets.tolist(), size_b, strict=True) if best_bid - off > 0]
-        asks = [(best_ask + off, q) for off, q in zip(offsets.tolist(), size_a, strict=True)]
+        if self._book_key != (self.book_version, self.last_mid):
+            best_bid = max(int(self.last_mid // self.tick) * self.tick, self.tick)
+            best_ask = best_bid + self.spread_ticks * self.tick
+            span = np.arange(1000 * 3 // 2 + 8, dtype=np.int64)
+            self._book = (
+                self._side(best_bid // self.tick - span, self._sizes[0], self.key + 1),
+                self._side(best_ask // self.tick + span, self._sizes[1], self.key + 2),
+            )
+            self._book_key = (self.book_version, self.last_mid)
+        bids, asks = self._book[0][:depth], self._book[1][:depth]
         if self.spec.thin and self.exchange == "kucoin":  # a quiet KuCoin book: a side is sometimes empty
             empty = hash_uniform(np.array([2 * self.book_version, 2 * self.book_version + 1]), self.key + 41)
             bids = [] if empty[0] < EMPTY_SIDE_PROBABILITY else bids
             asks = [] if empty[1] < EMPTY_SIDE_PROBABILITY else asks
         return bids, asks
 
-    def _level_sizes(self, levels: np.ndarray, salt: int) -> list[int]:
-        raw = self.size_units * 4 * (1 + 0.15 * levels) * np.exp(0.7 * hash_normal(levels, salt))
-        return (np.maximum(np.rint(raw / self.step), 1) * self.step).astype(np.int64).tolist()
+    def _side(self, ticks: np.ndarray, memo: list[np.ndarray], salt: int) -> list[tuple[int, int]]:
+        """1000 levels at these tick indices (best first): about 4 in 5 ticks hold one, the best
+        always. ``memo`` (the last call's ticks sorted, and each one's epoch, size and the rank it
+        was drawn at) keeps what each level showed until it redraws."""
+        ticks = ticks[ticks > 0]
+        held = hash_uniform(ticks, self.key + 7) >= 0.2
+        held[:1] = True
+        ticks = ticks[held][:1000]
+        rank = np.arange(len(ticks), dtype=np.int64)
+        phase = (hash_uniform(ticks, self.key + 11) * BOOK_REDRAW_VERSIONS).astype(np.int64)
+        epoch = np.where(
+            rank < BOOK_BUSY_LEVELS, self.book_version, (self.book_version + phase) // BOOK_REDRAW_VERSIONS
+        )
+        raw = self.size_units * 4 * (1 + 0.15 * rank) * np.exp(0.7 * hash_normal(ticks * 1_000_003 + epoch, salt))
+        drawn = np.maximum(np.rint(raw / self.step), 1).astype(np.int64) * self.step
+        size, drawn_at = drawn, rank
+        old_ticks, old_epoch, old_size, old_rank = memo
+        if len(old_ticks):
+            at = np.minimum(np.searchsorted(old_ticks, ticks), len(old_ticks) - 1)
+            # Kept while the level is where it was drawn (depth scale within 20 %): a level the
+            # mid moved far towards (or away from) redraws, or the top would inherit deep sizes.
+            ratio = (1 + 0.15 * rank) / (1 + 0.15 * old_rank[at])
+            keep = (old_ticks[at] == ticks) & (old_epoch[at] == epoch) & (ratio >= 0.8) & (ratio <= 1.25)
+            size, drawn_at = np.where(keep, old_size[at], drawn), np.where(keep, old_rank[at], rank)
+        order = np.argsort(ticks)
+        memo[:] = [ticks[order], epoch[order], size[order], drawn_at[order]]
+        return list(zip((ticks * self.tick).tolist(), size.tolist(), strict=True))
 
 
 def _add_to_row(rows: dict[int, list[int]], keys: list[int], bucket_ms: int, t: Trade) -> None:

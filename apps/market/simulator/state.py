@@ -105,6 +105,9 @@ class SimState:
         self.kucoin_gate = ConnectionGate(kc.connection_attempts, kc.connection_window_s, kc.connections)
         # Forced REST answers (status, Retry-After s) queued by a fault, per exchange.
         self.forced_rate_limits: dict[str, list[tuple[int, int]]] = {BINANCE: [], KUCOIN: []}
+        # Book diffs (Binance depthUpdate, KuCoin trade.l2update) a fault asked to lose, per
+        # (exchange, symbol): the book moves on, so the next diff sent shows the gap.
+        self.dropped_diffs: dict[tuple[str, str], int] = {}
         self.rest_log: deque[RestHit] = deque(maxlen=REST_LOG_SIZE)
         # Candle bookkeeping is complete up to here (the last engine step): REST klines and
         # the ground truth are served as of this instant, so a "closed" candle is final.
@@ -147,6 +150,13 @@ class SimState:
         """The next forced (status, Retry-After) answer for this exchange's REST, if a fault queued one."""
         queue = self.forced_rate_limits[exchange]
         return queue.pop(0) if queue else None
+
+    def take_dropped_diff(self, exchange: str, symbol: str) -> bool:
+        """True when this book diff is to be lost (a fault queued it)."""
+        left = self.dropped_diffs.get((exchange, symbol), 0)
+        if left > 0:
+            self.dropped_diffs[(exchange, symbol)] = left - 1
+        return left > 0
 
     # -- KuCoin tokens -------------------------------------------------------------------
     def kucoin_issue_token(self) -> str:

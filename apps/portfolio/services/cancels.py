@@ -19,6 +19,7 @@ from apps.portfolio.order_request import actor_label_for
 from apps.portfolio.services.auditing import AuditBatch
 from apps.portfolio.services.execution import OrderWork, order_work_flush, release_funds
 from apps.portfolio.services.ledger import Posting, balances_lock
+from apps.portfolio.services.order_lists import order_list_cancel_rest
 from apps.portfolio.services.orders import order_rejection_audit
 from apps.portfolio.services.resting import order_arrival_ms, resting_order_match
 
@@ -98,6 +99,8 @@ def _cancel_now(*, order: Order, actor: Any, source: str, source_ip: str | None)
                 posting=Posting(portfolio=portfolio, balances=balances_lock(portfolio=portfolio)),
                 audit=AuditBatch(actor=actor, actor_label=actor_label_for(actor), source_ip=source_ip),
             )
+            if current.order_list_id is not None:  # canceling one order of an OCO cancels the list
+                order_list_cancel_rest(order=current, posting=work.posting, audit=work.audit)
             release_funds(posting=work.posting, order=current, memo="cancel")
             current.status = Order.Status.CANCELED
             order_work_flush(

@@ -14,6 +14,7 @@ and an order refused (or a FOK order short) after its walk gives the liquidity b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,9 @@ BPS = Decimal("10000")
 def order_arrival_check(*, portfolio: Portfolio, request: OrderRequest, instrument: InstrumentRules, book: Any) -> None:
     exchange = portfolio.exchange
     last = books.last_price(exchange=exchange, symbol=request.symbol)
+    if request.order_type in rules.TRAILING_TYPES and last is None:
+        # The trail starts at the last trade: without one there is nothing to trail.
+        raise MarketDataUnavailableError(f"No recent trade for {exchange}:{request.symbol}; try again shortly.")
     reference = book.mid if book is not None and book.mid is not None else last
     rules.check_filters(
         exchange=exchange,
@@ -72,13 +76,53 @@ def _short(*, work: OrderWork, asset: str, amount: Decimal) -> OrderRejectedErro
     return rules.reject_balance(work.order.exchange, asset=asset, needed=amount, available=free)
 
 
-def order_arrival_execute(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
-    if work.order.order_type == "market":
+@dataclass(frozen=True, slots=True)
+class ListReserve:
+    """How an order of an order list reserves: the list's first order holds the reserve for
+    all (at least ``floor``, what its siblings need); the others reserve nothing (``shared``)."""
+
+    shared: bool = False
+    floor: Decimal = Decimal("0")
+
+
+OWN_RESERVE = ListReserve()
+
+
+def order_arrival_execute(
+    *, work: OrderWork, book: Any, instrument: InstrumentRules, reserve: ListReserve = OWN_RESERVE
+) -> None:
+    order = work.order
+    if order.order_type in rules.TRAILING_TYPES:
+        order.trail_best = books.last_price(exchange=order.exchange, symbol=order.symbol)
+    if order.order_type == "market":
         _execute_market(work=work, book=book, instrument=instrument)
-    elif work.order.order_type in rules.STOP_TYPES:
-        _lock_for_resting(work=work)
+    elif order.order_type in rules.TRIGGERED_TYPES:
+        _lock_for_resting(work=work, reserve=reserve)
     else:
-        _execute_limit(work=work, book=book, instrument=instrument)
+        _execute_limit(work=work, book=book, instrument=instrument, reserve=reserve)
+
+
+def reserve_need(*, order: Order, max_slippage_bps: Decimal) -> tuple[str, Decimal]:
+    """(asset, amount) a resting order reserves: a sell its quantity; a priced buy quantity x
+    price; a buy stop-market its quantity at the trigger plus the slippage band (the
+    triggered walk never spends more). A buy trailing stop's trigger only falls, so its
+    trigger at placement bounds it."""
+    if order.side == "sell":
+        return order.base_asset, engine.q18(order.quantity)
+    if order.price is not None:
+        return order.quote_asset, engine.q18(order.quantity * order.price)
+    trigger = resting_rules.trigger_level(resting_spec(order), best_price=order.trail_best)
+    band = 1 + max_slippage_bps / BPS
+    return order.quote_asset, engine.q18(order.quantity * trigger * band)
+
+
+def resting_spec(order: Order) -> resting_rules.ExitSpec:
+    return resting_rules.ExitSpec(
+        order_type=order.order_type,
+        side=order.side,
+        stop_price=order.stop_price,
+        trailing_delta_bps=order.trailing_delta_bps,
+    )
 
 
 def _execute_market(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
@@ -161,46 +205,19 @@ def liquidity_give_back(*, store: LiquidityStore, book: Any, execution: engine.E
         )
 
 
-def resting_funds(
-    *,
-    side: str,
-    quantity: Decimal,
-    price: Decimal | None,
-    stop_price: Decimal | None,
-    base_asset: str,
-    quote_asset: str,
-    max_slippage_bps: Decimal,
-) -> tuple[str, Decimal]:
-    """What a limit or stop order reserves (asset, amount). Also the ticket's live check."""
-    if side == "sell":
-        return base_asset, engine.q18(quantity)
-    if price is not None:
-        return quote_asset, engine.q18(quantity * price)
-    # A buy stop-market reserves its quantity at the stop plus the slippage band; the
-    # triggered walk never spends more than this.
-    band = 1 + max_slippage_bps / BPS
-    return quote_asset, engine.q18(quantity * (stop_price or Decimal(0)) * band)
-
-
-def _lock_for_resting(*, work: OrderWork) -> None:
-    order = work.order
-    asset, amount = resting_funds(
-        side=order.side,
-        quantity=order.quantity,
-        price=order.price,
-        stop_price=order.stop_price,
-        base_asset=order.base_asset,
-        quote_asset=order.quote_asset,
-        max_slippage_bps=work.portfolio.max_slippage_bps,
-    )
+def _lock_for_resting(*, work: OrderWork, reserve: ListReserve) -> None:
+    if reserve.shared:
+        return  # the list's first order already reserved for this one
+    asset, amount = reserve_need(order=work.order, max_slippage_bps=work.portfolio.max_slippage_bps)
+    amount = max(amount, reserve.floor)
     _require(work=work, asset=asset, amount=amount)
-    lock_funds(posting=work.posting, order=order, asset=asset, amount=amount)
+    lock_funds(posting=work.posting, order=work.order, asset=asset, amount=amount)
 
 
-def _execute_limit(*, work: OrderWork, book: Any, instrument: InstrumentRules) -> None:
+def _execute_limit(*, work: OrderWork, book: Any, instrument: InstrumentRules, reserve: ListReserve) -> None:
     order = work.order
     store = liquidity_store()
-    _lock_for_resting(work=work)
+    _lock_for_resting(work=work, reserve=reserve)
     marketable = book is not None and resting_rules.is_marketable(side=order.side, price=order.price, book=book)
     if marketable:
         execution = engine.walk_book(

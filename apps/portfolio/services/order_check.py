@@ -2,7 +2,7 @@
 
 One path with the service: the same request build (shape), instrument rules, arrival check
 (filters against the live book, a stop that would trigger at once) and funds rules
-(``market_need`` / ``resting_funds``) that placement applies, then the free balance. Nothing
+(``market_need`` / ``reserve_need``) that placement applies, then the free balance. Nothing
 is written: the walk runs on a copy of the book less what the shared liquidity store says our
 orders already took (a peek), takes nothing, and no funds are reserved.
 """
@@ -13,15 +13,15 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from apps.market.events import BookSnapshot
-from apps.portfolio import books, resting_rules
+from apps.portfolio import books, resting_rules, rules
 from apps.portfolio import fills as engine
 from apps.portfolio.liquidity import liquidity_store
-from apps.portfolio.models import Portfolio
+from apps.portfolio.models import Order, Portfolio
 from apps.portfolio.order_request import OrderRequest
 from apps.portfolio.rules import reject_balance
 from apps.portfolio.services.execution import fee_schedule
 from apps.portfolio.services.instruments import InstrumentRules
-from apps.portfolio.services.order_arrival import market_need, order_arrival_check, resting_funds
+from apps.portfolio.services.order_arrival import market_need, order_arrival_check, reserve_need
 
 ZERO = Decimal(0)
 
@@ -88,13 +88,8 @@ def _preview(
         slippage, partial, stopped_by = probe.slippage_bps, probe.exhausted, probe.stopped_by
     else:
         assert request.quantity is not None  # check_shape: every non-market order has one
-        asset, needed = resting_funds(
-            side=request.side,
-            quantity=request.quantity,
-            price=request.price,
-            stop_price=request.stop_price,
-            base_asset=instrument.base_asset,
-            quote_asset=instrument.quote_asset,
+        asset, needed = reserve_need(
+            order=_unsaved_order(portfolio=portfolio, request=request, instrument=instrument),
             max_slippage_bps=portfolio.max_slippage_bps,
         )
         quantity, slippage, partial, stopped_by = request.quantity, None, False, ""
@@ -121,6 +116,26 @@ def _preview(
         slippage_bps=slippage,
         partial=partial,
         stopped_by=stopped_by,
+    )
+
+
+def _unsaved_order(*, portfolio: Portfolio, request: OrderRequest, instrument: InstrumentRules) -> Order:
+    """The order as placement would build it, never saved: what it reserves is asked of the
+    arrival path's own rule (``reserve_need``)."""
+    trailing = request.order_type in rules.TRAILING_TYPES
+    return Order(
+        portfolio=portfolio,
+        exchange=portfolio.exchange,
+        symbol=request.symbol,
+        base_asset=instrument.base_asset,
+        quote_asset=instrument.quote_asset,
+        side=request.side,
+        order_type=request.order_type,
+        quantity=request.quantity,
+        price=request.price,
+        stop_price=request.stop_price,
+        trailing_delta_bps=request.trailing_delta_bps,
+        trail_best=books.last_price(exchange=portfolio.exchange, symbol=request.symbol) if trailing else None,
     )
 
 

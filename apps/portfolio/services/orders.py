@@ -19,6 +19,7 @@ from apps.core.logging import request_id_var
 from apps.portfolio.models import Order, Portfolio
 from apps.portfolio.order_request import actor_label_for, order_request_build
 from apps.portfolio.services.instruments import instrument_rules_get
+from apps.portfolio.services.order_arrival import OWN_RESERVE, ListReserve
 from apps.portfolio.services.placement import PlaceRequest, order_submit
 from apps.safety.audit import audit_record
 from apps.safety.models import AuditEvent
@@ -37,15 +38,19 @@ def order_place(
     quote_quantity: Decimal | str | None = None,
     price: Decimal | str | None = None,
     stop_price: Decimal | str | None = None,
+    trailing_delta_bps: int | None = None,
     time_in_force: str = "GTC",
     client_order_id: str | None = None,
     source: str = "api",
     source_ip: str | None = None,
     extra: dict[str, Any] | None = None,
+    order_list_id: int | None = None,
+    list_reserve: ListReserve = OWN_RESERVE,
 ) -> Order:
     """Place a paper order; returns it filled, resting or expired. Raises OrderRejectedError
     (exchange code and message), ConflictError (same client_order_id, different content),
-    MarketDataUnavailableError, or RealTradingAttemptError from the safety guard."""
+    MarketDataUnavailableError, or RealTradingAttemptError from the safety guard.
+    ``order_list_id`` / ``list_reserve``: an order of an order list (``order_lists.oco_place``)."""
     from apps.portfolio import metrics
     from apps.safety.guards import paper_trade_guard
 
@@ -58,6 +63,7 @@ def order_place(
         "quote_quantity": str(quote_quantity) if quote_quantity is not None else None,
         "price": str(price) if price is not None else None,
         "stop_price": str(stop_price) if stop_price is not None else None,
+        "trailing_delta_bps": trailing_delta_bps,
         "time_in_force": time_in_force,
         "client_order_id": client_order_id,
         "portfolio_id": portfolio.pk,
@@ -76,6 +82,7 @@ def order_place(
             quote_quantity=quote_quantity,
             price=price,
             stop_price=stop_price,
+            trailing_delta_bps=trailing_delta_bps,
         )
         instrument = instrument_rules_get(exchange=portfolio.exchange, symbol=request.symbol)
         order = order_submit(
@@ -90,6 +97,8 @@ def order_place(
                 source_ip=source_ip,
                 request_id=request_id_var.get(),
                 extra=extra or {},
+                order_list_id=order_list_id,
+                reserve=list_reserve,
             )
         )
     except ApplicationError as error:

@@ -40,7 +40,12 @@ from apps.portfolio.services.execution import (
 )
 from apps.portfolio.services.instruments import InstrumentRules
 from apps.portfolio.services.ledger import Posting, balances_lock
-from apps.portfolio.services.order_arrival import order_arrival_check, order_arrival_execute
+from apps.portfolio.services.order_arrival import (
+    OWN_RESERVE,
+    ListReserve,
+    order_arrival_check,
+    order_arrival_execute,
+)
 
 if TYPE_CHECKING:
     from apps.portfolio.order_request import OrderRequest
@@ -63,6 +68,9 @@ class PlaceRequest:
     # When the order reached us: the book it meets is the one at arrival + latency, however
     # long it waited for its batch.
     arrived_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    # An order of an order list (OCO): the list, and how this order takes part in its reserve.
+    order_list_id: int | None = None
+    reserve: ListReserve = OWN_RESERVE
 
 
 def order_submit(place: PlaceRequest) -> Order:
@@ -251,6 +259,8 @@ def _place_one(place: PlaceRequest, state: _Locked, events: list[fastpath.WriteS
         quote_quantity=request.quote_quantity,
         price=request.price,
         stop_price=request.stop_price,
+        trailing_delta_bps=request.trailing_delta_bps,
+        order_list_id=place.order_list_id,
         latency_ms=latency,
         seq=seq,
         arrival_mid=book.mid if book is not None else None,
@@ -268,7 +278,7 @@ def _place_one(place: PlaceRequest, state: _Locked, events: list[fastpath.WriteS
         position_known=True,
     )
     try:
-        order_arrival_execute(work=work, book=book, instrument=place.instrument)
+        order_arrival_execute(work=work, book=book, instrument=place.instrument, reserve=place.reserve)
     except ApplicationError as refusal:
         if work.posting.journals:
             raise _BatchSpoiled(refusal) from refusal

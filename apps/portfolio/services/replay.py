@@ -13,11 +13,13 @@ from decimal import Decimal
 from django.db import transaction
 
 from apps.market.models import Candle
-from apps.portfolio import downtime
+from apps.portfolio import downtime, resting_rules
 from apps.portfolio import fills as engine
 from apps.portfolio.models import MatcherCheckpoint, Order, OrderDowntime
 from apps.portfolio.services.execution import OrderWork, apply_execution, order_work_flush, remaining_qty
 from apps.portfolio.services.instruments import instrument_rules_get
+from apps.portfolio.services.order_arrival import resting_spec
+from apps.portfolio.services.order_lists import order_list_settle
 from apps.portfolio.services.resting import (
     order_arrival_ms,
     order_finish,
@@ -67,20 +69,23 @@ def _bars(*, exchange: str, symbol: str, start_ms: int, end_ms: int) -> list[dow
 
 
 def _bar_slice(*, order: Order, bar: downtime.Bar, step: Decimal) -> engine.FillSlice | None:
-    """What one candle does to the order (mutates ``order.triggered``)."""
+    """What one candle does to the order (mutates ``order.triggered`` and a trailing stop's
+    best price; cancels the rest of its OCO when it triggers or first fills)."""
     left = remaining_qty(order) or ZERO
     trade_id = f"candle:{bar.open_time_ms}"
     if order.order_type in engine.STOP_TYPES and not order.triggered:
-        if not downtime.stop_triggered_in_bar(
-            order_type=order.order_type, side=order.side, stop_price=order.stop_price, bar=bar
-        ):
+        # The same trigger rule as a live print, along the candle's intra-candle path.
+        hit, order.trail_best = resting_rules.path_trigger(
+            resting_spec(order), best_price=order.trail_best, path=downtime.bar_prints(bar)
+        )
+        if hit is None:
             return None
         order.triggered = True
+        if order.order_list_id is not None:
+            order_list_settle(order=order, why="triggered")
         if order.order_type not in engine.STOP_MARKET_TYPES:
             return None  # a stop-limit rests from the next bar on (order inside the bar unknown)
-        price = downtime.stop_fill_price_in_bar(
-            order_type=order.order_type, side=order.side, stop_price=order.stop_price, bar=bar
-        )
+        price = hit.fill_price
     elif order.order_type in engine.STOP_MARKET_TYPES:
         price = downtime.market_fill_price_in_bar(side=order.side, bar=bar)
     else:
@@ -89,6 +94,8 @@ def _bar_slice(*, order: Order, bar: downtime.Bar, step: Decimal) -> engine.Fill
         )
         if qty <= 0:
             return None
+        if order.order_list_id is not None and order.filled_qty == 0:
+            order_list_settle(order=order, why="filled")
         return engine.FillSlice(
             price=order.price, quantity=qty, liquidity=engine.MAKER, rule=engine.RULE_REPLAY_CANDLE, trade_id=trade_id
         )
@@ -183,15 +190,58 @@ def matcher_downtime_replay(*, now_ms: int, checkpoints: dict[tuple[str, str], i
     matcher never saw the symbol) up to ``now_ms``, then move those checkpoints to ``now_ms``."""
     results: list[ReplayResult] = []
     symbols: set[tuple[str, str]] = set()
-    for order in resting_orders_watch():
+    starts = {
+        order.pk: (order, checkpoints.get((order.exchange, order.symbol), order_arrival_ms(order)))
+        for order in resting_orders_watch()
+    }
+    for order_id in _replay_order(starts=starts, end_ms=now_ms):
+        order, start = starts[order_id]
         key = (order.exchange, order.symbol)
-        start = checkpoints.get(key, order_arrival_ms(order))
         result = order_downtime_replay(order_id=order.pk, start_ms=start, end_ms=now_ms)
         if result is not None:
             results.append(result)
             symbols.add(key)
     checkpoints_save(marks=dict.fromkeys(symbols, now_ms))
     return results
+
+
+def _replay_order(*, starts: dict[int, tuple[Order, int]], end_ms: int) -> list[int]:
+    """Order ids in replay order: as loaded, except that the orders of one list (an OCO) are
+    replayed in the order the downtime reached them, so the one that triggered or filled
+    first cancels the others (``order_list_settle``), as it did on the exchange."""
+    out: list[int] = []
+    groups: dict[int, list[int]] = {}
+    for order_id, (order, _) in starts.items():
+        if order.order_list_id is None:
+            out.append(order_id)
+        elif order.order_list_id not in groups:
+            groups[order.order_list_id] = [order_id]
+            out.append(-order.order_list_id)  # the group's place
+        else:
+            groups[order.order_list_id].append(order_id)
+    never = (len(starts) + 10**9, 0)
+    ordered: list[int] = []
+    for item in out:
+        if item >= 0:
+            ordered.append(item)
+            continue
+        members = groups[-item]
+        reached = {pk: _first_reached(*starts[pk], end_ms=end_ms) or never for pk in members}
+        ordered += sorted(members, key=lambda pk: (reached[pk], pk))
+    return ordered
+
+
+def _first_reached(order: Order, start_ms: int, *, end_ms: int) -> tuple[int, int] | None:
+    start_ms = max(start_ms, order_arrival_ms(order), order.matched_until_ms or 0)
+    bars = _bars(exchange=order.exchange, symbol=order.symbol, start_ms=start_ms, end_ms=end_ms)
+    stop = order.order_type in engine.STOP_TYPES and not order.triggered
+    return downtime.first_reached(
+        spec=resting_spec(order) if stop else None,
+        side=order.side,
+        limit_price=order.price,
+        best_price=order.trail_best,
+        bars=bars,
+    )
 
 
 def checkpoints_get() -> dict[tuple[str, str], int]:

@@ -12,6 +12,7 @@ live matcher never apply one print twice.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,8 @@ from apps.portfolio.services.execution import (
 )
 from apps.portfolio.services.instruments import instrument_rules_get
 from apps.portfolio.services.ledger import Posting, balances_lock
+from apps.portfolio.services.order_arrival import resting_spec
+from apps.portfolio.services.order_lists import order_list_settle
 
 ACTOR = "matcher"
 ZERO = Decimal("0")
@@ -87,16 +90,20 @@ def resting_order_match(*, order_id: int, event: TradeEvent | BookSnapshot) -> O
         portfolio, order = locked
         if _already_applied(order, event):
             return None
+        trail_before = order.trail_best
         just_triggered = _trigger(order=order, event=event)
+        if just_triggered and order.order_list_id is not None:
+            order_list_settle(order=order, why="triggered")
         queue_before = order.queue_ahead
         if _uses_queue(order, event) and not just_triggered:
             execution = _queue_decide(order=order, event=event)  # type: ignore[arg-type]
         else:
             execution = resting_decide(order=order, event=event, just_triggered=just_triggered)
         if execution is None or not execution.slices:
-            return _unfilled(
-                order=order, event=event, triggered=just_triggered, queue_moved=order.queue_ahead != queue_before
-            )
+            moved = order.queue_ahead != queue_before or order.trail_best != trail_before
+            return _unfilled(order=order, event=event, triggered=just_triggered, queue_moved=moved)
+        if order.order_list_id is not None and order.filled_qty == 0 and order.order_type not in engine.STOP_TYPES:
+            order_list_settle(order=order, why="filled")  # a limit leg's first fill (Binance: also partial)
         work = order_work_for(portfolio, order)
         apply_execution(work=work, execution=execution)
         order_finish(posting=work.posting, order=order)
@@ -110,7 +117,7 @@ def _unfilled(*, order: Order, event: TradeEvent | BookSnapshot, triggered: bool
     if not (triggered or queue_moved):
         return None
     _mark_applied(order, event)
-    order.save(update_fields=["triggered", "queue_ahead", "matched_until_ms", "updated_at"])
+    order.save(update_fields=["triggered", "trail_best", "queue_ahead", "matched_until_ms", "updated_at"])
     if triggered:
         after_commit(order=order, event="trigger", fills=[])
     return order
@@ -127,12 +134,12 @@ def _mark_applied(order: Order, event: TradeEvent | BookSnapshot) -> None:
 
 
 def _trigger(*, order: Order, event: TradeEvent | BookSnapshot) -> bool:
-    """Stops trigger on trade prints only (a quote moving is not a trade). True when this
-    event is the trigger."""
+    """Stops trigger on trade prints only (a quote moving is not a trade); a trailing stop's
+    best price moves with them. True when this event is the trigger."""
     if order.order_type not in engine.STOP_TYPES or order.triggered or not isinstance(event, TradeEvent):
         return False
-    order.triggered = resting_rules.stop_triggered(
-        order_type=order.order_type, side=order.side, stop_price=order.stop_price, trade_price=event.price
+    order.trail_best, order.triggered = resting_rules.trigger_on_trade(
+        resting_spec(order), best_price=order.trail_best, trade_price=event.price
     )
     return order.triggered
 
@@ -208,9 +215,13 @@ def _stop_market(*, order: Order, event: TradeEvent | BookSnapshot, step: Decima
         gap_price=gap,
         rule=engine.RULE_STOP_GAP,
     )
+    if isinstance(event, TradeEvent):
+        # The print that set the gap price names the fill (and so is never applied again).
+        slices = tuple(replace(part, trade_id=event.trade_id) for part in execution.slices)
+        execution = replace(execution, slices=slices)
     if execution.arrival_mid is None:
         mid = books.mid_price(exchange=order.exchange, symbol=order.symbol)
-        execution = engine.Execution(side=order.side, slices=execution.slices, arrival_mid=mid or gap)
+        execution = replace(execution, arrival_mid=mid or gap)
     return execution
 
 

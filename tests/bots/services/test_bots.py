@@ -86,3 +86,16 @@ def test_lifecycle_and_running_bot_refuses_strategy_change(user, portfolio):
         "paused -> stopped",
     ]
     assert AuditEvent.objects.filter(category="bot", action="bot.running").count() == 1
+
+
+def test_a_kucoin_bot_cannot_have_a_trailing_stop(user):
+    from apps.core.exceptions import RuleError
+    from apps.portfolio.services import portfolio_create
+    from tests.factories import instrument_make
+
+    instrument_make("kucoin")
+    kucoin = portfolio_create(owner=user, name="kc", exchange="kucoin", starting_balances={"USDT": "1000"})
+    with pytest.raises(RuleError) as exc:
+        _create(user, kucoin, risk={"trailing_stop_pct": "1"})
+    assert set(exc.value.fields) == {"risk.trailing_stop_pct"}
+    assert _create(user, kucoin, risk={"stop_loss_pct": "1"}).risk["stop_loss_pct"] == "1"

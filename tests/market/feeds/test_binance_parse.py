@@ -5,9 +5,10 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from apps.market.events import BookSnapshot, KlineEvent, TickerEvent, TradeEvent
+from apps.market.events import KlineEvent, TickerEvent, TradeEvent
 from apps.market.feeds import binance_parse as bp
 from apps.market.feeds.control import FeedControl, MalformedMessage
+from apps.market.feeds.local_book import DepthDiff
 
 TRADE = {
     "e": "trade",
@@ -93,25 +94,20 @@ def test_ticker_and_mini_ticker():
     assert isinstance(m, TickerEvent) and m.change_pct == Decimal("150")
 
 
-def test_book_ticker_has_no_event_type():
-    data = {
-        "u": 400900217,
-        "s": "BNBUSDT",
-        "b": "25.35190000",
-        "B": "31.21000000",
-        "a": "25.36520000",
-        "A": "40.66000000",
-    }
-    book = bp.parse_message({"stream": "bnbusdt@bookTicker", "data": data}, now_ms=42)
-    assert isinstance(book, BookSnapshot)
-    assert book.best_bid == Decimal("25.35190000") and book.best_ask == Decimal("25.36520000")
-    assert book.update_id == 400900217 and book.ts_ms == 42
+def test_diff_depth_is_a_depth_diff_every_change_numbered_with_u():
+    data = {"e": "depthUpdate", "E": 1672515782136, "s": "BNBBTC", "U": 157, "u": 160, "b": [["0.0024", "10"]], "a": [["0.0026", "100"], ["0.0027", "0"]]}  # fmt: skip
+    diff = bp.parse_message({"stream": "bnbbtc@depth@100ms", "data": data}, now_ms=1)
+    assert isinstance(diff, DepthDiff) and diff.symbol == "BNBBTC" and (diff.first_id, diff.last_id) == (157, 160)
+    assert diff.bids == ((Decimal("0.0024"), Decimal("10"), 160),) and diff.ts_ms == 1672515782136
+    assert diff.asks[1] == (Decimal("0.0027"), Decimal("0"), 160)
 
 
-def test_partial_depth_symbol_from_stream_name():
-    data = {"lastUpdateId": 160, "bids": [["0.0024", "10"]], "asks": [["0.0026", "100"]]}
-    book = bp.parse_message({"stream": "bnbbtc@depth5@100ms", "data": data}, now_ms=1)
-    assert isinstance(book, BookSnapshot) and book.symbol == "BNBBTC" and book.update_id == 160
+def test_rest_depth_is_a_snapshot_at_last_update_id():
+    payload = {"lastUpdateId": 1027024, "bids": [["4.00000000", "431.00000000"]], "asks": [["4.00000200", "12.00000000"]]}  # fmt: skip
+    snap = bp.depth_snapshot("BNBBTC", payload, limit=1000)
+    assert snap is not None and snap.sequence == 1027024 and snap.limit == 1000
+    assert snap.bids == ((Decimal("4.00000000"), Decimal("431.00000000")),)
+    assert bp.depth_snapshot("BNBBTC", {"lastUpdateId": None, "bids": [], "asks": []}, limit=5) is None
 
 
 def test_server_shutdown_and_library_errors_are_control():
@@ -149,4 +145,5 @@ def test_rest_kline_row():
 
 def test_stream_names_lowercase():
     names = bp.stream_names(["BTCUSDT"], ("1m", "1h"))
-    assert "btcusdt@trade" in names and "btcusdt@kline_1h" in names and "btcusdt@depth5@100ms" in names
+    assert "btcusdt@trade" in names and "btcusdt@kline_1h" in names and "btcusdt@depth@100ms" in names
+    assert not any("bookTicker" in n or "depth5" in n for n in names)  # the local book is the book

@@ -5,9 +5,10 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from apps.market.events import BookSnapshot, KlineEvent, TradeEvent
+from apps.market.events import KlineEvent, TradeEvent
 from apps.market.feeds import kucoin_parse as kp
 from apps.market.feeds.control import FeedControl, MalformedMessage
+from apps.market.feeds.local_book import DepthDiff
 
 
 def test_match_nanosecond_time_and_taker_side():
@@ -31,17 +32,21 @@ def test_candles_are_open_close_high_low_order():
     assert k.timeframe == "1h" and k.open_time_ms == 1729839600000 and k.ts_ms == 1729842192785 and not k.closed
 
 
-def test_ticker_is_top_of_book():
-    msg = {"type": "message", "topic": "/market/ticker:BTC-USDT", "subject": "trade.ticker", "data": {"sequence": "1545896668986", "price": "0.08", "size": "0.011", "bestAsk": "0.08", "bestAskSize": "0.18", "bestBid": "0.049", "bestBidSize": "0.036", "time": 1704873323416}}  # fmt: skip
-    b = kp.parse_message(msg)
-    assert isinstance(b, BookSnapshot) and b.symbol == "BTCUSDT"
-    assert b.best_bid == Decimal("0.049") and b.best_ask == Decimal("0.08") and b.ts_ms == 1704873323416
+def test_level2_update_is_a_depth_diff_with_per_change_sequences():
+    msg = {"topic": "/market/level2:BTC-USDT", "type": "message", "subject": "trade.l2update", "data": {"changes": {"asks": [["18906", "0.00331", "14103845"], ["18907.3", "0.58751503", "14103844"]], "bids": [["18891.9", "0", "14103847"]]}, "sequenceEnd": 14103847, "sequenceStart": 14103844, "symbol": "BTC-USDT", "time": 1663747970273}}  # fmt: skip
+    d = kp.parse_message(msg)
+    assert isinstance(d, DepthDiff) and d.symbol == "BTCUSDT" and (d.first_id, d.last_id) == (14103844, 14103847)
+    assert d.asks[1] == (Decimal("18907.3"), Decimal("0.58751503"), 14103844)
+    assert d.bids == ((Decimal("18891.9"), Decimal("0"), 14103847),) and d.ts_ms == 1663747970273
 
 
-def test_level2_depth5():
-    msg = {"topic": "/spotMarket/level2Depth5:BTC-USDT", "type": "message", "subject": "level2", "data": {"asks": [["67996.7", "1.14213262"], ["67996.8", "0.21748212"]], "bids": [["67996.6", "0.37969491"]], "timestamp": 1729822226746}}  # fmt: skip
-    b = kp.parse_message(msg)
-    assert isinstance(b, BookSnapshot) and len(b.asks) == 2 and b.best_ask == Decimal("67996.7")
+def test_part_book_is_a_snapshot_at_its_sequence():
+    data = {"time": 1729172965609, "sequence": "3262786978", "bids": [["6500.12", "0.45054140"]], "asks": [["6500.16", "0.57753524"]]}  # fmt: skip
+    snap = kp.book_snapshot("BTCUSDT", data, limit=100)
+    assert snap is not None and snap.sequence == 3262786978 and snap.limit == 100 and snap.ts_ms == 1729172965609
+    assert snap.asks == ((Decimal("6500.16"), Decimal("0.57753524")),)
+    empty = kp.book_snapshot("BTCUSDT", {**data, "bids": None}, limit=100)  # a quiet pair's empty side
+    assert empty is not None and empty.bids == ()
 
 
 def test_control_messages():
@@ -76,3 +81,5 @@ def test_rest_candle_row_and_stats():
 def test_topics():
     topics = kp.topics(["BTCUSDT", "ETHUSDT"], ("1m", "4h"))
     assert "/market/match:BTC-USDT,ETH-USDT" in topics and "/market/candles:ETH-USDT_4hour" in topics
+    assert "/market/level2:BTC-USDT,ETH-USDT" in topics  # the local book is the book (no ticker, no depth5)
+    assert not any(t.startswith(("/market/ticker", "/spotMarket/level2Depth")) for t in topics)

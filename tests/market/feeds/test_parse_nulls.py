@@ -81,10 +81,17 @@ BINANCE_FRAMES = [
         "L": 18150,
         "n": 18151,
     },  # fmt: skip
-    {"u": 400900217, "s": "BNBUSDT", "b": "25.35190000", "B": "31.21000000", "a": "25.36520000", "A": "40.66000000"},
     {
-        "stream": "bnbbtc@depth5@100ms",
-        "data": {"lastUpdateId": 160, "bids": [["0.0024", "10"]], "asks": [["0.0026", "100"]]},
+        "stream": "bnbbtc@depth@100ms",
+        "data": {
+            "e": "depthUpdate",
+            "E": 1672515782136,
+            "s": "BNBBTC",
+            "U": 157,
+            "u": 160,
+            "b": [["0.0024", "10"]],
+            "a": [["0.0026", "100"]],
+        },
     },  # fmt: skip
     {"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": 1770123456789}},
 ]
@@ -108,40 +115,16 @@ KUCOIN_FRAMES = [
         },
     },  # fmt: skip
     {
+        "topic": "/market/level2:BTC-USDT",
         "type": "message",
-        "topic": "/market/ticker:BTC-USDT",
-        "subject": "trade.ticker",
+        "subject": "trade.l2update",
         "data": {
-            "sequence": "1545896668986",
-            "price": "0.08",
-            "size": "0.011",
-            "bestAsk": "0.08",
-            "bestAskSize": "0.18",
-            "bestBid": "0.049",
-            "bestBidSize": "0.036",
-            "time": 1704873323416,
+            "changes": {"asks": [["18906", "0.00331", "14103845"]], "bids": [["18891.9", "0", "14103847"]]},
+            "sequenceEnd": 14103847,
+            "sequenceStart": 14103845,
+            "symbol": "BTC-USDT",
+            "time": 1663747970273,
         },
-    },  # fmt: skip
-    {
-        "topic": "/market/ticker:all",
-        "type": "message",
-        "subject": "BTC-USDT",
-        "data": {
-            "bestAsk": "67218.7",
-            "bestAskSize": "1.92318539",
-            "bestBid": "67218.6",
-            "bestBidSize": "0.01045638",
-            "price": "67220",
-            "sequence": "14691455768",
-            "size": "0.00004316",
-            "time": 1729757723612,
-        },
-    },  # fmt: skip
-    {
-        "topic": "/spotMarket/level2Depth5:BTC-USDT",
-        "type": "message",
-        "subject": "level2",
-        "data": {"asks": [["67996.7", "1.14213262"]], "bids": [["67996.6", "0.37969491"]], "timestamp": 1729822226746},
     },  # fmt: skip
     {
         "topic": "/market/candles:BTC-USDT_1hour",
@@ -156,6 +139,8 @@ KUCOIN_FRAMES = [
     {"id": "1", "type": "error", "code": 404, "data": None},
 ]
 KC_STATS = {"time": 1729175612158, "symbol": "BTC-USDT", "buy": "66982.4", "sell": "66982.5", "changeRate": "-0.0114", "changePrice": "-778.1", "high": "68107.7", "low": "66683.3", "vol": "1738.02898182", "volValue": "117321982.415978333", "last": "66981.5", "averagePrice": "67281.21437289", "takerFeeRate": "0.001", "makerFeeRate": "0.001", "takerCoefficient": "1", "makerCoefficient": "1"}  # fmt: skip
+BN_DEPTH = {"lastUpdateId": 1027024, "bids": [["4.00000000", "431.00000000"]], "asks": [["4.00000200", "12.00000000"]]}  # fmt: skip
+KC_BOOK = {"time": 1729172965609, "sequence": "3262786978", "bids": [["6500.12", "0.45054140"]], "asks": [["6500.16", "0.57753524"]]}  # fmt: skip
 KC_ROW = ["1566789720", "10411.5", "10401.9", "10411.5", "10396.3", "29.11357276", "302889.301529914"]
 
 
@@ -179,9 +164,11 @@ def _cases(samples: list[Any], parse: Callable[[Any], Any]) -> list[tuple[Callab
 CASES = (
     _cases(BINANCE_FRAMES, lambda m: bp.parse_message(m, now_ms=1))
     + _cases([BN_ROW], lambda r: bp.kline_row("BNBBTC", "1m", r))
+    + _cases([BN_DEPTH], lambda d: bp.depth_snapshot("BNBBTC", d, limit=1000))
     + _cases(KUCOIN_FRAMES, kp.parse_message)
     + _cases([KC_STATS], lambda d: kp.stats_ticker("BTCUSDT", d))
     + _cases([KC_ROW], lambda r: kp.candle_row("BTCUSDT", "1m", r))
+    + _cases([KC_BOOK], lambda d: kp.book_snapshot("BTCUSDT", d, limit=100))
 )
 
 
@@ -201,7 +188,16 @@ def test_quiet_kucoin_pair_stats_parse_as_a_ticker_without_range() -> None:
 
 
 def test_kucoin_empty_book_side_is_an_empty_side() -> None:
-    frame = copy.deepcopy(KUCOIN_FRAMES[1])
-    frame["data"] |= {"bestBid": None, "bestBidSize": None}
-    book = kp.parse_message(frame)
-    assert book is not None and book.bids == () and book.asks[0][0] == Decimal("0.08")
+    book = kp.book_snapshot("BTCUSDT", {**KC_BOOK, "bids": None}, limit=100)
+    assert book is not None and book.bids == () and book.asks[0][0] == Decimal("6500.16")
+
+
+def test_a_diff_with_a_null_change_is_no_diff() -> None:
+    """A lost change would leave a stale level: the whole diff is dropped, and the next one's
+    ids then show the gap (the local book resyncs)."""
+    frame = copy.deepcopy(BINANCE_FRAMES[-2])
+    frame["data"]["b"][0][1] = None
+    assert bp.parse_message(frame, now_ms=1) is None
+    level2 = copy.deepcopy(next(f for f in KUCOIN_FRAMES if f.get("subject") == "trade.l2update"))
+    level2["data"]["changes"]["asks"][0][2] = None
+    assert kp.parse_message(level2) is None
