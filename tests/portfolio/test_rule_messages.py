@@ -77,3 +77,15 @@ def test_kucoin_rejections_name_kucoins_code(make_portfolio, kc_btc, user):
     error = _refused(make_portfolio(exchange="kucoin"), user, order_type="limit", quantity="1", price="99.05")
     assert error.message == "Price increment invalid." and error.code == "400100"
     assert error.fields == {"price": ["Limit price must be a multiple of 0.1 (KuCoin 400100)"]}
+
+
+def test_trailing_delta_out_of_range_states_the_range(make_portfolio, std_book, user):
+    from apps.portfolio import rules
+
+    error = _refused(make_portfolio(), user, order_type="trailing_stop", side="sell", quantity="0.1",
+                     trailing_delta_bps=5)  # fmt: skip
+    assert error.message == "Filter failure: TRAILING_DELTA"
+    low, high = rules.TRAILING_DELTA_MIN_BPS, rules.TRAILING_DELTA_MAX_BPS
+    assert error.fields == {
+        "trailing_delta_bps": [f"The trail must be {low} to {high} basis points (Binance TRAILING_DELTA)"]
+    }
