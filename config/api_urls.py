@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.urls import include, path, re_path
 
 from apps.core.api_fallback import api_not_found
+from apps.core.api_index import ApiIndexApi
 
 urlpatterns = [
+    path("", ApiIndexApi.as_view(), name="api-index"),
     path("auth/", include("apps.core.auth_urls")),
     path("", include("apps.core.api_urls")),
     path("", include("apps.safety.api_urls")),

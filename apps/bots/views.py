@@ -170,12 +170,16 @@ def bot_action_view(request: HttpRequest, bot_id: int, action: str) -> HttpRespo
 
 def _trading_context(bot: Bot) -> dict[str, Any]:
     from apps.bots.selectors import bot_fill_list, bot_performance_get
+    from apps.portfolio.selectors import instrument_increments
 
     fills = list(bot_fill_list(bot=bot))
+    tick, step = instrument_increments(exchange=bot.exchange).get(bot.symbol, (None, None))
     return {
         "performance": bot_performance_get(bot=bot, fills=fills),
         "fills": list(reversed(fills))[:TRADES_SHOWN],
         "fills_total": len(fills),
+        "tick": tick,  # the bot's instrument: its trades' prices and quantities show to these
+        "step": step,
     }
 
 

@@ -5,6 +5,7 @@ from django.urls import path
 
 from apps.core import views
 from apps.core.auth_forms import LockoutAuthenticationForm
+from apps.core.auth_views import LogoutWithMessageView
 
 urlpatterns = [
     path(
@@ -12,6 +13,6 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="core/login.html", authentication_form=LockoutAuthenticationForm),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", LogoutWithMessageView.as_view(), name="logout"),
     path("ui/banner/", views.banner_fragment, name="banner-fragment"),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.core.exceptions import ApplicationError
+from apps.core.exceptions import ApplicationError, ConflictError
 
 
 class OrderRejectedError(ApplicationError):
@@ -34,3 +34,10 @@ class OrderStateError(OrderRejectedError):
 class MarketDataUnavailableError(ApplicationError):
     status = 503
     code = "market_data_unavailable"
+
+
+def name_taken_error() -> ConflictError:
+    """The owner already has a portfolio of that name (create or rename): a 409 on the API, the
+    message next to the name field on the pages."""
+    message = "You already have a portfolio with this name."
+    return ConflictError(f"name: {message}", code="name_taken", fields={"name": [message]})

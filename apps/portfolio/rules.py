@@ -1,5 +1,9 @@
 """Exchange order rules (pure): filters checked with each exchange's own codes and messages.
 
+Every rejection is built here once: ``message`` is the exchange's own text, and ``fields``
+holds the rule in words with the exchange's code beside it ("Quantity must be a multiple of
+0.00001 (Binance LOT_SIZE)"), which the API, the ticket's form errors and its live check show.
+
 Binance: -1013 "Filter failure: PRICE_FILTER" / "LOT_SIZE" / "NOTIONAL", -2010 for balance,
 -1121 unknown symbol, -1102/-1106 parameter presence. KuCoin: 400100 parameter errors,
 200004 balance, 900001 unknown symbol.
@@ -10,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from apps.core.formatting import fmt_money, fmt_price, plain
 from apps.portfolio.errors import InsufficientBalanceError, OrderRejectedError, OrderStateError
 
 ZERO = Decimal("0")
@@ -43,63 +48,142 @@ class Filters:
     min_notional: Decimal
 
 
-def _binance(message: str, code: str, field: str) -> OrderRejectedError:
-    return OrderRejectedError(message, code=code, exchange="binance", fields={field: [message]})
+EXCHANGE_LABELS = {"binance": "Binance", "kucoin": "KuCoin"}
+FIELD_LABELS = {
+    "quantity": "Quantity",
+    "quote_quantity": "Amount",
+    "price": "Limit price",
+    "stop_price": "Stop price",
+    "side": "Side",
+    "order_type": "Order type",
+    "time_in_force": "Time in force",
+    "symbol": "Symbol",
+    "trailing_delta_bps": "Trail",
+}
+NEEDS_WORDS = {
+    "quantity": "Quantity must be a number above 0",
+    "quote_quantity": "Amount must be a number above 0",
+    "price": "This order type needs a limit price above 0",
+    "stop_price": "This order type needs a stop price above 0",
+    "side": "Side must be buy or sell",
+    "trailing_delta_bps": "A trailing stop needs its trail in basis points",
+}
 
 
-def _kucoin(message: str, code: str, field: str) -> OrderRejectedError:
-    return OrderRejectedError(message, code=code, exchange="kucoin", fields={field: [message]})
+def explained(exchange: str, words: str, label: str) -> str:
+    """The rule in words with the exchange's own code beside it: the one text the API's
+    ``fields``, the ticket's form errors and its live check show."""
+    return f"{words} ({EXCHANGE_LABELS.get(exchange, exchange)} {label})"
+
+
+def _fields(exchange: str, *, field: str, words: str, label: str) -> dict[str, list[str]]:
+    return {field: [explained(exchange, words, label)]}
+
+
+def _reject(exchange: str, *, message: str, code: str, field: str, words: str, label: str = "") -> OrderRejectedError:
+    # ``message`` stays the exchange's own (API clients and bot logs match on it); the field
+    # carries the rule in words. Binance's -1013 is labelled by its filter name, the rest by code.
+    fields = _fields(exchange, field=field, words=words, label=label or code)
+    return OrderRejectedError(message, code=code, exchange=exchange, fields=fields)
 
 
 def reject_param(exchange: str, name: str) -> OrderRejectedError:
+    words = NEEDS_WORDS.get(name, f"{FIELD_LABELS.get(name, name)} is missing or not a number")
     if exchange == "kucoin":
-        return _kucoin(f"Parameter Error: {name}", "400100", name)
-    return _binance(f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.", "-1102", name)
+        return _reject(exchange, message=f"Parameter Error: {name}", code="400100", field=name, words=words)
+    message = f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+    return _reject(exchange, message=message, code="-1102", field=name, words=words)
 
 
 def reject_unexpected(exchange: str, name: str) -> OrderRejectedError:
+    words = f"{FIELD_LABELS.get(name, name)} is not used by this order type"
     if exchange == "kucoin":
-        return _kucoin(f"Parameter Error: {name} is not allowed here", "400100", name)
-    return _binance(f"Parameter '{name}' sent when not required.", "-1106", name)
+        message = f"Parameter Error: {name} is not allowed here"
+        return _reject(exchange, message=message, code="400100", field=name, words=words)
+    return _reject(
+        exchange, message=f"Parameter '{name}' sent when not required.", code="-1106", field=name, words=words
+    )
 
 
 def reject_symbol(exchange: str) -> OrderRejectedError:
+    words = f"This symbol is not listed on {EXCHANGE_LABELS.get(exchange, exchange)}"
     if exchange == "kucoin":
-        return _kucoin("symbol does not exist", "900001", "symbol")
-    return _binance("Invalid symbol.", "-1121", "symbol")
+        return _reject(exchange, message="symbol does not exist", code="900001", field="symbol", words=words)
+    return _reject(exchange, message="Invalid symbol.", code="-1121", field="symbol", words=words)
 
 
-def reject_balance(exchange: str) -> InsufficientBalanceError:
-    if exchange == "kucoin":
-        return InsufficientBalanceError(
-            "Balance insufficient!", code="200004", exchange="kucoin", fields={"quantity": ["Balance insufficient!"]}
+def reject_balance(
+    exchange: str,
+    *,
+    asset: str = "",
+    needed: Decimal | None = None,
+    available: Decimal | None = None,
+    field: str = "quantity",
+) -> InsufficientBalanceError:
+    if asset and needed is not None and available is not None:
+        words = (
+            f"Not enough {asset}: this order needs {fmt_money(needed, asset)} {asset}, "
+            f"{fmt_money(available, asset)} {asset} is available"
         )
-    message = "Account has insufficient balance for requested action."
-    return InsufficientBalanceError(message, code="-2010", exchange="binance", fields={"quantity": [message]})
-
-
-def reject_would_trigger(exchange: str) -> OrderRejectedError:
+    else:
+        words = "Not enough balance for this order"
     if exchange == "kucoin":
-        return _kucoin("Parameter Error: stopPrice would trigger immediately", "400100", "stop_price")
-    return _binance("Order would immediately trigger.", "-2021", "stop_price")
+        message, code = "Balance insufficient!", "200004"
+    else:
+        message, code = "Account has insufficient balance for requested action.", "-2010"
+    fields = _fields(exchange, field=field, words=words, label=code)
+    return InsufficientBalanceError(message, code=code, exchange=exchange, fields=fields)
 
 
-def _price_failure(exchange: str, field: str) -> OrderRejectedError:
+def trigger_words(*, order_type: str, side: str, last_price: Decimal | None, tick: Decimal | None = None) -> str:
+    """Which side of the last price a stop must sit on (resting_rules.stop_triggered's mirror)."""
+    kind = "stop" if order_type.startswith("stop_loss") else "take-profit"
+    above = (side == "buy") == order_type.startswith("stop_loss")
+    where = "above" if above else "below"
+    last = f" {fmt_price(last_price, tick)}" if last_price is not None else ""
+    return f"A {side} {kind} would trigger at once: its stop price must be {where} the last price{last}"
+
+
+def reject_would_trigger(
+    exchange: str,
+    *,
+    order_type: str = "stop_loss",
+    side: str = "sell",
+    last_price: Decimal | None = None,
+    tick: Decimal | None = None,
+) -> OrderRejectedError:
+    words = trigger_words(order_type=order_type, side=side, last_price=last_price, tick=tick)
     if exchange == "kucoin":
-        return _kucoin("Price increment invalid.", "400100", field)
-    return _binance("Filter failure: PRICE_FILTER", "-1013", field)
+        message = "Parameter Error: stopPrice would trigger immediately"
+        return _reject(exchange, message=message, code="400100", field="stop_price", words=words)
+    return _reject(exchange, message="Order would immediately trigger.", code="-2021", field="stop_price", words=words)
 
 
-def _lot_failure(exchange: str, message: str) -> OrderRejectedError:
+def _price_failure(exchange: str, field: str, tick: Decimal) -> OrderRejectedError:
+    words = f"{FIELD_LABELS[field]} must be a multiple of {plain(tick)}"
     if exchange == "kucoin":
-        return _kucoin(message, "400100", "quantity")
-    return _binance("Filter failure: LOT_SIZE", "-1013", "quantity")
+        return _reject(exchange, message="Price increment invalid.", code="400100", field=field, words=words)
+    return _reject(
+        exchange, message="Filter failure: PRICE_FILTER", code="-1013", field=field, words=words, label="PRICE_FILTER"
+    )
 
 
-def _notional_failure(exchange: str) -> OrderRejectedError:
+def _lot_failure(exchange: str, message: str, words: str) -> OrderRejectedError:
     if exchange == "kucoin":
-        return _kucoin("Order funds below the minimum requirement.", "400100", "quantity")
-    return _binance("Filter failure: NOTIONAL", "-1013", "quantity")
+        return _reject(exchange, message=message, code="400100", field="quantity", words=words)
+    return _reject(
+        exchange, message="Filter failure: LOT_SIZE", code="-1013", field="quantity", words=words, label="LOT_SIZE"
+    )
+
+
+def _notional_failure(exchange: str, *, minimum: Decimal, notional: Decimal, field: str) -> OrderRejectedError:
+    words = f"Order value must be at least {plain(minimum)} (this one is {fmt_money(notional, None)})"
+    if exchange == "kucoin":
+        message = "Order funds below the minimum requirement."
+        return _reject(exchange, message=message, code="400100", field=field, words=words)
+    return _reject(
+        exchange, message="Filter failure: NOTIONAL", code="-1013", field=field, words=words, label="NOTIONAL"
+    )
 
 
 def _multiple(value: Decimal, step: Decimal) -> bool:
@@ -123,20 +207,14 @@ def check_shape(
         raise reject_param(exchange, "side")
     if order_type not in ORDER_TYPES:
         message = "Invalid orderType." if exchange != "kucoin" else "Parameter Error: type"
-        raise OrderRejectedError(
-            message,
-            code="-1116" if exchange != "kucoin" else "400100",
-            exchange=exchange,
-            fields={"order_type": [message]},
-        )
+        code = "-1116" if exchange != "kucoin" else "400100"
+        words = "Order type must be one of " + ", ".join(ORDER_TYPES)
+        raise _reject(exchange, message=message, code=code, field="order_type", words=words)
     if time_in_force not in TIME_IN_FORCE:
         message = "Invalid timeInForce." if exchange != "kucoin" else "Parameter Error: timeInForce"
-        raise OrderRejectedError(
-            message,
-            code="-1115" if exchange != "kucoin" else "400100",
-            exchange=exchange,
-            fields={"time_in_force": [message]},
-        )
+        code = "-1115" if exchange != "kucoin" else "400100"
+        words = "Time in force must be GTC, IOC or FOK"
+        raise _reject(exchange, message=message, code=code, field="time_in_force", words=words)
     if quote_quantity is not None and order_type != "market":
         raise reject_unexpected(exchange, "quote_quantity")
     if (quantity is None) == (quote_quantity is None) and order_type == "market":
@@ -165,11 +243,20 @@ def _check_trailing(*, exchange: str, order_type: str, trailing_delta_bps: int |
             raise reject_unexpected(exchange, "trailing_delta_bps")
         return
     if exchange == "kucoin":
-        raise _kucoin("Parameter Error: type", "400100", "order_type")
+        words = "KuCoin spot has no trailing stop orders"
+        raise _reject(exchange, message="Parameter Error: type", code="400100", field="order_type", words=words)
     if trailing_delta_bps is None:
         raise reject_param(exchange, "trailing_delta_bps")
     if not TRAILING_DELTA_MIN_BPS <= trailing_delta_bps <= TRAILING_DELTA_MAX_BPS:
-        raise _binance("Filter failure: TRAILING_DELTA", "-1013", "trailing_delta_bps")
+        words = f"The trail must be {TRAILING_DELTA_MIN_BPS} to {TRAILING_DELTA_MAX_BPS} basis points"
+        raise _reject(
+            exchange,
+            message="Filter failure: TRAILING_DELTA",
+            code="-1013",
+            field="trailing_delta_bps",
+            words=words,
+            label="TRAILING_DELTA",
+        )
 
 
 def check_filters(
@@ -186,20 +273,24 @@ def check_filters(
     (the exchange uses a recent average price for them)."""
     for name, value in (("price", price), ("stop_price", stop_price)):
         if value is not None and not _multiple(value, filters.tick_size):
-            raise _price_failure(exchange, name)
+            raise _price_failure(exchange, name, filters.tick_size)
     if quantity is not None:
         if not _multiple(quantity, filters.step_size):
-            raise _lot_failure(exchange, "Order size increment invalid.")
+            words = f"Quantity must be a multiple of {plain(filters.step_size)}"
+            raise _lot_failure(exchange, "Order size increment invalid.", words)
         if quantity < filters.min_qty:
-            raise _lot_failure(exchange, "Order size below the minimum requirement.")
+            words = f"Quantity must be at least {plain(filters.min_qty)}"
+            raise _lot_failure(exchange, "Order size below the minimum requirement.", words)
         if filters.max_qty > 0 and quantity > filters.max_qty:
-            raise _lot_failure(exchange, "Order size above the maximum requirement.")
+            words = f"Quantity must be at most {plain(filters.max_qty)}"
+            raise _lot_failure(exchange, "Order size above the maximum requirement.", words)
     notional = quote_quantity
     if notional is None and quantity is not None:
         valued_at = price or stop_price or reference_price
         notional = quantity * valued_at if valued_at is not None else None
     if notional is not None and notional < filters.min_notional:
-        raise _notional_failure(exchange)
+        field = "quote_quantity" if quote_quantity is not None else "quantity"
+        raise _notional_failure(exchange, minimum=filters.min_notional, notional=notional, field=field)
 
 
 def reject_unknown_order(exchange: str) -> OrderStateError:
@@ -207,4 +298,6 @@ def reject_unknown_order(exchange: str) -> OrderStateError:
         message, code = "order_not_exist_or_not_allow_to_cancel", "400100"
     else:
         message, code = "Unknown order sent.", "-2011"
-    return OrderStateError(message, code=code, exchange=exchange, fields={"order": [message]})
+    words = "This order is not open (already filled, canceled or unknown)"
+    fields = _fields(exchange, field="order", words=words, label=code)
+    return OrderStateError(message, code=code, exchange=exchange, fields=fields)

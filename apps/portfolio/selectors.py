@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Avg, QuerySet
 
 from apps.core.money_db import MoneySum
+from apps.market.models import Instrument
 from apps.portfolio import books, pnl
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Order, Portfolio, Position
 
@@ -70,11 +71,22 @@ class PositionView:
     unrealized_pnl: Decimal
     realized_pnl: Decimal
     fees_paid: Decimal
+    tick: Decimal | None = None  # the instrument's, for display (apps/core/formatting.py)
+    step: Decimal | None = None
+
+
+def instrument_increments(*, exchange: str) -> dict[str, tuple[Decimal, Decimal]]:
+    """symbol -> (tick size, step size) of the exchange's instruments: prices and quantities on
+    the pages are shown to these."""
+    rows = Instrument.objects.filter(exchange=exchange).values_list("symbol", "tick_size", "step_size")
+    return {symbol: (tick, step) for symbol, tick, step in rows}
 
 
 def position_list(*, portfolio: Portfolio) -> list[PositionView]:
     views = []
+    increments = instrument_increments(exchange=portfolio.exchange)
     for position in Position.objects.filter(portfolio=portfolio):
+        tick, step = increments.get(position.symbol, (None, None))
         mark = books.mid_price(exchange=portfolio.exchange, symbol=position.symbol)
         views.append(
             PositionView(
@@ -85,6 +97,8 @@ def position_list(*, portfolio: Portfolio) -> list[PositionView]:
                 unrealized_pnl=pnl.unrealized_pnl(quantity=position.quantity, avg_cost=position.avg_cost, mark=mark),
                 realized_pnl=position.realized_pnl,
                 fees_paid=position.fees_paid,
+                tick=tick,
+                step=step,
             )
         )
     return views
@@ -182,8 +196,10 @@ def _cell(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def order_export_rows(*, portfolio: Portfolio) -> Iterator[list[str]]:
-    for o in Order.objects.filter(portfolio=portfolio).order_by("id").iterator(chunk_size=1000):
+def order_export_rows(*, portfolio: Portfolio, orders: QuerySet[Order] | None = None) -> Iterator[list[str]]:
+    """``orders``: a filtered queryset of the portfolio's orders (the page's filters)."""
+    rows = orders if orders is not None else Order.objects.filter(portfolio=portfolio)
+    for o in rows.filter(portfolio=portfolio).order_by("id").iterator(chunk_size=1000):
         yield [
             _cell(v)
             for v in (
@@ -194,8 +210,10 @@ def order_export_rows(*, portfolio: Portfolio) -> Iterator[list[str]]:
         ]  # fmt: skip
 
 
-def fill_export_rows(*, portfolio: Portfolio) -> Iterator[list[str]]:
-    for f in Fill.objects.filter(portfolio=portfolio).order_by("id").iterator(chunk_size=1000):
+def fill_export_rows(*, portfolio: Portfolio, fills: QuerySet[Fill] | None = None) -> Iterator[list[str]]:
+    """``fills``: a filtered queryset of the portfolio's fills (the trade history's filters)."""
+    rows = fills if fills is not None else Fill.objects.filter(portfolio=portfolio)
+    for f in rows.filter(portfolio=portfolio).order_by("id").iterator(chunk_size=1000):
         yield [
             _cell(v)
             for v in (

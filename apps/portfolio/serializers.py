@@ -14,7 +14,7 @@ from apps.core.api_serializers import (
     MoneyModelSerializer,
     StrictBooleanField,
 )
-from apps.core.exceptions import ConflictError, RuleError
+from apps.core.exceptions import RuleError
 from apps.market.models import Exchange
 from apps.portfolio.models import Balance, EquitySnapshot, Fill, Order, Portfolio
 
@@ -61,12 +61,8 @@ class PortfolioCreateInputSerializer(JsonInputSerializer):
     seed = serializers.IntegerField(min_value=0, max_value=2**62, default=0)
 
     def validate_name(self, value: str) -> str:
-        value = value.strip()
-        owner = self.context["request"].user
-        if Portfolio.objects.filter(owner=owner, name=value).exists():
-            message = "You already have a portfolio with this name."  # the current state: 409
-            raise ConflictError(f"name: {message}", code="name_taken", fields={"name": [message]})
-        return value
+        # A taken name is the service's 409 (portfolio_create: the one check, also the pages').
+        return value.strip()
 
     def validate_starting_balances(self, value: dict) -> dict:
         if not all(isinstance(k, str) and k.isalnum() and 2 <= len(k) <= 16 for k in value):

@@ -10,10 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.client_ip import client_ip
 from apps.core.exceptions import ApplicationError
+from apps.core.formatting import plain
 from apps.portfolio import selectors
 from apps.portfolio.forms import FillFilterForm, OrderTicketForm, PortfolioCreateForm, PortfolioResetForm
 from apps.portfolio.models import Order, Portfolio
@@ -41,17 +43,34 @@ def _holdings_context(portfolio: Portfolio) -> dict[str, Any]:
     }
 
 
+def _with_increments(portfolio: Portfolio, rows: Any) -> list[Any]:
+    """Each order or fill with its instrument's tick and step, so prices and quantities show
+    to them (``{{ f.price|price:f.tick }}``)."""
+    increments = selectors.instrument_increments(exchange=portfolio.exchange)
+    rows = list(rows)
+    for row in rows:
+        row.tick, row.step = increments.get(row.symbol, (None, None))
+    return rows
+
+
 def _orders_context(portfolio: Portfolio) -> dict[str, Any]:
-    return {"portfolio": portfolio, "open_orders": selectors.order_list(portfolio=portfolio, open_only=True)[:100]}
+    orders = selectors.order_list(portfolio=portfolio, open_only=True)[:100]
+    return {"portfolio": portfolio, "open_orders": _with_increments(portfolio, orders)}
 
 
 def _fills_context(request: HttpRequest, portfolio: Portfolio) -> dict[str, Any]:
     form = FillFilterForm(request.GET or None)
     fills = form.apply(selectors.fill_list(portfolio=portfolio).order_by("-created_at", "-id"))
     page = Paginator(fills, FILLS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = _with_increments(portfolio, page.object_list)
+    return {"portfolio": portfolio, "filter_form": form, "page": page, "query": _filter_query(request)}
+
+
+def _filter_query(request: HttpRequest) -> str:
+    """The trade-history filters as a query string (no page): the URL the page is at."""
     query = request.GET.copy()
     query.pop("page", None)
-    return {"portfolio": portfolio, "filter_form": form, "page": page, "query": query.urlencode()}
+    return query.urlencode()
 
 
 def _charts_context(portfolio: Portfolio, holdings: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +119,11 @@ def portfolio_orders_fragment(request: HttpRequest, portfolio_id: int) -> HttpRe
 @login_required
 def portfolio_fills_fragment(request: HttpRequest, portfolio_id: int) -> HttpResponse:
     portfolio = _own_portfolio(request, portfolio_id)
-    return render(request, "portfolio/_fills.html", _fills_context(request, portfolio))
+    response = render(request, "portfolio/_fills.html", _fills_context(request, portfolio))
+    # The filters live in the page's URL (reload, share, back): htmx replaces it, no history spam.
+    query = _filter_query(request)
+    response["HX-Replace-Url"] = reverse("portfolio-detail", args=[portfolio.pk]) + (f"?{query}" if query else "")
+    return response
 
 
 @login_required
@@ -122,10 +145,14 @@ def order_cancel_view(request: HttpRequest, portfolio_id: int, order_id: int) ->
 @login_required
 def portfolio_export_csv(request: HttpRequest, portfolio_id: int, kind: str) -> StreamingHttpResponse:
     portfolio = _own_portfolio(request, portfolio_id)
+    # The export is what the trade history shows: the same filters (the URL's query string).
+    form = FillFilterForm(request.GET or None)
     if kind == "orders":
-        header, rows = selectors.ORDER_EXPORT_HEADER, selectors.order_export_rows(portfolio=portfolio)
+        orders = form.apply(selectors.order_list(portfolio=portfolio), orders=True)
+        header, rows = selectors.ORDER_EXPORT_HEADER, selectors.order_export_rows(portfolio=portfolio, orders=orders)
     else:
-        header, rows = selectors.FILL_EXPORT_HEADER, selectors.fill_export_rows(portfolio=portfolio)
+        fills = form.apply(selectors.fill_list(portfolio=portfolio))
+        header, rows = selectors.FILL_EXPORT_HEADER, selectors.fill_export_rows(portfolio=portfolio, fills=fills)
     response = StreamingHttpResponse(selectors.csv_stream(header=header, rows=rows), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="portfolio-{portfolio.pk}-{kind}.csv"'
     return response
@@ -133,6 +160,15 @@ def portfolio_export_csv(request: HttpRequest, portfolio_id: int, kind: str) -> 
 
 def _ticket_form(request: HttpRequest, exchange: str, symbol: str) -> OrderTicketForm:
     return OrderTicketForm(request.POST, user=request.user, exchange=exchange, symbol=symbol)
+
+
+def _ticket_balances(order: Order) -> dict[str, dict[str, str]]:
+    """The portfolio's free base and quote after the order: the ticket's "available" line."""
+    from apps.portfolio.services.order_check import free_balance
+
+    portfolio = order.portfolio
+    assets = (order.base_asset, order.quote_asset)
+    return {str(portfolio.pk): {a: plain(free_balance(portfolio=portfolio, asset=a)) for a in assets}}
 
 
 @login_required
@@ -160,19 +196,24 @@ def order_ticket_submit(request: HttpRequest, exchange: str, symbol: str) -> Htt
             )
         except ApplicationError as error:
             form.add_application_error(error)
-    response = render(
-        request, "portfolio/_ticket_feedback.html", {"form": form, "valid": order is not None, "order": order}
-    )
+    context: dict[str, Any] = {"form": form, "valid": order is not None, "order": order}
+    if order is not None:
+        context["balances_json"] = json.dumps(_ticket_balances(order))
+    response = render(request, "portfolio/_ticket_feedback.html", context)
     if order is not None:
         response["HX-Trigger"] = "paper-order-placed"
     return response
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def portfolio_create_view(request: HttpRequest) -> HttpResponse:
+    """GET: the form on its own page. POST (also from the Settings page): create, or the form
+    again with each error next to its field."""
     from apps.portfolio.services.portfolios import portfolio_create
 
+    if request.method == "GET":
+        return render(request, "portfolio/new.html", {"form": PortfolioCreateForm()})
     form = PortfolioCreateForm(request.POST)
     if form.is_valid():
         try:
@@ -183,14 +224,11 @@ def portfolio_create_view(request: HttpRequest) -> HttpResponse:
                 starting_balances={"USDT": str(form.cleaned_data["starting_quote"])},
             )
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            form.add_service_error(exc)
         else:
             messages.success(request, f"Portfolio “{portfolio.name}” created.")
-    else:
-        messages.error(
-            request, "Portfolio not created: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-        )
-    return redirect("settings")
+            return redirect("settings")
+    return render(request, "portfolio/new.html", {"form": form}, status=400)
 
 
 @login_required

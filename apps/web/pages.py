@@ -14,8 +14,9 @@ from django.conf import settings
 
 from apps.bots.models import Bot, BotEvent
 from apps.bots.selectors import bot_list
+from apps.core.formatting import plain
 from apps.market.cache import backfill_progress_get, feed_status_get, ticker_get
-from apps.market.models import Candle
+from apps.market.models import Candle, Instrument
 from apps.ops.models import AlertNotification
 from apps.ops.selectors import health_report_get
 
@@ -30,6 +31,7 @@ class WatchRow:
     last: Decimal | None
     change_pct: Decimal | None
     points: list[float]
+    tick: Decimal | None = None  # the instrument's: the price shows to it
 
 
 def watchlist_symbols() -> list[tuple[str, str]]:
@@ -47,6 +49,7 @@ def sparkline_points(*, exchange: str, symbol: str, count: int = SPARKLINE_POINT
 
 def watchlist_rows() -> list[WatchRow]:
     rows = []
+    ticks = {(ex, sym): tick for ex, sym, tick in Instrument.objects.values_list("exchange", "symbol", "tick_size")}
     for exchange, symbol in watchlist_symbols():
         ticker = ticker_get(exchange, symbol)
         rows.append(
@@ -56,6 +59,7 @@ def watchlist_rows() -> list[WatchRow]:
                 last=ticker.last if ticker else None,
                 change_pct=ticker.change_pct if ticker else None,
                 points=sparkline_points(exchange=exchange, symbol=symbol),
+                tick=ticks.get((exchange, symbol)),
             )
         )
     return rows
@@ -148,3 +152,14 @@ def _delivery(notification: AlertNotification) -> str:
     if notification.channel == AlertNotification.Channel.PAGE:
         return "page"
     return f"{notification.channel} {notification.status.replace('_', ' ')}"
+
+
+def ticket_balances(*, ticket: Any, instrument: Any) -> dict[str, dict[str, str]]:
+    """Free base and quote of each portfolio the ticket offers, for its "available" line and
+    its % buttons (strings: Decimal digits, formatted by static/js/format.js)."""
+    assets = (instrument.base_asset, instrument.quote_asset)
+    rows: dict[str, dict[str, str]] = {}
+    for portfolio in ticket.fields["portfolio"].queryset.prefetch_related("balances"):
+        free = {b.asset: b.free for b in portfolio.balances.all()}
+        rows[str(portfolio.pk)] = {asset: plain(free.get(asset, Decimal(0))) for asset in assets}
+    return rows

@@ -3,6 +3,7 @@ its paper order ticket. Each app's own pages (portfolio, bots, safety) stay in t
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.core.exceptions import ApplicationError
 from apps.market.cache import book_get, recent_trades_get, ticker_get
 from apps.market.indicators.selectors import indicator_series_get
-from apps.market.models import TIMEFRAME_MS, Candle, Exchange, Timeframe
+from apps.market.models import TIMEFRAME_MS, Candle, Exchange, Instrument, Timeframe
 from apps.ops.preferences import notification_preference_get, notification_preference_save
 from apps.portfolio.forms import OrderTicketForm, PortfolioCreateForm
 from apps.portfolio.models import Portfolio
@@ -104,9 +105,19 @@ def market_index(request: HttpRequest) -> HttpResponse:
     return redirect("market-page", exchange="binance", symbol=settings.MARKET_SYMBOLS[0])
 
 
+def _not_listed(request: HttpRequest, exchange: str, symbol: str) -> HttpResponse:
+    label = Exchange(exchange).label
+    message = f"{symbol} is not listed on {label}: there is no market to chart or trade."
+    return render(request, "errors/404.html", {"message": message}, status=404)
+
+
 @login_required
 def market_page(request: HttpRequest, exchange: str, symbol: str) -> HttpResponse:
     exchange, symbol = _checked(exchange, symbol)
+    instrument = Instrument.objects.filter(exchange=exchange, symbol=symbol).first()
+    if instrument is None:
+        return _not_listed(request, exchange, symbol)
+    ticket = OrderTicketForm(user=request.user, exchange=exchange, symbol=symbol)
     timeframe = request.GET.get("tf", "1m")
     if timeframe not in Timeframe.values:
         timeframe = "1m"
@@ -122,7 +133,9 @@ def market_page(request: HttpRequest, exchange: str, symbol: str) -> HttpRespons
         "asks": list(book.asks[:12]) if book else [],
         "trades": recent_trades_get(exchange, symbol, min(25, settings.MARKET_RECENT_TRADES)),
         "markets": [(ex, sym) for ex in Exchange.values for sym in settings.MARKET_SYMBOLS],
-        "ticket": OrderTicketForm(user=request.user, exchange=exchange, symbol=symbol),
+        "ticket": ticket,
+        "instrument": instrument,
+        "ticket_balances": json.dumps(pages.ticket_balances(ticket=ticket, instrument=instrument)),
     }
     return render(request, "web/market.html", context)
 
@@ -143,6 +156,9 @@ def _candle_row(candle: Any) -> dict[str, Any]:
 def market_chart_data(request: HttpRequest, exchange: str, symbol: str) -> JsonResponse:
     """Closed candles and their indicator values for the chart (floats: display only)."""
     exchange, symbol = _checked(exchange, symbol)
+    if not Instrument.objects.filter(exchange=exchange, symbol=symbol).exists():
+        message = f"{symbol} is not listed on {Exchange(exchange).label}."
+        return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)
     timeframe = request.GET.get("tf", "1m")
     if timeframe not in Timeframe.values:
         return JsonResponse({"error": {"code": "invalid", "message": "Unknown timeframe."}}, status=400)

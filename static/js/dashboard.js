@@ -26,7 +26,7 @@
         var priceCell = row.tr.querySelector('[data-field="last"]');
         var previous = Number(priceCell.dataset.value);
         if (last !== previous) {
-          priceCell.textContent = PTP.fmtPrice(last);
+          priceCell.textContent = PTP.fmtPrice(ticker.last, priceCell.dataset.tick || null);
           priceCell.dataset.value = String(last);
           PTP.flash(priceCell, last - previous);
           row.updates += 1;

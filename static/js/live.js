@@ -102,33 +102,9 @@
     };
   }
 
-  function decimals(value) {
-    var v = Math.abs(Number(value));
-    if (!isFinite(v) || v === 0) return 2;
-    if (v >= 1000) return 2;
-    if (v >= 1) return 4;
-    return 6;
-  }
-
-  function fmtPrice(value) {
-    if (value === null || value === undefined || value === "") return "—";
-    var n = Number(value);
-    if (!isFinite(n)) return String(value);
-    var d = decimals(n);
-    return n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
-  }
-
-  function fmtQty(value) {
-    if (value === null || value === undefined || value === "") return "—";
-    var n = Number(value);
-    return n.toLocaleString("en-US", { maximumFractionDigits: 6 });
-  }
-
-  function fmtPct(value) {
-    if (value === null || value === undefined || value === "") return "—";
-    var n = Number(value);
-    return (n > 0 ? "+" : "") + n.toFixed(2) + "%";
-  }
+  // The one set of number rules (static/js/format.js, mirrored by apps/core/formatting.py).
+  var F = window.PTPFormat;
+  var fmtPrice = F.fmtPrice, fmtQty = F.fmtQty, fmtPct = F.fmtSignedPct, fmtMoney = F.fmtMoney;
 
   function json(id) {
     var el = document.getElementById(id);
@@ -178,6 +154,7 @@
     fmtPrice: fmtPrice,
     fmtQty: fmtQty,
     fmtPct: fmtPct,
+    fmtMoney: fmtMoney,
     json: json,
     sparkline: sparkline,
     flash: flash,

@@ -188,21 +188,24 @@
     this.root.dataset.lastClose = String(c.close);
   };
 
+  var TICK = null, STEP = null;
+
   function renderBook(book) {
+    if (ticket) ticket.setBook(book);
     var asks = (book.asks || []).slice(0, 12).reverse();
     var bids = (book.bids || []).slice(0, 12);
     var rows = function (list, cls, color) {
       return list.map(function (l) {
-        return '<tr class="' + cls + '"><td class="' + color + '">' + PTP.fmtPrice(l[0]) + '</td><td class="num">' +
-          PTP.fmtQty(l[1]) + "</td></tr>";
+        return '<tr class="' + cls + '" data-price="' + PTPFormat.plain(l[0]) + '" data-qty="' + PTPFormat.plain(l[1]) + '"><td class="' + color + '">' + PTP.fmtPrice(l[0], TICK) + '</td><td class="num">' +
+          PTP.fmtQty(l[1], STEP) + "</td></tr>";
       }).join("");
     };
     document.getElementById("book-asks").innerHTML = rows(asks, "ask", "down");
     document.getElementById("book-bids").innerHTML = rows(bids, "bid", "up");
     if (book.bid && book.ask) {
       var spread = Number(book.ask) - Number(book.bid);
-      document.getElementById("spread").textContent = "spread " + PTP.fmtPrice(spread) + " · mid " +
-        PTP.fmtPrice((Number(book.ask) + Number(book.bid)) / 2);
+      document.getElementById("spread").textContent = "spread " + PTP.fmtPrice(spread, TICK) + " · mid " +
+        PTP.fmtPrice((Number(book.ask) + Number(book.bid)) / 2, TICK);
     }
   }
 
@@ -215,8 +218,8 @@
     var body = document.getElementById("trades");
     if (!body || !trades.length) return;
     var html = trades.slice(0, 25).map(function (t) {
-      return '<tr><td class="' + (t.side === "buy" ? "up" : "down") + '">' + PTP.fmtPrice(t.price) +
-        '</td><td class="num">' + PTP.fmtQty(t.qty) + '</td><td class="num muted">' + timeText(t.ts) + "</td></tr>";
+      return '<tr><td class="' + (t.side === "buy" ? "up" : "down") + '">' + PTP.fmtPrice(t.price, TICK) +
+        '</td><td class="num">' + PTP.fmtQty(t.qty, STEP) + '</td><td class="num muted">' + timeText(t.ts) + "</td></tr>";
     }).join("");
     body.insertAdjacentHTML("afterbegin", html);
     while (body.rows.length > 25) body.deleteRow(body.rows.length - 1);
@@ -227,7 +230,7 @@
     var last = Number(ticker.last);
     var prev = Number(el.dataset.value);
     if (last !== prev) {
-      el.textContent = PTP.fmtPrice(last);
+      el.textContent = PTP.fmtPrice(ticker.last, TICK);
       el.dataset.value = String(last);
       PTP.flash(el, last - prev);
     }
@@ -235,29 +238,177 @@
     var ch = document.getElementById("change-pct");
     ch.textContent = PTP.fmtPct(pct);
     ch.className = pct >= 0 ? "up" : "down";
-    document.getElementById("stat-high").textContent = PTP.fmtPrice(ticker.high);
-    document.getElementById("stat-low").textContent = PTP.fmtPrice(ticker.low);
-    document.getElementById("stat-vol").textContent = PTP.fmtQty(Number(ticker.volume).toFixed(2));
-    document.title = PTP.fmtPrice(last) + " " + document.title.replace(/^[\d,.]+ /, "");
+    document.getElementById("stat-high").textContent = PTP.fmtPrice(ticker.high, TICK);
+    document.getElementById("stat-low").textContent = PTP.fmtPrice(ticker.low, TICK);
+    document.getElementById("stat-vol").textContent = PTP.fmtQty(ticker.volume, "0.01");
+    document.title = PTP.fmtPrice(ticker.last, TICK) + " " + document.title.replace(/^[\d,.]+ /, "");
   }
+
+  // The ticket: available balance of the chosen portfolio and side, amount in base or quote,
+  // % of balance buttons, and the live check's worded errors shown next to their fields.
+  var FIELDS = ["quantity", "price", "stop_price", "trailing_delta_bps"];
+
+  function floorTo(value, step) {
+    var places = PTPFormat.stepDecimals(step);
+    var unit = Number(step);
+    if (places === null || !isFinite(value) || value <= 0) return "";
+    var floored = Math.floor(value / unit + 1e-9) * unit;
+    return floored > 0 ? floored.toFixed(places) : "";
+  }
+
+  function Ticket(form) {
+    this.form = form;
+    this.base = form.dataset.base;
+    this.quote = form.dataset.quote;
+    this.step = form.dataset.step;
+    this.tick = form.dataset.tick;
+    try { this.balances = JSON.parse(form.dataset.balances || "{}"); } catch (e) { this.balances = {}; }
+    this.asks = [];
+    this.bids = [];
+  }
+
+  Ticket.prototype.value = function (name) {
+    var el = this.form.querySelector("[name=" + name + "]:checked") || this.form.querySelector("[name=" + name + "]");
+    return el ? el.value : "";
+  };
+
+  Ticket.prototype.free = function (asset) {
+    var row = this.balances[this.value("portfolio")] || {};
+    return row[asset] === undefined ? "0" : row[asset];
+  };
+
+  Ticket.prototype.sideAsset = function () { return this.value("side") === "sell" ? this.base : this.quote; };
+
+  Ticket.prototype.showAvailable = function () {
+    var asset = this.sideAsset();
+    var free = this.free(asset);
+    var text = asset === this.quote ? PTPFormat.fmtMoney(free, asset) : PTPFormat.fmtQty(free);
+    var el = this.form.querySelector("[data-available]");
+    el.textContent = text + " " + asset;
+    el.dataset.value = free;
+    var unit = this.value("amount_unit") === "quote" ? this.quote : this.base;
+    document.getElementById("ticket-unit").textContent = "(" + unit + ")";
+  };
+
+  // The price a priced order converts at (its limit, else its stop), or null for a market order.
+  Ticket.prototype.orderPrice = function () {
+    var type = this.value("order_type");
+    var limit = Number(this.value("price"));
+    var stop = Number(this.value("stop_price"));
+    if ((type === "limit" || type === "stop_loss_limit") && limit > 0) return limit;
+    if (type.indexOf("stop") === 0 && stop > 0) return stop;
+    return null;
+  };
+
+  // Walk the visible book side the order takes, best level first, as the fill engine does:
+  // how much base a quote budget buys, or how much quote a base quantity fetches.
+  Ticket.prototype.walk = function (levels, budget, spendQuote) {
+    var got = 0;
+    for (var i = 0; i < levels.length && budget > 0; i++) {
+      var price = Number(levels[i][0]), size = Number(levels[i][1]);
+      var take = spendQuote ? Math.min(size, budget / price) : Math.min(size, budget);
+      got += spendQuote ? take : take * price;
+      budget -= spendQuote ? take * price : take;
+    }
+    return got;
+  };
+
+  // The smallest unit of the quote currency (USDT 0.01): quote amounts are floored to it.
+  Ticket.prototype.quoteStep = function () {
+    var d = PTPFormat.currencyDecimals(this.quote);
+    return d === 0 ? "1" : "0." + new Array(d).join("0") + "1";
+  };
+
+  // pct % of the free balance the order spends (quote on a buy, base on a sell), entered in
+  // the chosen unit, floored to the step (or the quote's cents) so it never exceeds it.
+  Ticket.prototype.fillPercent = function (pct) {
+    var share = Number(this.free(this.sideAsset())) * pct / 100;
+    var inQuote = this.value("amount_unit") === "quote";
+    var sell = this.value("side") === "sell";
+    var price = this.orderPrice();
+    var amount;
+    if (sell && !inQuote) amount = floorTo(share, this.step);
+    else if (!sell && inQuote) amount = floorTo(share, this.quoteStep());
+    else if (price) amount = sell ? floorTo(share * price, this.quoteStep()) : floorTo(share / price, this.step);
+    else amount = sell ? floorTo(this.walk(this.bids, share, false), this.quoteStep())
+                       : floorTo(this.walk(this.asks, share, true), this.step);
+    var input = this.form.querySelector("input[name=quantity]");
+    input.value = amount;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  };
+
+  // After the live check answered: mark each field its error slot names (hx-swap-oob filled them).
+  Ticket.prototype.markFields = function () {
+    var form = this.form;
+    FIELDS.forEach(function (name) {
+      var input = form.querySelector("input[name=" + name + "]");
+      var slot = document.getElementById("id_" + name + "_error");
+      if (!input || !slot) return;
+      var bad = slot.textContent.trim() !== "";
+      input.classList.toggle("invalid", bad);
+      input.setAttribute("aria-invalid", bad ? "true" : "false");
+    });
+  };
+
+  Ticket.prototype.sync = function () {
+    var form = this.form;
+    var type = this.value("order_type");
+    form.querySelectorAll("[data-for]").forEach(function (el) {
+      var show = el.dataset.for.split(" ").indexOf(type) >= 0;
+      el.hidden = !show;
+      el.querySelectorAll("input").forEach(function (i) { i.disabled = !show; });
+    });
+    var sell = this.value("side") === "sell";
+    var btn = document.getElementById("ticket-submit");
+    btn.className = "primary wide " + (sell ? "sell" : "buy");
+    btn.textContent = (sell ? "Sell " : "Buy ") + form.closest("main").querySelector("#chart").dataset.symbol + " (paper)";
+    this.showAvailable();
+  };
+
+  // The latest book the page shows (pushed, else the rows the server rendered).
+  Ticket.prototype.setBook = function (book) {
+    if (book.asks && book.asks.length) this.asks = book.asks;
+    if (book.bids && book.bids.length) this.bids = book.bids;
+  };
+
+  Ticket.prototype.readBook = function () {
+    var rows = function (sel) {
+      return Array.prototype.map.call(document.querySelectorAll(sel), function (tr) {
+        return [tr.dataset.price, tr.dataset.qty];
+      }).filter(function (l) { return l[0]; });
+    };
+    this.asks = rows("#book-asks tr").sort(function (a, b) { return Number(a[0]) - Number(b[0]); });
+    this.bids = rows("#book-bids tr").sort(function (a, b) { return Number(b[0]) - Number(a[0]); });
+  };
+
+  var ticket = null;
 
   function setupTicket() {
     var form = document.getElementById("ticket");
     if (!form) return;
-    var type = form.querySelector("select[name=order_type]");
-    var sync = function () {
-      form.querySelectorAll("[data-for]").forEach(function (el) {
-        var show = el.dataset.for.split(" ").indexOf(type.value) >= 0;
-        el.hidden = !show;
-        el.querySelectorAll("input").forEach(function (i) { i.disabled = !show; });
-      });
-      var side = form.querySelector("input[name=side]:checked");
-      var btn = document.getElementById("ticket-submit");
-      btn.className = "primary wide " + (side && side.value === "sell" ? "sell" : "buy");
-      btn.textContent = (side && side.value === "sell" ? "Sell " : "Buy ") + form.closest("main").querySelector("#chart").dataset.symbol + " (paper)";
-    };
-    form.addEventListener("change", sync);
-    sync();
+    ticket = new Ticket(form);
+    ticket.readBook();
+    FIELDS.forEach(function (name) {
+      var input = form.querySelector("input[name=" + name + "]");
+      if (input) input.setAttribute("aria-describedby", "id_" + name + "_error");
+    });
+    form.addEventListener("change", function () { ticket.sync(); });
+    form.querySelectorAll("button[data-pct]").forEach(function (btn) {
+      btn.addEventListener("click", function () { ticket.fillPercent(Number(btn.dataset.pct)); });
+    });
+    document.body.addEventListener("htmx:afterSettle", function (evt) {
+      if (!evt.detail || !evt.detail.target || evt.detail.target.id !== "ticket-feedback") return;
+      ticket.markFields();
+      var fresh = evt.detail.target.querySelector("[data-ticket-balances]");
+      if (fresh) {
+        try {
+          var row = JSON.parse(fresh.dataset.ticketBalances);
+          Object.keys(row).forEach(function (id) { ticket.balances[id] = row[id]; });
+        } catch (e) { /* keep the old figures */ }
+        ticket.showAvailable();
+      }
+    });
+    ticket.sync();
   }
 
   function setupMarketSwitch() {
@@ -271,6 +422,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    var chartRoot = document.getElementById("chart");
+    if (chartRoot) { TICK = chartRoot.dataset.tick || null; STEP = chartRoot.dataset.step || null; }
     setupMarketSwitch();
     setupTicket();
     fillTradeTimes();

@@ -168,9 +168,10 @@ def test_order_exchange_rule_rejection_uses_exchange_code(api, portfolio, market
     # The body matches the schema; the instrument's filters refuse it: 422, the exchange's code.
     err = assert_error(_buy(api, portfolio, quantity="0.000001"), 422)
     assert err["code"].startswith("-")  # Binance filter error code
-    assert assert_error(_buy(api, portfolio, type="limit"), 422, "-1102")["fields"] == {
-        "price": ["Mandatory parameter 'price' was not sent, was empty/null, or malformed."]
-    }
+    # The message is the exchange's own; the field states the rule in words with the code beside it.
+    missing = assert_error(_buy(api, portfolio, type="limit"), 422, "-1102")
+    assert missing["message"] == "Mandatory parameter 'price' was not sent, was empty/null, or malformed."
+    assert missing["fields"] == {"price": ["This order type needs a limit price above 0 (Binance -1102)"]}
 
 
 def test_order_balance_shortfall_is_409(api, portfolio, market):

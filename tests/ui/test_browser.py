@@ -237,7 +237,7 @@ def test_paper_order_from_the_ticket_updates_the_portfolio_page_live(page, brows
         page.goto("/markets/binance/BTCUSDT/")
         page.select_option("#id_order_type", "limit")
         page.fill("#id_quantity", "0.01")
-        page.wait_for_selector(".ticket-errors:has-text('limit price')")  # instant validation
+        page.wait_for_selector("#id_price_error:has-text('limit price')")  # instant validation, next to the field
         page.select_option("#id_order_type", "market")
         page.wait_for_selector(".ticket-valid")
         page.click("#ticket-submit")

@@ -93,6 +93,10 @@ def test_every_page_renders_with_the_banner(signed_in, portfolio, candles, user)
     from apps.bots.services.bots import bot_create
 
     bot = bot_create(owner=user, portfolio=portfolio, name="rsi", symbol="BTCUSDT", strategy="rsi_mean_reversion")
+    Instrument.objects.create(
+        exchange="kucoin", symbol="ETHUSDT", exchange_symbol="ETH-USDT", base_asset="ETH", quote_asset="USDT",
+        tick_size=D("0.01"), step_size=D("0.0001"), min_qty=D("0.0001"), max_qty=D("10000"), min_notional=D("0.1"),
+    )  # fmt: skip
     urls = [
         "/", "/portfolios/", f"/portfolios/{portfolio.pk}/", "/bots/", "/bots/new/", f"/bots/{bot.pk}/",
         f"/bots/{bot.pk}/edit/", "/status/", "/settings/", "/markets/binance/BTCUSDT/", "/markets/kucoin/ETHUSDT/?tf=1h",
@@ -137,7 +141,7 @@ def test_ticket_validation_reports_errors_without_placing(signed_in, portfolio, 
     html = signed_in.post(url, {**base, "quantity": "0.01"}).content.decode()
     assert "limit price is required" in html
     html = signed_in.post(url, {**base, "quantity": "0.1", "price": "99"}).content.decode()
-    assert "ready to place" in html
+    assert "Ready to place" in html
     assert not Order.objects.exists()
 
 

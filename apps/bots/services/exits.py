@@ -17,6 +17,7 @@ from typing import Any
 from apps.bots.models import Bot, BotEvent
 from apps.bots.risk import BotState, Decision, apply_fill, exit_orders, risk_clean
 from apps.bots.services.bots import bot_event_record
+from apps.core.formatting import fmt_price, fmt_qty
 from apps.portfolio.errors import OrderStateError
 from apps.portfolio.fills import step_down
 from apps.portfolio.models import Order
@@ -139,5 +140,8 @@ def bot_order_book(
     )
     if order.side == "sell":
         data["pnl"] = str(pnl)
-    message = f"{order.side} {qty} @ {order.avg_price} ({decision.source}: {decision.reason})"
+    # For a person: the instrument's step and tick, not the ledger's 18 decimals (data keeps them).
+    filters = instrument_rules_get(exchange=bot.exchange, symbol=bot.symbol).filters
+    shown = f"{fmt_qty(qty, filters.step_size)} @ {fmt_price(order.avg_price or quote / qty, filters.tick_size)}"
+    message = f"{order.side} {shown} ({decision.source}: {decision.reason})"
     bot_event_record(bot=bot, kind=BotEvent.Kind.ORDER, message=message, data=data, candle_open_ms=open_ms)

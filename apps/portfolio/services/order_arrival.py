@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from apps.portfolio import books, resting_rules, rules
 from apps.portfolio import fills as engine
-from apps.portfolio.errors import MarketDataUnavailableError
+from apps.portfolio.errors import MarketDataUnavailableError, OrderRejectedError
 from apps.portfolio.expiry import expiry_reason
 from apps.portfolio.liquidity import LiquidityStore, liquidity_store
 from apps.portfolio.models import Order, Portfolio
@@ -54,13 +54,26 @@ def order_arrival_check(*, portfolio: Portfolio, request: OrderRequest, instrume
     if request.stop_price is not None and resting_rules.would_trigger_now(
         order_type=request.order_type, side=request.side, stop_price=request.stop_price, last_price=last
     ):
-        raise rules.reject_would_trigger(exchange)
+        raise rules.reject_would_trigger(
+            exchange,
+            order_type=request.order_type,
+            side=request.side,
+            last_price=last,
+            tick=instrument.filters.tick_size,
+        )
 
 
 def _require(*, work: OrderWork, asset: str, amount: Decimal) -> None:
     balance = work.posting.balances.get(asset)
     if balance is None or balance.free < amount:
-        raise rules.reject_balance(work.order.exchange)
+        raise _short(work=work, asset=asset, amount=amount)
+
+
+def _short(*, work: OrderWork, asset: str, amount: Decimal) -> OrderRejectedError:
+    """The balance refusal, saying what the order needs and what is free."""
+    balance = work.posting.balances.get(asset)
+    free = balance.free if balance is not None else Decimal(0)
+    return rules.reject_balance(work.order.exchange, asset=asset, needed=amount, available=free)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +149,7 @@ def _execute_market(*, work: OrderWork, book: Any, instrument: InstrumentRules) 
     execution = engine.walk_book(**walk)
     if not _can_pay(work=work, execution=execution):
         liquidity_give_back(store=store, book=book, execution=execution)
-        raise rules.reject_balance(order.exchange)
+        raise _short(work=work, asset=_pays_in(order), amount=_needs(order, execution))
     apply_execution(work=work, execution=execution)
     done = status_after(order, exhausted=execution.exhausted)
     # A market order never rests: whatever the book could not fill expires, and says why.
@@ -152,16 +165,29 @@ def _pays_in(order: Order) -> str:
     return order.quote_asset if order.side == "buy" else order.base_asset
 
 
+def market_need(
+    *, side: str, quantity: Decimal | None, quote_quantity: Decimal | None, execution: engine.Execution | None
+) -> Decimal | None:
+    """What a market order spends: quote for a buy, base for a sell; what it states (a buy by
+    quote, a sell), else its walk's total (None without one). The ticket's live check
+    (services/order_check.py) asks the same."""
+    stated = quote_quantity if side == "buy" else quantity
+    if stated is not None or execution is None:
+        return stated
+    return execution.quote if side == "buy" else execution.quantity
+
+
 def _stated_need(order: Order) -> Decimal | None:
     """What the order spends whatever the book: quote for a buy by quote, base for a sell."""
-    return order.quote_quantity if order.side == "buy" else order.quantity
+    return market_need(side=order.side, quantity=order.quantity, quote_quantity=order.quote_quantity, execution=None)
 
 
 def _needs(order: Order, execution: engine.Execution) -> Decimal:
-    stated = _stated_need(order)
-    if stated is not None:
-        return stated
-    return execution.quote if order.side == "buy" else execution.quantity
+    need = market_need(
+        side=order.side, quantity=order.quantity, quote_quantity=order.quote_quantity, execution=execution
+    )
+    assert need is not None  # with an execution there is always a total
+    return need
 
 
 def _can_pay(*, work: OrderWork, execution: engine.Execution) -> bool:

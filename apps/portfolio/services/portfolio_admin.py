@@ -12,6 +12,7 @@ from django.db import transaction
 
 from apps.core.exceptions import ApplicationError, ConflictError
 from apps.core.money import to_decimal
+from apps.portfolio.errors import name_taken_error
 from apps.portfolio.models import Order, Portfolio
 from apps.safety.audit import audit_record
 
@@ -40,8 +41,7 @@ def _name_check(*, portfolio: Portfolio, name: str) -> str:
         raise ApplicationError("name: may not be blank.", code="invalid", fields={"name": ["May not be blank."]})
     taken = Portfolio.objects.filter(owner_id=portfolio.owner_id, name=name).exclude(pk=portfolio.pk).exists()
     if taken:
-        message = "You already have a portfolio with this name."
-        raise ConflictError(f"name: {message}", code="name_taken", fields={"name": [message]})
+        raise name_taken_error()
     return name
 
 

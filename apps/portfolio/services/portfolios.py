@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.exceptions import ApplicationError
 from apps.core.money import to_decimal
+from apps.portfolio.errors import name_taken_error
 from apps.portfolio.models import Order, Portfolio, Position
 from apps.portfolio.order_request import actor_label_for
 from apps.portfolio.services.execution import equity_snapshot_record
@@ -51,6 +52,45 @@ def portfolio_create(
     seed: int = 0,
 ) -> Portfolio:
     balances = _parse_balances(starting_balances if starting_balances is not None else DEFAULT_BALANCES)
+    if Portfolio.objects.filter(owner=owner, name=name).exists():
+        raise name_taken_error()
+    try:
+        return _create(
+            owner=owner,
+            name=name,
+            exchange=exchange,
+            quote_asset=quote_asset,
+            balances=balances,
+            maker_fee_rate=maker_fee_rate,
+            taker_fee_rate=taker_fee_rate,
+            fee_discount=fee_discount,
+            latency_ms=latency_ms,
+            latency_jitter_ms=latency_jitter_ms,
+            max_slippage_bps=max_slippage_bps,
+            seed=seed,
+        )
+    except IntegrityError:
+        # Two creates of one name at once: the unique constraint decides, and says it in words.
+        if Portfolio.objects.filter(owner=owner, name=name).exists():
+            raise name_taken_error() from None
+        raise
+
+
+def _create(
+    *,
+    owner: Any,
+    name: str,
+    exchange: str,
+    quote_asset: str,
+    balances: dict[str, Decimal],
+    maker_fee_rate: Decimal | str,
+    taker_fee_rate: Decimal | str,
+    fee_discount: bool,
+    latency_ms: int,
+    latency_jitter_ms: int,
+    max_slippage_bps: Decimal | str,
+    seed: int,
+) -> Portfolio:
     with transaction.atomic():
         portfolio = Portfolio.objects.create(
             owner=owner,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from decimal import Decimal as D
 
@@ -56,6 +57,9 @@ def test_buy_goes_through_the_order_service_with_a_deterministic_client_id(user,
     assert bot.state["entries"] == 1
     assert AuditEvent.objects.filter(category="order", action="order.place", portfolio_id=portfolio.pk).count() == 1
     assert [e.kind for e in bot.events.order_by("id")][-2:] == ["signal", "order"]
+    # The event log reads like a person wrote it: the step's and the tick's decimals, no 18-digit values.
+    message = bot.events.order_by("id").last().message
+    assert re.match(r"buy \d+\.\d{5} @ \d+\.\d{2} \(", message), message
 
 
 def test_duplicate_delivery_places_at_most_one_order(user, portfolio):
