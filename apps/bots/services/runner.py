@@ -30,6 +30,7 @@ from apps.bots.strategies import HOLD, Bar, Signal, strategy_build
 from apps.core.exceptions import ApplicationError
 from apps.market.feeds.symbols import TIMEFRAME_MS
 from apps.portfolio.fills import step_down
+from apps.portfolio.errors import MarketDataUnavailableError
 from apps.portfolio.models import Balance
 from apps.portfolio.services import order_place
 from apps.portfolio.services.instruments import instrument_rules_get
@@ -194,6 +195,13 @@ def _act(*, bot: Bot, run: BotCandleRun, state: BotState, decision: Decision, ba
         return
     try:
         order = _trade(bot=bot, state=state, decision=decision, open_ms=bar.open_time_ms)
+    except MarketDataUnavailableError as error:
+        # No live book this moment (the feed is resyncing it): the market, not the bot, is
+        # unavailable. This close's order is not placed; the bot keeps running.
+        run.status = BotCandleRun.Status.ERROR
+        run.reason = f"order not placed: {error.message}"[:500]
+        bot_event_record(bot=bot, kind=BotEvent.Kind.ERROR, message=run.reason, candle_open_ms=bar.open_time_ms)
+        return
     except ApplicationError as error:
         # The order service refused (and audited) it: pause with the reason shown.
         run.status = BotCandleRun.Status.ERROR

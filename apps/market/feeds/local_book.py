@@ -38,6 +38,10 @@ Level = tuple[Decimal, Decimal]
 # What the book publishes a side: what market orders walk (and the cache holds). Pushes to
 # browsers are cut further (apps.market.realtime.PUSH_LEVELS).
 BOOK_LEVELS = 200
+# Levels a side keeps at most: diffs report levels far outside what any walk reaches (and
+# the snapshot's range); past this many the farthest is dropped, so a book's memory is bounded
+# however long it streams. [chosen: 5x BOOK_LEVELS; a walk never looks past BOOK_LEVELS]
+KEPT_LEVELS = 1000
 BUFFER_MAX = 200  # diffs kept while a snapshot is on its way (about 20 s of a 100 ms stream)
 
 # Outcomes of on_diff / on_snapshot.
@@ -89,6 +93,8 @@ class _Side:
         if price not in self.sizes:
             bisect.insort(self.prices, price)
         self.sizes[price] = size
+        if len(self.prices) > KEPT_LEVELS:  # drop the farthest level
+            del self.sizes[self.prices.pop(0) if self.descending else self.prices.pop()]
 
     def best(self, n: int) -> tuple[Level, ...]:
         prices = self.prices[: -n - 1 : -1] if self.descending else self.prices[:n]

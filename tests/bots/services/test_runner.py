@@ -99,8 +99,9 @@ def test_concurrent_duplicate_deliveries_place_one_order(user, portfolio):
 
 
 def test_an_error_pauses_the_bot_with_the_reason_and_a_retry_does_not_order(user, portfolio):
-    times = store_candles(FALLING)  # no book recorded: the order service refuses a market order
-    bot = _running_bot(user, portfolio)
+    times = store_candles(FALLING)
+    set_book(98)
+    bot = _running_bot(user, portfolio, order_size="1")  # below the 5 USDT minimum notional
     run = bot_evaluate(bot=bot, candle_open_time_ms=times[-1])
     bot.refresh_from_db()
     assert run.status == "error"
@@ -108,9 +109,21 @@ def test_an_error_pauses_the_bot_with_the_reason_and_a_retry_does_not_order(user
     assert bot.events.filter(kind="error").exists()
     # The refusal was audited by the order service and survives our transaction.
     assert AuditEvent.objects.filter(category="order", result="rejected", portfolio_id=portfolio.pk).count() == 1
-    set_book(98)
     bot_start(bot=bot, actor=user)
     assert bot_evaluate(bot=bot, candle_open_time_ms=times[-1]).status == "error"  # the same candle is never retried
+    assert Order.objects.filter(portfolio=portfolio).count() == 0
+
+
+def test_no_live_book_skips_the_order_and_the_bot_keeps_running(user, portfolio):
+    """The feed drops a book while it resyncs it (a sequence gap): the market is briefly
+    unavailable, which is no reason to stop a bot (the 15-minute soak lost two that way)."""
+    times = store_candles(FALLING)  # no book recorded: the order service refuses a market order
+    bot = _running_bot(user, portfolio)
+    run = bot_evaluate(bot=bot, candle_open_time_ms=times[-1])
+    bot.refresh_from_db()
+    assert run.status == "error" and "no live order book" in run.reason.lower()
+    assert bot.status == "running"
+    assert bot.events.filter(kind="error", message__icontains="not placed").exists()
     assert Order.objects.filter(portfolio=portfolio).count() == 0
 
 

@@ -256,3 +256,17 @@ def test_budget_room_counts_the_current_window_only() -> None:
     assert budget.room(10, share=0.5) and not budget.room(11, share=0.5)
     now[0] = 180.0  # the window reset
     assert budget.room(50, share=0.5)
+
+
+def test_a_side_keeps_at_most_kept_levels_dropping_the_farthest():
+    from apps.market.feeds.local_book import KEPT_LEVELS, _Side
+
+    bids = _Side((), truncated=False, descending=True)
+    asks = _Side((), truncated=False, descending=False)
+    for i in range(KEPT_LEVELS + 50):
+        bids.set(D(100_000 - i), D(1))  # each new bid lower: the farthest
+        asks.set(D(100_001 + i), D(1))
+    assert len(bids.prices) == len(bids.sizes) == KEPT_LEVELS
+    assert len(asks.prices) == len(asks.sizes) == KEPT_LEVELS
+    assert bids.best(1)[0][0] == D(100_000) and asks.best(1)[0][0] == D(100_001)
+    assert min(bids.sizes) == D(100_000 - KEPT_LEVELS + 1) and max(asks.sizes) == D(100_000 + KEPT_LEVELS)
