@@ -186,7 +186,8 @@ def _needs(order: Order, execution: engine.Execution) -> Decimal:
     need = market_need(
         side=order.side, quantity=order.quantity, quote_quantity=order.quote_quantity, execution=execution
     )
-    assert need is not None  # with an execution there is always a total
+    if need is None:  # with an execution there is always a total
+        raise RuntimeError(f"no total for order {order.pk}'s execution")
     return need
 
 

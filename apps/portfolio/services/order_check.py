@@ -78,7 +78,8 @@ def _preview(
     avg: Decimal | None
     slippage: Decimal | None
     if request.order_type == "market":
-        assert probe is not None  # order_arrival_check refuses a market order without a book
+        if probe is None:  # order_arrival_check refuses a market order without a book
+            raise RuntimeError("a market order was checked without a book")
         asset = instrument.quote_asset if request.side == "buy" else instrument.base_asset
         need = market_need(
             side=request.side, quantity=request.quantity, quote_quantity=request.quote_quantity, execution=probe
@@ -87,7 +88,8 @@ def _preview(
         quantity, cost, avg, liquidity = probe.quantity, probe.quote, probe.avg_price, engine.TAKER
         slippage, partial, stopped_by = probe.slippage_bps, probe.exhausted, probe.stopped_by
     else:
-        assert request.quantity is not None  # check_shape: every non-market order has one
+        if request.quantity is None:  # check_shape: every non-market order has one
+            raise RuntimeError("a non-market order was checked without a quantity")
         asset, needed = reserve_need(
             order=_unsaved_order(portfolio=portfolio, request=request, instrument=instrument),
             max_slippage_bps=portfolio.max_slippage_bps,
