@@ -157,6 +157,15 @@ def _first_through(order: Order, start_ms: int, end_ms: int) -> int | None:
     return None
 
 
+def _trade_through(sim, orders) -> None:
+    buys = [o.price for o in orders if o.side == "buy"]
+    sells = [o.price for o in orders if o.side == "sell"]
+    tick = Decimal("0.01")
+    path = [max(buys) - tick] * 5 if buys else []
+    path += [min(sells) + tick] * 5 if sells else []
+    sim.set_price_path("binance", SYMBOLS[0], path)
+
+
 def test_resting_orders_fill_from_the_outage_candles_after_a_kill_9(exchange_sim_factory, django_user_model):
     """Feeds (with the matcher) killed for three simulated minutes while limit orders rest: after
     the restart each order the market traded through during the outage is filled at its price
@@ -171,7 +180,13 @@ def test_resting_orders_fill_from_the_outage_candles_after_a_kill_9(exchange_sim
         first.wait(5)
         resting = [o.pk for o in Order.objects.filter(pk__in=[o.pk for o in orders], status="new")]
         assert resting, "the market filled the whole ladder before the outage"
-        wait_for(lambda: False, 3.0)  # three simulated minutes without feeds or matcher
+        # Three simulated minutes without feeds or matcher. The model's own path may stay
+        # between the ladder's prices for that long (CI, 2026-12-04); after the next minute
+        # boundary, so in a candle wholly inside the outage, the market trades through the
+        # nearest resting buy and sell.
+        wait_for(lambda: False, 1.2)
+        _trade_through(sim, Order.objects.filter(pk__in=resting))
+        wait_for(lambda: False, 1.8)
         second = _spawn(sim, PAPER_MATCHER_ENABLED="true")
         try:
             replayed = OrderDowntime.objects.filter(order_id__in=resting, kind="replayed")
