@@ -29,8 +29,8 @@ from apps.bots.signals import bot_alert
 from apps.bots.strategies import HOLD, Bar, Signal, strategy_build
 from apps.core.exceptions import ApplicationError
 from apps.market.feeds.symbols import TIMEFRAME_MS
-from apps.portfolio.fills import step_down
 from apps.portfolio.errors import MarketDataUnavailableError
+from apps.portfolio.fills import step_down
 from apps.portfolio.models import Balance
 from apps.portfolio.services import order_place
 from apps.portfolio.services.instruments import instrument_rules_get
