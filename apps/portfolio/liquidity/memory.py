@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
+from apps.core.money import quantize_down as step_down
 from apps.market.events import BookSnapshot
-from apps.portfolio.fills import step_down
 from apps.portfolio.liquidity import (
     DEFAULT_TTL_S,
     ZERO,

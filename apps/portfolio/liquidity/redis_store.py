@@ -17,8 +17,8 @@ from typing import Any
 
 import redis
 
+from apps.core.money import quantize_down as step_down
 from apps.market.events import BookSnapshot
-from apps.portfolio.fills import step_down
 from apps.portfolio.liquidity import DEFAULT_TTL_S, LevelEntry, book_version, level_consumed, level_free
 
 _WIDTH = 60  # digits: quantities below 1e42 units of 1e-18
